@@ -1,0 +1,2 @@
+export { Rng } from './engine/random.js';
+export { ConfigError, DataFormatError, SkelpruneError } from './errors.js';

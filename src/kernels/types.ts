@@ -1,0 +1,141 @@
+/**
+ * The contract between the engine and its numeric kernels.
+ *
+ * Every tensor's data lives in one {@link Heap} (a WebAssembly.Memory). A pointer (`Ptr`) is a
+ * float32 element index into that heap, never a byte address: the wasm backend shifts it left by 2
+ * at the boundary, the TypeScript fallback indexes `heap.f32` with it directly. Both backends
+ * therefore see exactly the same memory and can be swapped or compared freely.
+ *
+ * Kernels never allocate tensors; the caller owns every buffer passed in. Unless a method says
+ * otherwise, an output may alias an input only if it is exactly the same buffer with the same
+ * layout (in-place element-wise update).
+ */
+import type { Heap } from './heap.js';
+
+/** Float32 element index into the heap. */
+export type Ptr = number;
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'abs' | 'sqrt' | 'square' | 'relu' | 'sigmoid' | 'tanh';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type ReduceOp = 'sum' | 'max';
+/** Activations whose backward pass is computed from the forward output `y` alone. */
+export type ActivationOp = 'relu' | 'sigmoid' | 'tanh';
+
+/**
+ * C[i] = alpha · op(A[i]) · op(B[i]) + beta · C[i] for i in 0..batch-1, with op(X) = Xᵀ when the
+ * matching `trans` flag is set. Matrices are row-major with leading dimensions `lda`, `ldb`, `ldc`
+ * (the distance between consecutive rows as stored, so for a transposed operand the stored shape is
+ * the transpose of the logical one). A stride of 0 shares one matrix across the batch (e.g. an
+ * adjacency A[V,V] times X[B,V,F]); `strideC = 0` accumulates every batch item into one C, which
+ * requires beta = 1 or a single batch item. When beta is 0, C is overwritten and never read.
+ */
+export interface GemmParams {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  a: Ptr;
+  lda: number;
+  strideA: number;
+  b: Ptr;
+  ldb: number;
+  strideB: number;
+  beta: number;
+  c: Ptr;
+  ldc: number;
+  strideC: number;
+  batch: number;
+}
+
+/** Hyper-parameters of one Adam/AdamW step, PyTorch semantics. `step` counts from 1. */
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** true: AdamW's decoupled decay `p -= lr·wd·p`; false: Adam's L2 term `g += wd·p`. */
+  decoupled: boolean;
+  step: number;
+}
+
+/** Hyper-parameters of one SGD step, PyTorch semantics (dampening applies from the second step). */
+export interface SgdParams {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** true on the first step: the momentum buffer is initialised to the gradient. */
+  firstStep: boolean;
+}
+
+export interface Kernels {
+  /** 'wasm-simd' or 'ts'. */
+  readonly name: string;
+  readonly heap: Heap;
+  /** Worker threads a large gemm may use (1 = single-threaded). */
+  readonly threads: number;
+
+  gemm(p: GemmParams): void;
+
+  /** y = op(x), n contiguous elements. */
+  unary(op: UnaryOp, x: Ptr, y: Ptr, n: number): void;
+  /** dx = g · op'(x), written from the forward output y (relu: y > 0; sigmoid: y(1−y); tanh: 1−y²). */
+  activationBackward(op: ActivationOp, y: Ptr, g: Ptr, dx: Ptr, n: number): void;
+  /** y = alpha · x + beta, n contiguous elements. */
+  affine(x: Ptr, y: Ptr, n: number, alpha: number, beta: number): void;
+
+  /**
+   * y = a op b with broadcasting. `shape` is the output shape; `aStrides` / `bStrides` give each
+   * operand's element stride per output axis (0 along a broadcast axis). The output is contiguous.
+   * Callers collapse adjacent axes first, so rank is small (≤ 6).
+   */
+  binary(
+    op: BinaryOp,
+    a: Ptr,
+    aStrides: readonly number[],
+    b: Ptr,
+    bStrides: readonly number[],
+    y: Ptr,
+    shape: readonly number[],
+  ): void;
+
+  /** y = cond ≠ 0 ? a : b, n contiguous elements. */
+  select(cond: Ptr, a: Ptr, b: Ptr, y: Ptr, n: number): void;
+
+  /** Views x as [outer, r, inner] and writes y[o, i] = reduce over r of x[o, r, i]. */
+  reduce(op: ReduceOp, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void;
+
+  /** Row-wise softmax (or log-softmax) of a contiguous [rows, cols] matrix. */
+  softmax(x: Ptr, y: Ptr, rows: number, cols: number, log: boolean): void;
+  /**
+   * Backward of row-wise softmax from its output y: softmax dx = y ⊙ (g − Σ g⊙y);
+   * log-softmax dx = g − exp(y) · Σ g.
+   */
+  softmaxBackward(y: Ptr, g: Ptr, dx: Ptr, rows: number, cols: number, log: boolean): void;
+
+  /**
+   * Row-wise normalisation of [rows, cols]: y = (x − mean) · rstd, with rstd = 1/√(var + eps) and the
+   * biased variance; stores mean and rstd per row for the backward pass.
+   */
+  layerNorm(x: Ptr, y: Ptr, mean: Ptr, rstd: Ptr, rows: number, cols: number, eps: number): void;
+  /** Backward of {@link layerNorm} (no affine part): dx from x, the saved mean/rstd and g. */
+  layerNormBackward(x: Ptr, mean: Ptr, rstd: Ptr, g: Ptr, dx: Ptr, rows: number, cols: number): void;
+
+  /**
+   * y = x permuted: `shape` is x's shape, `perm[i]` the input axis that becomes output axis i
+   * (as numpy.transpose). Both contiguous; rank ≤ 6.
+   */
+  permute(x: Ptr, y: Ptr, shape: readonly number[], perm: readonly number[]): void;
+
+  /** Σ x², n contiguous elements, accumulated in float64. */
+  sumSquares(x: Ptr, n: number): number;
+
+  /** One Adam/AdamW step over n parameters: updates p, m, v in place. */
+  adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void;
+  /** One SGD step over n parameters: updates p (and the momentum buffer when momentum > 0). */
+  sgd(p: Ptr, g: Ptr, buf: Ptr, n: number, params: SgdParams): void;
+}
