@@ -1,2 +1,3 @@
-export { Rng } from './engine/random.js';
+/** skelprune's public API. */
+export * from './engine/index.js';
 export { ConfigError, DataFormatError, SkelpruneError } from './errors.js';

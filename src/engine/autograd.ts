@@ -1,0 +1,175 @@
+/**
+ * Reverse-mode automatic differentiation. Every op that sees an input requiring gradients records a
+ * `GradFn` on its output: the inputs and a function from the output's gradient to the inputs'. The
+ * recorded graph is the tape; `backward()` walks it once in reverse topological order.
+ */
+import { addInto } from './ops/elementwise.js';
+import { formatShape, ShapeError } from './shape.js';
+import { clone, full, Storage, Tensor } from './tensor.js';
+
+export interface GradFn {
+  /** The op's name, for error messages. */
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** Maps dL/d(output) to dL/d(input) for each input (null where an input needs no gradient). */
+  readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+}
+
+let gradEnabled = true;
+let checkFinite = false;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording any graph (evaluation, optimizer updates, backward itself). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Finite-check mode: after every op (forward and backward) the result is scanned, and the first op
+ * that produced NaN or Inf is named in the error. Costs one pass over each result; off by default.
+ */
+export function setFiniteCheck(enabled: boolean): void {
+  checkFinite = enabled;
+}
+
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+}
+
+function assertFinite(op: string, phase: string, t: Tensor): void {
+  const data = t.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new NonFiniteError(
+        `${op} (${phase}) produced ${data[i]} at flat index ${i} of its ${formatShape(t.shape)} result`,
+      );
+    }
+  }
+}
+
+/**
+ * Records how `output` was computed from `inputs`. Call it in every differentiable op after computing
+ * the output; does nothing when no input requires gradients or grad mode is off.
+ */
+export function record(
+  op: string,
+  output: Tensor,
+  inputs: readonly Tensor[],
+  backward: (grad: Tensor) => readonly (Tensor | null)[],
+): Tensor {
+  if (checkFinite) assertFinite(op, 'forward', output);
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    output.requiresGrad = true;
+    output.gradFn = { op, inputs, backward };
+  }
+  return output;
+}
+
+/**
+ * An op with a hand-written gradient, e.g. a straight-through estimator: `forward` computes the output
+ * (no graph is recorded inside it), `backward` maps the output gradient to one gradient per input.
+ */
+export function customGrad(
+  op: string,
+  inputs: readonly Tensor[],
+  forward: () => Tensor,
+  backward: (grad: Tensor, output: Tensor) => readonly (Tensor | null)[],
+): Tensor {
+  const output = noGrad(forward);
+  return record(op, output, inputs, (grad) => backward(grad, output));
+}
+
+function ownedCopy(grad: Tensor, owned: Set<Tensor>): Tensor {
+  if (owned.has(grad)) return grad;
+  const copy = clone(grad);
+  owned.add(copy);
+  return copy;
+}
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [node, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(node);
+      continue;
+    }
+    if (visited.has(node)) continue;
+    visited.add(node);
+    stack.push([node, true]);
+    for (const input of node.gradFn?.inputs ?? []) {
+      if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+    }
+  }
+  return order;
+}
+
+/** Adds `grad` into a leaf's persistent `.grad` buffer (created on first use). */
+function accumulateLeafGrad(leaf: Tensor, grad: Tensor): void {
+  if (leaf.grad === null) {
+    leaf.grad = new Tensor(leaf.shape, new Storage(leaf.storage.heap, leaf.size, true));
+    leaf.grad.data.set(grad.data);
+  } else {
+    addInto(leaf.grad, grad);
+  }
+}
+
+/**
+ * Computes the gradient of `root` with respect to every leaf that requires gradients, accumulating
+ * into their `.grad`. `root` must be a scalar unless an explicit output gradient is given.
+ */
+export function backward(root: Tensor, gradient?: Tensor): void {
+  if (!root.requiresGrad)
+    throw new Error('backward: the tensor does not require gradients (no parameter reached it)');
+  if (gradient === undefined && root.size !== 1) {
+    throw new ShapeError(
+      `backward: an implicit gradient needs a scalar, got shape ${formatShape(root.shape)}`,
+    );
+  }
+  if (gradient !== undefined && gradient.size !== root.size) {
+    throw new ShapeError(
+      `backward: gradient shape ${formatShape(gradient.shape)} does not match output ${formatShape(root.shape)}`,
+    );
+  }
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>([[root, gradient ?? full(root.shape, 1)]]);
+    // Sums created here may be updated in place; gradients returned by ops may alias other tensors.
+    const owned = new Set<Tensor>();
+    const order = topologicalOrder(root);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i];
+      const grad = grads.get(node);
+      if (grad === undefined) continue;
+      grads.delete(node);
+      if (node.gradFn === null) {
+        accumulateLeafGrad(node, grad);
+        continue;
+      }
+      const inputGrads = node.gradFn.backward(grad);
+      node.gradFn.inputs.forEach((input, j) => {
+        const g = inputGrads[j];
+        if (!input.requiresGrad || g === null || g === undefined) return;
+        if (g.size !== input.size) {
+          throw new ShapeError(
+            `${node.gradFn!.op} backward: gradient ${formatShape(g.shape)} for input ${j} of shape ${formatShape(input.shape)}`,
+          );
+        }
+        if (checkFinite) assertFinite(node.gradFn!.op, 'backward', g);
+        const previous = grads.get(input);
+        if (previous === undefined) grads.set(input, g);
+        else grads.set(input, addInto(ownedCopy(previous, owned), g));
+      });
+    }
+  });
+}

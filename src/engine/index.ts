@@ -1,0 +1,44 @@
+/**
+ * The tensor engine: float32 tensors in a wasm heap, reverse-mode autodiff, ops, optimizers,
+ * initialisers, schedules and safetensors I/O. It knows nothing about skeletons or GCNs.
+ */
+export { customGrad, NonFiniteError, noGrad, setFiniteCheck } from './autograd.js';
+export { kernels, useKernels } from './backend.js';
+export * as init from './init.js';
+export { Module, Parameter } from './module.js';
+export * from './ops/index.js';
+export {
+  Adam,
+  type AdamOptions,
+  AdamW,
+  clipGradNorm,
+  Optimizer,
+  type OptimizerState,
+  SGD,
+  type SgdOptions,
+} from './optim.js';
+export { Rng } from './random.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  type NamedArray,
+  saveSafetensors,
+} from './safetensors.js';
+export { constantLr, cosineLr, type LrSchedule, LrScheduler, stepLr, warmupLr } from './schedule.js';
+export { formatShape, type Shape, ShapeError } from './shape.js';
+export {
+  clone,
+  full,
+  IntTensor,
+  keep,
+  ones,
+  rand,
+  randn,
+  scalar,
+  Tensor,
+  tensor,
+  tidy,
+  view,
+  zeros,
+} from './tensor.js';
