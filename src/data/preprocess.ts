@@ -1,0 +1,367 @@
+/**
+ * Preprocessing: turns a variable-length sequence into a fixed-size array [T, persons, joints, 3].
+ *
+ * Two steps of life:
+ *  1. `fitPreprocessing(trainSequences, graph, config)` resolves the user's config against the
+ *     skeleton (which joint is the centre) and the training sequences (statistics such as the global
+ *     std), giving a self-contained `FittedPreprocessing`, plain JSON, stored with the trained model.
+ *  2. `preprocessSequence(sequence, fitted, rng?)` applies it, identically at training and inference.
+ *     Augmentation happens only when an `rng` is passed (training), and is off by default.
+ *
+ * Per sequence, in this order: temporal crop (augmentation) → centring → scale normalization →
+ * temporal resampling or chunking → rotation, scaling, jitter (augmentation).
+ */
+import { z } from 'zod';
+import type { Rng } from '../engine/random.js';
+import { ConfigError, SkelpruneError } from '../errors.js';
+import { apply, multiply, rotation } from './geometry.js';
+import { describeSchemaError } from './schema-errors.js';
+import type { SkeletonGraph, SkeletonSequence } from './types.js';
+
+const temporalSchema = z.discriminatedUnion('mode', [
+  /** Linear interpolation to `frames` evenly spaced instants; the first and last frames are kept. */
+  z.strictObject({ mode: z.literal('resample'), frames: z.int().min(2).default(32) }),
+  /** The time axis cut into `chunks` equal parts; each output frame is the mean of its part. */
+  z.strictObject({ mode: z.literal('chunks'), chunks: z.int().min(1).default(8) }),
+]);
+
+const augmentSchema = z.strictObject({
+  /** Largest rotation about each of x, y, z, in degrees (uniform in ±rotation). 0 = off. */
+  rotation: z.number().min(0).max(180).default(0),
+  /** Largest relative size change: a factor uniform in [1 − scaling, 1 + scaling]. 0 = off. */
+  scaling: z.number().min(0).lt(1).default(0),
+  /** Standard deviation of Gaussian noise added to every output coordinate (normalized units). 0 = off. */
+  jitter: z.number().min(0).default(0),
+  /** Largest fraction of the frames cut away by a random contiguous crop. 0 = off. */
+  temporalCrop: z.number().min(0).lt(1).default(0),
+});
+
+const centerChoiceSchema = z.union([
+  z.enum(['dataset', 'torso', 'wrist', 'none']),
+  z.strictObject({ joint: z.int().nonnegative() }),
+]);
+
+/** What a user configures; every field is optional (see the defaults). */
+export const preprocessConfigSchema = z.strictObject({
+  /** `dataset`: the skeleton's default centre joint; `torso`/`wrist`: the joint so named. */
+  center: centerChoiceSchema.default('dataset'),
+  /** Subtract the centre of the first frame (keeps global motion) or of every frame (removes it). */
+  centerMode: z.enum(['dataset', 'first-frame', 'every-frame']).default('dataset'),
+  /**
+   * `global-std`: divide by the standard deviation of all centred training coordinates.
+   * `bone-length`: set every bone to its mean training length, then divide by the mean bone length.
+   */
+  scale: z.enum(['none', 'global-std', 'bone-length']).default('global-std'),
+  temporal: temporalSchema.default({ mode: 'resample', frames: 32 }),
+  augment: augmentSchema.prefault({}),
+});
+
+export type PreprocessConfig = z.input<typeof preprocessConfigSchema>;
+export type ResolvedPreprocessConfig = z.output<typeof preprocessConfigSchema>;
+
+const jointIndex = z.int().nonnegative();
+
+/** A config resolved against a skeleton and training data: everything inference needs, as JSON. */
+export const fittedPreprocessingSchema = z.strictObject({
+  version: z.literal(1),
+  persons: z.int().positive(),
+  joints: z.int().positive(),
+  /** null: no centring. The centre is the mean of this joint over all persons. */
+  center: z.union([
+    z.null(),
+    z.strictObject({ joint: jointIndex, mode: z.enum(['first-frame', 'every-frame']) }),
+  ]),
+  scale: z.discriminatedUnion('method', [
+    z.strictObject({ method: z.literal('none') }),
+    z.strictObject({ method: z.literal('global-std'), std: z.number().positive() }),
+    z.strictObject({
+      method: z.literal('bone-length'),
+      /** Tree edges [parent, child], parents before children, rooted at the centre joint. */
+      tree: z.array(z.tuple([jointIndex, jointIndex])),
+      /** Mean training length of each tree edge. */
+      lengths: z.array(z.number().nonnegative()),
+      /** Mean of `lengths`: the unit of the output. */
+      unit: z.number().positive(),
+    }),
+  ]),
+  temporal: temporalSchema,
+  augment: augmentSchema,
+});
+
+export type FittedPreprocessing = z.output<typeof fittedPreprocessingSchema>;
+
+/** Validates a user config (a ConfigError names the bad key) and fills in the defaults. */
+export function parsePreprocessConfig(config: unknown): ResolvedPreprocessConfig {
+  const parsed = preprocessConfigSchema.safeParse(config ?? {});
+  if (!parsed.success) throw new ConfigError(`preprocessing: ${describeSchemaError(parsed.error, config)}`);
+  return parsed.data;
+}
+
+/** Validates a fitted config read back from JSON (e.g. from a checkpoint). */
+export function parseFittedPreprocessing(json: unknown): FittedPreprocessing {
+  const parsed = fittedPreprocessingSchema.safeParse(json);
+  if (!parsed.success)
+    throw new ConfigError(`fitted preprocessing: ${describeSchemaError(parsed.error, json)}`);
+  return parsed.data;
+}
+
+/** Resolves `config` against the skeleton and computes its statistics from the training sequences only. */
+export function fitPreprocessing(
+  train: readonly SkeletonSequence[],
+  graph: SkeletonGraph,
+  config: PreprocessConfig = {},
+): FittedPreprocessing {
+  const resolved = parsePreprocessConfig(config);
+  const joints = graph.jointNames.length;
+  const center = resolveCenter(resolved, graph);
+  const base = { version: 1 as const, persons: graph.persons, joints, center, temporal: resolved.temporal };
+  const unscaled: FittedPreprocessing = { ...base, scale: { method: 'none' }, augment: resolved.augment };
+  if (resolved.scale === 'none') return unscaled;
+  if (train.length === 0)
+    throw new ConfigError(`preprocessing: scale '${resolved.scale}' needs training sequences`);
+  if (resolved.scale === 'global-std')
+    return { ...unscaled, scale: { method: 'global-std', std: globalStd(train, unscaled) } };
+  return { ...unscaled, scale: fitBoneLengths(train, graph, center?.joint ?? graph.centerJoint) };
+}
+
+function resolveCenter(
+  config: ResolvedPreprocessConfig,
+  graph: SkeletonGraph,
+): FittedPreprocessing['center'] {
+  const mode = config.centerMode === 'dataset' ? graph.centerMode : config.centerMode;
+  const choice = config.center;
+  if (choice === 'none') return null;
+  if (choice === 'dataset') return { joint: graph.centerJoint, mode };
+  if (typeof choice === 'object') {
+    if (choice.joint >= graph.jointNames.length) {
+      throw new ConfigError(
+        `preprocessing: center.joint: expected 0-${graph.jointNames.length - 1}, found ${choice.joint}`,
+      );
+    }
+    return { joint: choice.joint, mode };
+  }
+  const joint = graph.jointNames.findIndex((name) => name.toLowerCase().includes(choice));
+  if (joint === -1) {
+    const names = graph.jointNames.join(', ');
+    throw new ConfigError(
+      `preprocessing: center '${choice}': the skeleton has no joint named like it (joints: ${names})`,
+    );
+  }
+  return { joint, mode };
+}
+
+function globalStd(train: readonly SkeletonSequence[], fitted: FittedPreprocessing): number {
+  let count = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  for (const sequence of train) {
+    const values = centered(sequence, fitted.center, 0, sequence.frames);
+    for (const v of values) {
+      sum += v;
+      sumSquares += v * v;
+    }
+    count += values.length;
+  }
+  const mean = sum / count;
+  const std = Math.sqrt(Math.max(0, sumSquares / count - mean * mean));
+  if (!(std > 0))
+    throw new ConfigError('preprocessing: the training coordinates have zero spread; use scale: none');
+  return std;
+}
+
+/** Breadth-first spanning tree of the bones from `root`, then each edge's mean length over training. */
+function fitBoneLengths(
+  train: readonly SkeletonSequence[],
+  graph: SkeletonGraph,
+  root: number,
+): Extract<FittedPreprocessing['scale'], { method: 'bone-length' }> {
+  const tree = spanningTree(graph, root);
+  const totals = new Float64Array(tree.length);
+  let samples = 0;
+  for (const { positions, frames, persons, joints } of train) {
+    for (let fp = 0; fp < frames * persons; fp++) {
+      tree.forEach(([parent, child], e) => {
+        totals[e] += distance(positions, (fp * joints + parent) * 3, (fp * joints + child) * 3);
+      });
+    }
+    samples += frames * persons;
+  }
+  const lengths = Array.from(totals, (total) => total / samples);
+  const unit = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+  if (!(unit > 0)) throw new ConfigError('preprocessing: scale bone-length needs bones with nonzero length');
+  return { method: 'bone-length', tree, lengths, unit };
+}
+
+function spanningTree(graph: SkeletonGraph, root: number): [number, number][] {
+  const neighbours = graph.jointNames.map((): number[] => []);
+  for (const [a, b] of graph.bones) {
+    neighbours[a].push(b);
+    neighbours[b].push(a);
+  }
+  const visited = new Set([root]);
+  const queue = [root];
+  const tree: [number, number][] = [];
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of neighbours[queue[i]]) {
+      if (visited.has(next)) continue;
+      visited.add(next);
+      queue.push(next);
+      tree.push([queue[i], next]);
+    }
+  }
+  return tree;
+}
+
+function distance(values: ArrayLike<number>, a: number, b: number): number {
+  return Math.hypot(values[b] - values[a], values[b + 1] - values[a + 1], values[b + 2] - values[a + 2]);
+}
+
+/** Frames out of `preprocessSequence`: T when resampling, M when chunking. */
+export function outputFrames(fitted: FittedPreprocessing): number {
+  return fitted.temporal.mode === 'resample' ? fitted.temporal.frames : fitted.temporal.chunks;
+}
+
+/**
+ * Applies a fitted preprocessing to one sequence: a new Float32Array [T or M, persons, joints, 3].
+ * Pass `rng` only for training samples: it enables the configured augmentation.
+ */
+export function preprocessSequence(
+  sequence: SkeletonSequence,
+  fitted: FittedPreprocessing,
+  rng?: Rng,
+): Float32Array {
+  if (sequence.persons !== fitted.persons || sequence.joints !== fitted.joints) {
+    throw new SkelpruneError(
+      `sequence ${sequence.id}: expected ${fitted.persons} persons × ${fitted.joints} joints, found ${sequence.persons} × ${sequence.joints}`,
+    );
+  }
+  const { start, frames } = rng
+    ? temporalCrop(sequence.frames, fitted.augment.temporalCrop, rng)
+    : { start: 0, frames: sequence.frames };
+  const values = centered(sequence, fitted.center, start, frames);
+  normalizeScale(values, frames, sequence.persons, sequence.joints, fitted.scale);
+  const out =
+    fitted.temporal.mode === 'resample'
+      ? resample(values, frames, fitted.temporal.frames)
+      : chunkMeans(values, frames, fitted.temporal.chunks);
+  if (rng) augmentInPlace(out, fitted.augment, rng);
+  return out;
+}
+
+function temporalCrop(frames: number, maxCut: number, rng: Rng): { start: number; frames: number } {
+  if (maxCut === 0) return { start: 0, frames };
+  const kept = Math.max(1, Math.round(frames * (1 - rng.range(0, maxCut))));
+  return { start: rng.int(frames - kept + 1), frames: kept };
+}
+
+/** Frames [start, start + frames) as float64, minus the centre (the mean of the centre joint over persons). */
+function centered(
+  sequence: SkeletonSequence,
+  center: FittedPreprocessing['center'],
+  start: number,
+  frames: number,
+): Float64Array {
+  const { persons, joints, positions } = sequence;
+  const frameSize = persons * joints * 3;
+  const values = Float64Array.from(positions.subarray(start * frameSize, (start + frames) * frameSize));
+  if (!center) return values;
+  const point = [0, 0, 0];
+  for (let f = 0; f < frames; f++) {
+    if (f === 0 || center.mode === 'every-frame') {
+      for (let axis = 0; axis < 3; axis++) {
+        let sum = 0;
+        for (let p = 0; p < persons; p++)
+          sum += values[f * frameSize + (p * joints + center.joint) * 3 + axis];
+        point[axis] = sum / persons;
+      }
+    }
+    for (let k = 0; k < frameSize; k++) values[f * frameSize + k] -= point[k % 3];
+  }
+  return values;
+}
+
+function normalizeScale(
+  values: Float64Array,
+  frames: number,
+  persons: number,
+  joints: number,
+  scale: FittedPreprocessing['scale'],
+): void {
+  if (scale.method === 'none') return;
+  if (scale.method === 'global-std') {
+    for (let k = 0; k < values.length; k++) values[k] /= scale.std;
+    return;
+  }
+  const original = new Float64Array(joints * 3);
+  for (let fp = 0; fp < frames * persons; fp++) {
+    const base = fp * joints * 3;
+    original.set(values.subarray(base, base + joints * 3));
+    scale.tree.forEach(([parent, child], e) => {
+      // Keep the bone's direction, give it the mean length; the subtree follows its parent.
+      const length = distance(original, parent * 3, child * 3);
+      const factor = length > 0 ? scale.lengths[e] / length : 0;
+      for (let axis = 0; axis < 3; axis++) {
+        const offset = original[child * 3 + axis] - original[parent * 3 + axis];
+        values[base + child * 3 + axis] = values[base + parent * 3 + axis] + factor * offset;
+      }
+    });
+    for (let k = base; k < base + joints * 3; k++) values[k] /= scale.unit;
+  }
+}
+
+/** Linear interpolation of `frames` frames to `target` evenly spaced instants, endpoints included. */
+function resample(values: Float64Array, frames: number, target: number): Float32Array {
+  const frameSize = values.length / frames;
+  const out = new Float32Array(target * frameSize);
+  for (let i = 0; i < target; i++) {
+    const position = (i * (frames - 1)) / (target - 1);
+    const before = Math.floor(position);
+    const after = Math.min(before + 1, frames - 1);
+    const weight = position - before;
+    for (let k = 0; k < frameSize; k++) {
+      out[i * frameSize + k] =
+        (1 - weight) * values[before * frameSize + k] + weight * values[after * frameSize + k];
+    }
+  }
+  return out;
+}
+
+/**
+ * Cuts the time axis [0, frames) into `chunks` equal parts (frame f spans [f, f + 1)) and returns the
+ * mean of each part; a frame straddling a boundary counts in proportion to its overlap, so the result
+ * is exact even when the frame count is not a multiple of `chunks` or is smaller than it.
+ */
+function chunkMeans(values: Float64Array, frames: number, chunks: number): Float32Array {
+  const frameSize = values.length / frames;
+  const out = new Float32Array(chunks * frameSize);
+  const width = frames / chunks;
+  const sums = new Float64Array(frameSize);
+  for (let c = 0; c < chunks; c++) {
+    const from = c * width;
+    const to = (c + 1) * width;
+    sums.fill(0);
+    for (let f = Math.floor(from); f < Math.min(frames, Math.ceil(to)); f++) {
+      const overlap = Math.min(to, f + 1) - Math.max(from, f);
+      for (let k = 0; k < frameSize; k++) sums[k] += overlap * values[f * frameSize + k];
+    }
+    for (let k = 0; k < frameSize; k++) out[c * frameSize + k] = sums[k] / width;
+  }
+  return out;
+}
+
+/** Random rotation about the origin, then a random size factor, then Gaussian jitter, all in place. */
+function augmentInPlace(out: Float32Array, augment: FittedPreprocessing['augment'], rng: Rng): void {
+  if (augment.rotation > 0) {
+    const limit = (augment.rotation * Math.PI) / 180;
+    const [x, y, z] = [rng.range(-limit, limit), rng.range(-limit, limit), rng.range(-limit, limit)];
+    const matrix = multiply(rotation([0, 0, 1], z), multiply(rotation([0, 1, 0], y), rotation([1, 0, 0], x)));
+    for (let k = 0; k < out.length; k += 3) out.set(apply(matrix, out.subarray(k, k + 3)), k);
+  }
+  if (augment.scaling > 0) {
+    const factor = rng.range(1 - augment.scaling, 1 + augment.scaling);
+    for (let k = 0; k < out.length; k++) out[k] *= factor;
+  }
+  if (augment.jitter > 0) {
+    for (let k = 0; k < out.length; k++) out[k] += rng.normal(0, augment.jitter);
+  }
+}

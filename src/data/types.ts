@@ -1,0 +1,66 @@
+/**
+ * The plain data types of the dataset layer. Every reader (SBU, FPHA, generic, synthetic) produces a
+ * `Dataset`; everything downstream (preprocessing, training, evaluation) consumes only these types.
+ */
+
+/** One recorded sequence: a clip of one action, all persons in it, every joint in every frame. */
+export interface SkeletonSequence {
+  /** Unique within its dataset; protocol folds refer to sequences by this id. */
+  readonly id: string;
+  /** 0-based class index into `Dataset.classNames`. */
+  readonly label: number;
+  /** Who performed it: SBU the two-actor set (`s01s02`), FPHA `Subject_k`, generic as given. */
+  readonly subject: string;
+  readonly frames: number;
+  readonly persons: number;
+  readonly joints: number;
+  /** frames × persons × joints × 3 (x, y, z), row-major: index ((f·persons + p)·joints + j)·3 + axis. */
+  readonly positions: Float32Array;
+  /** The file it was read from, or a description such as `synthetic (seed 1)`. */
+  readonly source: string;
+}
+
+/** The skeleton of one person, shared by every person of every sequence of a dataset. */
+export interface SkeletonGraph {
+  readonly jointNames: readonly string[];
+  /** Edges within one person, 0-based joint indices; the same bones apply to every person. */
+  readonly bones: readonly (readonly [number, number])[];
+  readonly persons: number;
+  /** The dataset's default centre for preprocessing (SBU: TORSO = 2, FPHA: Wrist = 0). */
+  readonly centerJoint: number;
+  /** Whether the default centring subtracts the centre of the first frame or of every frame. */
+  readonly centerMode: CenterMode;
+}
+
+export type CenterMode = 'first-frame' | 'every-frame';
+
+/** One train/test partition of a protocol, by sequence id. */
+export interface Fold {
+  readonly name: string;
+  readonly train: readonly string[];
+  readonly test: readonly string[];
+}
+
+/** A file that was skipped or looked odd while loading. Loaders never drop anything without one. */
+export interface DataIssue {
+  readonly file: string;
+  /** 1-based line, when the issue concerns one line. */
+  readonly line?: number;
+  /** What was found and what was done about it, e.g. "empty file, not in the split: skipped". */
+  readonly message: string;
+}
+
+export interface Dataset {
+  /** Short name, e.g. `sbu`, `fpha`, or the generic dataset's own name. */
+  readonly name: string;
+  /** Human-readable title for reports. */
+  readonly title: string;
+  /** Unit of the coordinates in `positions`, e.g. `mm`. */
+  readonly units: string;
+  readonly classNames: readonly string[];
+  readonly graph: SkeletonGraph;
+  readonly sequences: readonly SkeletonSequence[];
+  /** Evaluation protocols by name (e.g. `5-fold`, `1:1`, `cross-person`), each a list of folds. */
+  readonly protocols: Readonly<Record<string, readonly Fold[]>>;
+  readonly issues: readonly DataIssue[];
+}
