@@ -245,12 +245,15 @@ function resolveProtocols(
     resolved[protocol] = folds.map((fold) => {
       const test = new Set(fold.test);
       const train = fold.train ?? sequences.filter((s) => !test.has(s.id)).map((s) => s.id);
-      const unknown = [...train, ...fold.test].filter((id) => !known.has(id));
-      if (unknown.length > 0) {
-        const why = unknown.every((id) => emptyIds.has(id))
-          ? 'sequences with no frames'
-          : 'ids not in sequences.jsonl';
-        const message = `protocol '${protocol}' fold '${fold.name}' names ${why}: ${unknown.join(', ')}`;
+      const unusable = [...train, ...fold.test].filter((id) => !known.has(id));
+      if (unusable.length > 0) {
+        const withoutFrames = unusable.filter((id) => emptyIds.has(id));
+        const unknown = unusable.filter((id) => !emptyIds.has(id));
+        const problems = [
+          withoutFrames.length > 0 ? `sequences with no frames: ${withoutFrames.join(', ')}` : '',
+          unknown.length > 0 ? `ids not in ${SEQUENCES_FILE}: ${unknown.join(', ')}` : '',
+        ];
+        const message = `protocol '${protocol}' fold '${fold.name}' names ${problems.filter(Boolean).join('; ')}`;
         throw new DataFormatError(file, undefined, message);
       }
       return { name: fold.name, train, test: fold.test };
@@ -327,8 +330,8 @@ function framesJson(sequence: SkeletonSequence): string {
 /** The shortest decimal text that reads back as exactly this float32 value (at most 9 digits). */
 function float32Text(value: number): string {
   for (let digits = 6; digits < 9; digits++) {
-    const text = String(Number(value.toPrecision(digits)));
-    if (Math.fround(Number(text)) === value) return text;
+    const rounded = Number(value.toPrecision(digits));
+    if (Math.fround(rounded) === value) return String(rounded);
   }
   return String(Number(value.toPrecision(9)));
 }

@@ -206,7 +206,7 @@ function sbuFile(set: string, classNumber: number, sequenceNumber: number, path:
 function officialFolds(root: string, sequences: SkeletonSequence[], issues: DataIssue[]): Fold[] {
   const officialSets = new Set(SBU_FOLDS.flat());
   const presentSets = new Set(sequences.map((s) => s.subject));
-  const missing = [...officialSets].filter((set) => !presentSets.has(set));
+  const missing = [...officialSets].filter((set) => !presentSets.has(set)).sort();
   if (missing.length > 0) {
     issues.push({
       file: root,
