@@ -36,6 +36,9 @@ export class TsKernels implements Kernels {
     this.heap = heap;
   }
 
+  /** Nothing to release: the fallback owns no threads. */
+  dispose(): void {}
+
   gemm(p: GemmParams): void {
     if (p.m <= 0 || p.n <= 0) return;
     for (let item = 0; item < p.batch; item++) {

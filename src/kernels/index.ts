@@ -4,17 +4,36 @@
  */
 import { TsKernels } from './fallback.js';
 import { createMemory, Heap, sharedMemorySupported } from './heap.js';
+import { createGemmPool } from './pool.js';
 import type { Kernels } from './types.js';
+import { instantiateKernels, WasmKernels } from './wasm.js';
+import { kernelsWasmBase64 } from './wasm-binary.generated.js';
 
 export type { Kernels } from './types.js';
 
 export interface KernelOptions {
   /** 'auto' picks wasm SIMD where supported, else the TypeScript fallback. */
   backend?: 'auto' | 'wasm' | 'ts';
-  /** Threads a large gemm may use. */
+  /** Threads a large gemm may use (wasm only); default min(2, cores) where Node threads exist. */
   threads?: number;
   /** The memory to allocate tensors in; a fresh one (shared where possible) by default. */
   memory?: WebAssembly.Memory;
+}
+
+/** A backend that may own worker threads: `dispose()` stops them (the kernels stay usable). */
+export interface KernelBackend extends Kernels {
+  dispose(): void;
+}
+
+/** A tiny module using v128 instructions: it validates only where wasm SIMD exists. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98,
+  11,
+]);
+
+/** Decides 'auto': old browsers and some embedded runtimes lack wasm SIMD. */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
 const heaps = new WeakMap<WebAssembly.Memory, Heap>();
@@ -29,7 +48,37 @@ export function heapFor(memory: WebAssembly.Memory): Heap {
   return heap;
 }
 
-export function createKernelsSync(options: KernelOptions = {}): Kernels {
+/** Synchronous creation, for Node (browsers refuse to compile large modules synchronously). */
+export function createKernelsSync(options: KernelOptions = {}): KernelBackend {
+  return build(options, useWasm(options) ? new WebAssembly.Module(kernelsBinary()) : null);
+}
+
+/** Asynchronous creation, which browsers require for compiling the wasm module. */
+export async function createKernels(options: KernelOptions = {}): Promise<KernelBackend> {
+  return build(options, useWasm(options) ? await WebAssembly.compile(kernelsBinary()) : null);
+}
+
+function useWasm(options: KernelOptions): boolean {
+  const backend = options.backend ?? 'auto';
+  if (backend === 'wasm' && !wasmSimdSupported()) {
+    throw new Error('the wasm backend needs WebAssembly SIMD, which this runtime lacks');
+  }
+  return backend === 'wasm' || (backend === 'auto' && wasmSimdSupported());
+}
+
+function build(options: KernelOptions, module: WebAssembly.Module | null): KernelBackend {
   const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
-  return new TsKernels(heap);
+  if (module === null) return new TsKernels(heap);
+  const exports = instantiateKernels(module, heap.memory);
+  const pool = createGemmPool(heap, module, exports, options.threads ?? defaultThreads());
+  return new WasmKernels(heap, exports, pool);
+}
+
+function defaultThreads(): number {
+  if (typeof process === 'undefined' || typeof process.getBuiltinModule !== 'function') return 1;
+  return Math.min(2, process.getBuiltinModule('node:os').availableParallelism());
+}
+
+function kernelsBinary(): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(kernelsWasmBase64), (char) => char.charCodeAt(0));
 }

@@ -1,3 +1,6 @@
-export function version(): i32 {
-  return 1;
-}
+// Entry point of the wasm SIMD kernels: everything exported here is what wasm.ts calls.
+export { activationBackward, affine, binary, select, unary } from './elementwise';
+export { gemm, gemmScratchBytes, gemmTileCols, gemmTileRows } from './gemm';
+export { adam, sgd } from './optim';
+export { permute } from './permute';
+export { layerNorm, layerNormBackward, reduce, softmax, softmaxBackward, sumSquares } from './reduce';
