@@ -103,16 +103,16 @@ function className(label: number): string {
   return label % 2 === 0 ? `motion${pattern}` : `motion${pattern}-reversed`;
 }
 
-/** How one person moves in one pattern: per joint, the bend of the bone into it (none for most). */
+/** The bend of the bone into a joint: about `axis`, by θ(u) (see the top of this file). */
 interface BoneMotion {
-  readonly joint: number;
   readonly axis: Vec3;
   readonly ramp: number;
   readonly swing: number;
   readonly frequency: number;
   readonly phase: number;
 }
-type Pattern = BoneMotion[];
+/** How one person moves in one pattern: per joint, the motion of the bone into it (most have none). */
+type Pattern = (BoneMotion | undefined)[];
 
 interface Subject {
   readonly size: number;
@@ -121,15 +121,17 @@ interface Subject {
 }
 
 function randomPattern(rng: Rng, skeleton: SkeletonTemplate, activeBones: number): Pattern {
-  const joints = rng.permutation(skeleton.parents.length - 1).slice(0, activeBones);
-  return joints.map((j) => ({
-    joint: j + 1,
-    axis: randomUnitVector(rng),
-    ramp: (rng.uniform() < 0.5 ? -1 : 1) * rng.range(0.3, 0.7),
-    swing: rng.range(0.3, 0.8),
-    frequency: rng.range(0.5, 2),
-    phase: rng.range(0, 2 * Math.PI),
-  }));
+  const pattern: Pattern = skeleton.parents.map(() => undefined);
+  for (const bone of rng.permutation(skeleton.parents.length - 1).slice(0, activeBones)) {
+    pattern[bone + 1] = {
+      axis: randomUnitVector(rng),
+      ramp: (rng.uniform() < 0.5 ? -1 : 1) * rng.range(0.3, 0.7),
+      swing: rng.range(0.3, 0.8),
+      frequency: rng.range(0.5, 2),
+      phase: rng.range(0, 2 * Math.PI),
+    };
+  }
+  return pattern;
 }
 
 function randomSubject(rng: Rng): Subject {
@@ -213,7 +215,7 @@ function posePerson(
   for (let axis = 0; axis < 3; axis++) out[axis] = skeleton.offsets[0][axis];
   for (let j = 1; j < joints; j++) {
     const parent = skeleton.parents[j];
-    const motion = pattern.find((m) => m.joint === j);
+    const motion = pattern[j];
     const angle = motion
       ? gain *
         (motion.ramp * (2 * u - 1) +
