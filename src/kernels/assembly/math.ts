@@ -92,9 +92,12 @@ export function tanhV(x: v128): v128 {
   return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(TANH_SMALL)));
 }
 
+/** 1 / (1 + e^−|x|), times e^−|x| for negative x: e^x / (1 + e^x) keeps subnormal results. */
 @inline
 export function sigmoidV(x: v128): v128 {
-  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expV(f32x4.neg(x))));
+  const e = expV(f32x4.neg(f32x4.abs(x)));
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  return v128.bitselect(f32x4.mul(e, s), s, f32x4.lt(x, f32x4.splat(0)));
 }
 
 /** Loads min(count, 4) floats, zeros in missing lanes, never reading past them. */

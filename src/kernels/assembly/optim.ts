@@ -1,5 +1,6 @@
-// Optimizer steps (PyTorch semantics, see types.ts), four parameters per iteration. Bias
-// corrections are folded into stepSize and correction2Sqrt by the caller, in f64.
+// Optimizer steps (PyTorch semantics, see types.ts), four parameters per iteration. The caller
+// computes every derived coefficient (1 − β, bias corrections) in f64: rounding β to f32 first and
+// subtracting from 1 would be off by up to 1e-4 relative for β2 = 0.999.
 import { loadChunk, storeChunk } from './math';
 
 /**
@@ -13,7 +14,9 @@ export function adam(
   v: usize,
   n: i32,
   beta1: f32,
+  oneMinusBeta1: f32,
   beta2: f32,
+  oneMinusBeta2: f32,
   eps: f32,
   coupledDecay: f32,
   keep: f32,
@@ -22,8 +25,8 @@ export function adam(
 ): void {
   const b1 = f32x4.splat(beta1);
   const b2 = f32x4.splat(beta2);
-  const oneMinusB1 = f32x4.splat(1 - beta1);
-  const oneMinusB2 = f32x4.splat(1 - beta2);
+  const oneMinusB1 = f32x4.splat(oneMinusBeta1);
+  const oneMinusB2 = f32x4.splat(oneMinusBeta2);
   const epsV = f32x4.splat(eps);
   const decay = f32x4.splat(coupledDecay);
   const keepV = f32x4.splat(keep);
@@ -48,7 +51,7 @@ export function adam(
 }
 
 /**
- * SGD: g' = g + wd·p; with momentum, buf = firstStep ? g' : momentum·buf + (1 − dampening)·g' and
+ * SGD: g' = g + wd·p; with momentum, buf = firstStep ? g' : momentum·buf + oneMinusDampening·g' and
  * g' = nesterov ? g' + momentum·buf : buf; then p −= lr · g'.
  */
 export function sgd(
@@ -58,14 +61,14 @@ export function sgd(
   n: i32,
   lr: f32,
   momentum: f32,
-  dampening: f32,
+  oneMinusDampening: f32,
   weightDecay: f32,
   nesterov: bool,
   firstStep: bool,
 ): void {
   const lrV = f32x4.splat(lr);
   const momentumV = f32x4.splat(momentum);
-  const keepGrad = f32x4.splat(1 - dampening);
+  const keepGrad = f32x4.splat(oneMinusDampening);
   const decay = f32x4.splat(weightDecay);
   for (let i = 0; i < n; i += 4) {
     const count = n - i;

@@ -102,11 +102,13 @@ function sumRow(x: usize, n: i32): f32 {
 
 /**
  * Applies y[j] = f(x[j]) over one row, where f is chosen by `kind`, and returns Σ of the results
- * (0: e^(x − s) stored, summed; 1: x − s stored; 2: x · s stored; 3: (x − s)² summed, not stored).
+ * (0: e^(x − s) stored, summed; 1: (x − s) − t stored; 2: x · s stored; 3: (x − s)² summed, not
+ * stored).
  */
 @inline
-function mapRow(kind: i32, x: usize, y: usize, n: i32, s: f32): f32 {
+function mapRow(kind: i32, x: usize, y: usize, n: i32, s: f32, t: f32 = 0): f32 {
   const sv = f32x4.splat(s);
+  const tv = f32x4.splat(t);
   let acc = f32x4.splat(0);
   let j = 0;
   for (; j < n; j += 4) {
@@ -114,7 +116,7 @@ function mapRow(kind: i32, x: usize, y: usize, n: i32, s: f32): f32 {
     const xv = loadRowChunk(x, j, count);
     let v: v128;
     if (kind == 0) v = expV(f32x4.sub(xv, sv));
-    else if (kind == 1) v = f32x4.sub(xv, sv);
+    else if (kind == 1) v = f32x4.sub(f32x4.sub(xv, sv), tv);
     else if (kind == 2) v = f32x4.mul(xv, sv);
     else {
       const d = f32x4.sub(xv, sv);
@@ -133,7 +135,8 @@ export function softmax(x: usize, y: usize, rows: i32, cols: i32, log: bool): vo
     const rowMax = reduceContiguous(MAX, x, cols);
     if (log) {
       const sum = mapRow(0, x, y, cols, rowMax);
-      mapRow(1, x, y, cols, rowMax + f32x4.extract_lane(logV(f32x4.splat(sum)), 0));
+      // x − max is exact for the largest entries; subtracting log Σ afterwards keeps them precise.
+      mapRow(1, x, y, cols, rowMax, f32x4.extract_lane(logV(f32x4.splat(sum)), 0));
     } else {
       const sum = mapRow(0, x, y, cols, rowMax);
       mapRow(2, y, y, cols, 1 / sum);
