@@ -267,8 +267,9 @@ function deriveProtocols(
   file: string,
   issues: DataIssue[],
 ): Record<string, Fold[]> {
-  if (new Set(sequences.map((s) => s.subject)).size >= 2)
+  if (new Set(sequences.map((s) => s.subject)).size >= 2) {
     return { [DERIVED_PROTOCOL]: leaveOneSubjectOut(sequences) };
+  }
   issues.push({
     file,
     message: 'no protocols given and fewer than two subjects: the dataset has no protocol',

@@ -100,8 +100,9 @@ export function parsePreprocessConfig(config: unknown): ResolvedPreprocessConfig
 /** Validates a fitted config read back from JSON (e.g. from a checkpoint). */
 export function parseFittedPreprocessing(json: unknown): FittedPreprocessing {
   const parsed = fittedPreprocessingSchema.safeParse(json);
-  if (!parsed.success)
+  if (!parsed.success) {
     throw new ConfigError(`fitted preprocessing: ${describeSchemaError(parsed.error, json)}`);
+  }
   return parsed.data;
 }
 
@@ -117,10 +118,12 @@ export function fitPreprocessing(
   const base = { version: 1 as const, persons: graph.persons, joints, center, temporal: resolved.temporal };
   const unscaled: FittedPreprocessing = { ...base, scale: { method: 'none' }, augment: resolved.augment };
   if (resolved.scale === 'none') return unscaled;
-  if (train.length === 0)
+  if (train.length === 0) {
     throw new ConfigError(`preprocessing: scale '${resolved.scale}' needs training sequences`);
-  if (resolved.scale === 'global-std')
+  }
+  if (resolved.scale === 'global-std') {
     return { ...unscaled, scale: { method: 'global-std', std: globalStd(train, unscaled) } };
+  }
   return { ...unscaled, scale: fitBoneLengths(train, graph, center?.joint ?? graph.centerJoint) };
 }
 
@@ -164,8 +167,9 @@ function globalStd(train: readonly SkeletonSequence[], fitted: FittedPreprocessi
   }
   const mean = sum / count;
   const std = Math.sqrt(Math.max(0, sumSquares / count - mean * mean));
-  if (!(std > 0))
+  if (!(std > 0)) {
     throw new ConfigError('preprocessing: the training coordinates have zero spread; use scale: none');
+  }
   return std;
 }
 

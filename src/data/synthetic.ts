@@ -45,8 +45,9 @@ export const SYNTHETIC_PROTOCOL = 'cross-subject';
 
 export function generateSynthetic(options: SyntheticOptions = {}): Dataset {
   const parsed = syntheticOptionsSchema.safeParse(options);
-  if (!parsed.success)
+  if (!parsed.success) {
     throw new ConfigError(`synthetic options: ${describeSchemaError(parsed.error, options)}`);
+  }
   const settings = parsed.data;
   const skeleton = skeletonTemplate(settings.joints);
   const rng = new Rng(settings.seed);
