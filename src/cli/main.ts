@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { SkelpruneError } from '../errors.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerTrainCommand } from './commands/train.js';
 
 function packageVersion(): string {
   const path = new URL('../../../package.json', import.meta.url);
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true, showGlobalOptions: true });
   registerDemoCommand(program);
   registerDataCommands(program);
+  registerTrainCommand(program);
   return program;
 }
 

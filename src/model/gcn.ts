@@ -1,0 +1,203 @@
+/**
+ * The paper's GCN family for skeleton sequences (Sahbi, CBMI 2024, §4 of docs/paper.md). Nodes are
+ * joints; a node's input signal is its trajectory. Per sequence:
+ *
+ *   U = relu(X · W_enc)                                node encoding            [N, C]
+ *   A^k = softmax(Q_k K_kᵀ / √d + B_k), Q = U·W_q, K = U·W_k   attention per head   [H, N, N]
+ *   Z = relu(Σ_k A^k U W^k) = relu([A^1 U | … | A^H U] · W_conv)  graph convolution  [N, F]
+ *   h = relu(vec(Z) · W_fc)                            fully connected          [D_fc]
+ *   logits = dropout(h) · W_cls                        classifier               [classes]
+ *
+ * B_k is a learned per-head bias initialised from the skeleton (self-loops and bones), so a head whose
+ * query/key weights are pruned away falls back to a learned static adjacency.
+ */
+import { z } from 'zod';
+import { dropout, Module, matmul, Parameter, type Rng, softmax, type Tensor } from '../engine/index.js';
+import { Linear, type PrunableWeight } from './layers.js';
+
+export const gcnConfigSchema = z.strictObject({
+  /** Channels of the node encoding (C). */
+  encodingChannels: z.int().positive().default(32),
+  /** Attention heads (H), each learning its own adjacency. */
+  heads: z.int().positive().default(16),
+  /** Query/key dimension per head (d). */
+  headDim: z.int().positive().default(8),
+  /** Filters of the graph convolution (F). */
+  convChannels: z.int().positive().default(128),
+  /** Units of the fully connected layer. */
+  fcUnits: z.int().positive().default(700),
+  /** Dropout before the classifier (training only). */
+  dropout: z.number().min(0).lt(1).default(0.5),
+  /** Initial attention bias: self-loops + bones ('skeleton'), self-loops only, or none. */
+  attentionBias: z.enum(['skeleton', 'identity', 'none']).default('skeleton'),
+});
+export type GcnConfig = z.output<typeof gcnConfigSchema>;
+
+/** What the data fixes: graph size, input width, classes, the bones over all nodes. */
+export interface GcnShape {
+  nodes: number;
+  inputDim: number;
+  classes: number;
+  /** Undirected edges between node indices (every person's bones, offset per person). */
+  edges: readonly (readonly [number, number])[];
+}
+
+/** Logit added on self-loops and bones when the bias is initialised from the skeleton. */
+const BIAS_ON_EDGES = 4;
+
+/** One row of the parameter/cost summary. */
+export interface LayerCost {
+  name: string;
+  shape: string;
+  params: number;
+  /** Multiply-adds per sequence. */
+  macs: number;
+}
+
+export class SkeletonGcn extends Module {
+  readonly config: GcnConfig;
+  readonly shape: GcnShape;
+  encoder: Linear;
+  query: Linear;
+  key: Linear;
+  attentionBias: Parameter;
+  conv: Linear;
+  fc: Linear;
+  classifier: Linear;
+
+  constructor(shape: GcnShape, config: Partial<GcnConfig>, rng: Rng) {
+    super();
+    this.config = gcnConfigSchema.parse(config);
+    this.shape = shape;
+    const { encodingChannels: c, heads: h, headDim: d, convChannels: f, fcUnits } = this.config;
+    this.encoder = new Linear(shape.inputDim, c, rng.fork('encoder'));
+    this.query = new Linear(c, h * d, rng.fork('query'), { bias: false, init: 'glorot' });
+    this.key = new Linear(c, h * d, rng.fork('key'), { bias: false, init: 'glorot' });
+    this.attentionBias = new Parameter([h, shape.nodes, shape.nodes], this.initialBias());
+    this.conv = new Linear(h * c, f, rng.fork('conv'));
+    this.fc = new Linear(shape.nodes * f, fcUnits, rng.fork('fc'));
+    this.classifier = new Linear(fcUnits, shape.classes, rng.fork('classifier'), { init: 'glorot' });
+  }
+
+  private initialBias(): Float32Array {
+    const { nodes, edges } = this.shape;
+    const single = new Float32Array(nodes * nodes);
+    if (this.config.attentionBias !== 'none') {
+      for (let i = 0; i < nodes; i++) single[i * nodes + i] = BIAS_ON_EDGES;
+    }
+    if (this.config.attentionBias === 'skeleton') {
+      for (const [a, b] of edges) {
+        single[a * nodes + b] = BIAS_ON_EDGES;
+        single[b * nodes + a] = BIAS_ON_EDGES;
+      }
+    }
+    const all = new Float32Array(this.config.heads * nodes * nodes);
+    for (let k = 0; k < this.config.heads; k++) all.set(single, k * nodes * nodes);
+    return all;
+  }
+
+  /** Per-head adjacency [B, H, N, N] from the encoded nodes u [B, N, C]. */
+  attention(u: Tensor): Tensor {
+    const [batch, nodes] = u.shape;
+    const { heads, headDim } = this.config;
+    const q = this.query.forward(u).reshape([batch, nodes, heads, headDim]).permute([0, 2, 1, 3]);
+    const k = this.key.forward(u).reshape([batch, nodes, heads, headDim]).permute([0, 2, 3, 1]);
+    const scores = matmul(q, k)
+      .mul(1 / Math.sqrt(headDim))
+      .add(this.attentionBias);
+    return softmax(scores, -1);
+  }
+
+  /** x [B, N, inputDim] → logits [B, classes]. `rng` drives dropout when training. */
+  forward(x: Tensor, rng?: Rng): Tensor {
+    const [batch, nodes] = x.shape;
+    const { heads, encodingChannels: c, convChannels: f } = this.config;
+    const u = this.encoder.forward(x).relu();
+    const adjacency = this.attention(u);
+    const mixed = matmul(adjacency.reshape([batch, heads * nodes, nodes]), u)
+      .reshape([batch, heads, nodes, c])
+      .permute([0, 2, 1, 3])
+      .reshape([batch, nodes, heads * c]);
+    const z = this.conv.forward(mixed).relu();
+    const hidden = this.fc.forward(z.reshape([batch, nodes * f])).relu();
+    const dropped = this.training && rng ? dropout(hidden, this.config.dropout, rng) : hidden;
+    return this.classifier.forward(dropped);
+  }
+
+  /** The weight matrices pruning addresses: every layer but the classifier. */
+  prunableWeights(): PrunableWeight[] {
+    const { nodes } = this.shape;
+    const { headDim, encodingChannels } = this.config;
+    const perHead = { kind: 'col-groups', size: headDim } as const;
+    return [
+      {
+        name: 'encoder',
+        layer: this.encoder,
+        rows: this.encoder.inFeatures,
+        cols: this.encoder.outFeatures,
+        blocks: { kind: 'tiles', rows: 8, cols: 8 },
+        meaning: { rows: 'input feature (frame × channel)', cols: 'encoding channel', blocks: '8×8 tile' },
+        usesPerSequence: nodes,
+      },
+      ...(['query', 'key'] as const).map((name) => ({
+        name,
+        layer: this[name],
+        rows: this[name].inFeatures,
+        cols: this[name].outFeatures,
+        blocks: perHead,
+        meaning: { rows: 'encoding channel', cols: `${name} dimension`, blocks: 'attention head' },
+        usesPerSequence: nodes,
+      })),
+      {
+        name: 'conv',
+        layer: this.conv,
+        rows: this.conv.inFeatures,
+        cols: this.conv.outFeatures,
+        blocks: { kind: 'row-groups', size: encodingChannels },
+        meaning: { rows: 'head × encoding channel', cols: 'convolution filter', blocks: 'attention head' },
+        usesPerSequence: nodes,
+      },
+      {
+        name: 'fc',
+        layer: this.fc,
+        rows: this.fc.inFeatures,
+        cols: this.fc.outFeatures,
+        blocks: { kind: 'tiles', rows: 16, cols: 16 },
+        meaning: { rows: 'node × filter', cols: 'hidden unit', blocks: '16×16 tile' },
+        usesPerSequence: 1,
+      },
+    ];
+  }
+
+  /** Parameters and multiply-adds per sequence of every computation, dense. */
+  costs(): LayerCost[] {
+    const { nodes } = this.shape;
+    const { heads, headDim, encodingChannels: c } = this.config;
+    const linear = (name: string, layer: Linear, uses: number): LayerCost => ({
+      name,
+      shape: `${layer.inFeatures}×${layer.outFeatures}`,
+      params: layer.weight.size + (layer.bias?.size ?? 0),
+      macs: layer.weight.size * uses,
+    });
+    return [
+      linear('encoder', this.encoder, nodes),
+      linear('query', this.query, nodes),
+      linear('key', this.key, nodes),
+      {
+        name: 'attention scores',
+        shape: `${heads}×${nodes}×${nodes}`,
+        params: this.attentionBias.size,
+        macs: heads * nodes * nodes * headDim,
+      },
+      {
+        name: 'graph mixing A·U',
+        shape: `${heads}×${nodes}×${c}`,
+        params: 0,
+        macs: heads * nodes * nodes * c,
+      },
+      linear('conv', this.conv, nodes),
+      linear('fc', this.fc, 1),
+      linear('classifier', this.classifier, 1),
+    ];
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * One training run on one fold of a protocol, from data to a saved, evaluated checkpoint:
+ * load → split (fold, then a stratified validation part) → fit preprocessing on the training part →
+ * train with per-epoch resumable state → restore the best epoch → evaluate on the test part → save.
+ *
+ * Files in the fold's directory: `model.ckpt` (the result), `result.json` (metrics), `log.jsonl`
+ * (one line per epoch), `confusion.txt`, and `resume.ckpt` while training is under way.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Dataset, fitPreprocessing, getFold, loadDataset, validationSplit } from '../data/index.js';
+import type { SkeletonSequence } from '../data/types.js';
+import { Rng } from '../engine/index.js';
+import { SkelpruneError } from '../errors.js';
+import { SkeletonGcn } from '../model/gcn.js';
+import { ModelInput } from '../model/input.js';
+import { writeFileAtomic } from '../util/fs.js';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointMeta,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+import { type ClassificationMetrics, formatConfusion } from './metrics.js';
+import type { RunConfig } from './run-config.js';
+import { type EpochRecord, type StepProgress, Trainer, type TrainerState } from './trainer.js';
+
+export interface FoldJob {
+  config: RunConfig;
+  /** 0-based index into the protocol's folds. */
+  foldIndex: number;
+  dir: string;
+  /** The command line, recorded as provenance. */
+  command: string;
+}
+
+export interface FoldResult {
+  fold: string;
+  foldIndex: number;
+  metrics: ClassificationMetrics;
+  bestEpoch: number;
+  epochsRun: number;
+  trainSeconds: number;
+  /** Training sequences processed per second (forward + backward + update). */
+  trainThroughput: number;
+  /** Test sequences classified per second (batched inference). */
+  inferenceThroughput: number;
+  checkpoint: string;
+  classNames: string[];
+}
+
+export type FoldEvent =
+  | { type: 'start'; fold: string; epochs: number; resumedAt: number }
+  | ({ type: 'step' } & StepProgress)
+  | { type: 'epoch'; record: EpochRecord };
+
+export async function loadRunDataset(config: RunConfig): Promise<Dataset> {
+  if (config.dataset === 'synthetic') return loadDataset({ kind: 'synthetic', synthetic: config.synthetic });
+  return loadDataset({ kind: config.dataset, path: config.path ?? '' });
+}
+
+/** The protocol of a run: the configured one or the dataset's only/standard one. */
+export function runProtocol(config: RunConfig, dataset: Dataset): string {
+  if (config.protocol) return config.protocol;
+  const names = Object.keys(dataset.protocols);
+  if (names.length === 0) throw new SkelpruneError(`${dataset.name} defines no evaluation protocol`);
+  return names[0];
+}
+
+function pick(dataset: Dataset, ids: readonly string[]): SkeletonSequence[] {
+  const byId = new Map(dataset.sequences.map((s) => [s.id, s]));
+  return ids.map((id) => {
+    const sequence = byId.get(id);
+    if (!sequence)
+      throw new SkelpruneError(`${dataset.name}: the protocol names a sequence '${id}' that was not loaded`);
+    return sequence;
+  });
+}
+
+/** The settings that decide a run's result (not where or how parallel it runs). */
+function identity(config: RunConfig): string {
+  const { jobs: _jobs, out: _out, ...rest } = config;
+  return JSON.stringify(rest);
+}
+
+export async function trainFold(
+  job: FoldJob,
+  onEvent: (event: FoldEvent) => void = () => {},
+): Promise<FoldResult> {
+  const { config, foldIndex, dir } = job;
+  const resultPath = join(dir, 'result.json');
+  const resumePath = join(dir, 'resume.ckpt');
+  if (existsSync(resultPath)) {
+    const saved = JSON.parse(await readFile(resultPath, 'utf8')) as FoldResult & { identity: string };
+    if (saved.identity === identity(config)) return saved;
+  }
+
+  const dataset = await loadRunDataset(config);
+  const protocol = runProtocol(config, dataset);
+  const fold = getFold(dataset, protocol, foldIndex);
+  const split = validationSplit(dataset, fold.train, {
+    fraction: config.validationFraction,
+    seed: config.seed,
+  });
+  const train = pick(dataset, split.train);
+  const preprocessing = fitPreprocessing(train, dataset.graph, config.preprocess);
+  const input = ModelInput.fromGraph(dataset.graph, preprocessing, config.features);
+  const shape = {
+    nodes: input.nodes,
+    inputDim: input.dim,
+    classes: dataset.classNames.length,
+    edges: input.edges(),
+  };
+  const model = new SkeletonGcn(shape, config.model, new Rng(config.seed).fork('model'));
+  const trainer = new Trainer(
+    model,
+    { input, train, validation: pick(dataset, split.validation), classes: dataset.classNames.length },
+    config,
+    config.seed,
+  );
+  const meta: CheckpointMeta = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    architecture: 'skeleton-gcn',
+    model: model.config,
+    shape,
+    input: input.spec as CheckpointMeta['input'],
+    classNames: [...dataset.classNames],
+    provenance: {
+      dataset: dataset.name,
+      protocol,
+      fold: fold.name,
+      foldIndex,
+      seed: config.seed,
+      command: job.command,
+      identity: identity(config),
+    },
+    results: {},
+    pruning: null,
+  };
+
+  await resumeIfPossible(trainer, resumePath, identity(config));
+  onEvent({ type: 'start', fold: fold.name, epochs: config.epochs, resumedAt: trainer.state.epoch });
+  const log = trainer.state.history.map((r) => JSON.stringify(r)).join('\n');
+  await writeFileAtomic(join(dir, 'log.jsonl'), log ? `${log}\n` : '');
+  let trainSeconds = trainer.state.history.reduce((s, r) => s + r.seconds, 0);
+  while (!trainer.finished) {
+    const record = trainer.runEpoch((p) => onEvent({ type: 'step', ...p }));
+    trainSeconds += record.seconds;
+    onEvent({ type: 'epoch', record });
+    const { state, tensors } = trainer.saveState();
+    const extra = Object.fromEntries(
+      Object.entries(tensors).map(([k, data]) => [k, { shape: [data.length], data }]),
+    );
+    await saveCheckpoint(resumePath, { ...meta, trainer: state }, model, extra);
+    await writeFileAtomic(
+      join(dir, 'log.jsonl'),
+      `${trainer.state.history.map((r) => JSON.stringify(r)).join('\n')}\n`,
+    );
+  }
+
+  trainer.restoreBest();
+  const testBatch = input.encode(pick(dataset, fold.test));
+  const started = performance.now();
+  const evaluation = trainer.evaluateBatch(testBatch);
+  const inferenceSeconds = (performance.now() - started) / 1000;
+  const epochsRun = trainer.state.epoch;
+  const result: FoldResult = {
+    fold: fold.name,
+    foldIndex,
+    metrics: evaluation.metrics,
+    bestEpoch: trainer.state.bestEpoch,
+    epochsRun,
+    trainSeconds,
+    trainThroughput: (train.length * epochsRun) / Math.max(trainSeconds, 1e-9),
+    inferenceThroughput: testBatch.count / Math.max(inferenceSeconds, 1e-9),
+    checkpoint: join(dir, 'model.ckpt'),
+    classNames: [...dataset.classNames],
+  };
+  const results = {
+    test: { top1: result.metrics.top1, meanClass: result.metrics.meanClass, count: result.metrics.count },
+    bestEpoch: result.bestEpoch,
+  };
+  await saveCheckpoint(result.checkpoint, { ...meta, results }, model);
+  await writeFileAtomic(
+    join(dir, 'confusion.txt'),
+    `${formatConfusion(result.metrics.confusion, dataset.classNames)}\n`,
+  );
+  await writeFileAtomic(
+    resultPath,
+    `${JSON.stringify({ ...result, identity: identity(config) }, null, 2)}\n`,
+  );
+  await rm(resumePath, { force: true });
+  return result;
+}
+
+/** Continues from `resume.ckpt` when it was written by the same configuration. */
+async function resumeIfPossible(trainer: Trainer, path: string, expectedIdentity: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const checkpoint = await loadCheckpoint(path);
+  if (checkpoint.meta.provenance.identity !== expectedIdentity) {
+    throw new SkelpruneError(
+      `${path} was written by a run with different settings; use another --out directory or delete it to start over`,
+    );
+  }
+  const state: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+  const extra: Record<string, Float32Array> = {};
+  for (const [name, t] of Object.entries(checkpoint.tensors)) {
+    if (name.startsWith('model.'))
+      state[name.slice('model.'.length)] = t as { shape: readonly number[]; data: Float32Array };
+    else extra[name] = t.data as Float32Array;
+  }
+  trainer.model.loadStateDict(state);
+  trainer.loadState(checkpoint.meta.trainer as TrainerState, extra);
+}

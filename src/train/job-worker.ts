@@ -1,0 +1,29 @@
+/** Worker process of `runJobs`: receives one job spec, runs it, streams events and the result back. */
+import { SkelpruneError } from '../errors.js';
+import type { JobFunction, JobSpec } from './jobs.js';
+
+/** Step events can come every few milliseconds; forward at most this often. */
+const EVENT_INTERVAL_MS = 200;
+
+process.once('message', async (spec: JobSpec) => {
+  const send = (message: unknown) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
+  let lastStep = 0;
+  try {
+    const mod = (await import(spec.module)) as Record<
+      string,
+      JobFunction<unknown, unknown, { type?: string }>
+    >;
+    const result = await mod[spec.fn](spec.args, (event) => {
+      const now = performance.now();
+      if (event?.type === 'step' && now - lastStep < EVENT_INTERVAL_MS) return;
+      lastStep = now;
+      process.send!({ type: 'event', event });
+    });
+    await send({ type: 'result', result });
+  } catch (error) {
+    const userError = error instanceof SkelpruneError;
+    const message = userError ? error.message : ((error as Error)?.stack ?? String(error));
+    await send({ type: 'error', message, userError });
+  }
+  process.disconnect();
+});

@@ -1,0 +1,85 @@
+/**
+ * Runs independent jobs (SBU's folds, pruning rates) in parallel worker processes, so both cores
+ * work. A job names an exported async function `(args, emit) => result` in a module; workers import
+ * it, stream its events back and return its result. With one job at a time everything runs
+ * in-process. Parallel workers use one kernel thread each, so jobs do not fight over the cores.
+ */
+import { fork } from 'node:child_process';
+import { SkelpruneError } from '../errors.js';
+
+export interface JobSpec<A = unknown> {
+  /** URL of the module exporting the function (e.g. `import.meta.url` of its own module). */
+  module: string;
+  /** Name of the exported function. */
+  fn: string;
+  args: A;
+}
+
+export type JobFunction<A, R, E> = (args: A, emit: (event: E) => void) => Promise<R>;
+
+type WorkerMessage<R, E> =
+  | { type: 'event'; event: E }
+  | { type: 'result'; result: R }
+  | { type: 'error'; message: string; userError: boolean };
+
+const WORKER = new URL('./job-worker.js', import.meta.url);
+
+async function runInProcess<R, E>(spec: JobSpec, onEvent: (event: E) => void): Promise<R> {
+  const mod = (await import(spec.module)) as Record<string, JobFunction<unknown, R, E>>;
+  const fn = mod[spec.fn];
+  if (typeof fn !== 'function') throw new Error(`job: ${spec.module} exports no function '${spec.fn}'`);
+  return fn(spec.args, onEvent);
+}
+
+function runInWorker<R, E>(spec: JobSpec, onEvent: (event: E) => void): Promise<R> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [], {
+      env: { ...process.env, SKELPRUNE_THREADS: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let settled = false;
+    child.on('message', (message: WorkerMessage<R, E>) => {
+      if (message.type === 'event') onEvent(message.event);
+      else if (message.type === 'result') {
+        settled = true;
+        resolve(message.result);
+      } else {
+        settled = true;
+        reject(message.userError ? new SkelpruneError(message.message) : new Error(message.message));
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (!settled) reject(new Error(`job worker exited unexpectedly (${signal ?? `code ${code}`})`));
+    });
+    child.send(spec);
+  });
+}
+
+/**
+ * Runs every job, at most `parallel` at a time, and returns their results in order. `onEvent`
+ * receives each job's events with the job's index. The first failure stops scheduling new jobs and
+ * is rethrown once the running ones finish.
+ */
+export async function runJobs<R, E>(
+  specs: readonly JobSpec[],
+  parallel: number,
+  onEvent: (index: number, event: E) => void = () => {},
+): Promise<R[]> {
+  const results = new Array<R>(specs.length);
+  let next = 0;
+  let failure: unknown = null;
+  const lane = async () => {
+    while (failure === null && next < specs.length) {
+      const index = next++;
+      const run = parallel > 1 ? runInWorker<R, E> : runInProcess<R, E>;
+      try {
+        results[index] = await run(specs[index], (event) => onEvent(index, event));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, specs.length)) }, lane));
+  if (failure !== null) throw failure;
+  return results;
+}
