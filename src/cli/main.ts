@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { SkelpruneError } from '../errors.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerEvalCommand, registerModelCommands } from './commands/model.js';
 import { registerTrainCommand } from './commands/train.js';
 
 function packageVersion(): string {
@@ -23,6 +24,8 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerDataCommands(program);
   registerTrainCommand(program);
+  registerEvalCommand(program);
+  registerModelCommands(program);
   return program;
 }
 
