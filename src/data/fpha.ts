@@ -229,6 +229,13 @@ function parseSplitFile(text: string, file: string): SplitEntry[] {
     section.found++;
   }
   closeSection();
+  if (entries.length === 0) {
+    throw new DataFormatError(
+      file,
+      undefined,
+      "expected 'Training <n>' and 'Test <n>' sections, found no entries",
+    );
+  }
   return entries;
 }
 

@@ -62,6 +62,13 @@ export async function loadGeneric(dir: string): Promise<Dataset> {
   const skeleton = parseSkeletonFile(await readText(skeletonPath), skeletonPath);
   const sequencesPath = join(dir, SEQUENCES_FILE);
   const { sequences, empty } = parseSequencesFile(await readText(sequencesPath), sequencesPath, skeleton);
+  if (sequences.length === 0) {
+    throw new DataFormatError(
+      sequencesPath,
+      undefined,
+      'expected at least one sequence with frames, found none',
+    );
+  }
   const issues: DataIssue[] = [];
   const protocols = skeleton.protocols
     ? resolveProtocols(skeleton.protocols, sequences, empty, skeletonPath)

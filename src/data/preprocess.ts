@@ -274,8 +274,9 @@ function centered(
     if (f === 0 || center.mode === 'every-frame') {
       for (let axis = 0; axis < 3; axis++) {
         let sum = 0;
-        for (let p = 0; p < persons; p++)
+        for (let p = 0; p < persons; p++) {
           sum += values[f * frameSize + (p * joints + center.joint) * 3 + axis];
+        }
         point[axis] = sum / persons;
       }
     }

@@ -155,6 +155,11 @@ async function findSbuFiles(root: string, issues: DataIssue[]): Promise<SbuFile[
     if (SET_NAME.test(name)) files.push(...(await findSetFiles(join(root, name), name, issues)));
     else issues.push({ file: join(root, name), message: 'not an SBU set folder (sAAsBB): ignored' });
   }
+  if (files.length === 0) {
+    throw new SkelpruneError(
+      `${root}: no SBU sequence files (expected sAAsBB/sAAsBB-C-K.txt or sAAsBB/0C/00K/skeleton_pos.txt)`,
+    );
+  }
   files.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   files.forEach((file, i) => {
     if (i > 0 && files[i - 1].id === file.id) {
@@ -189,7 +194,7 @@ async function findSetFiles(dir: string, set: string, issues: DataIssue[]): Prom
           message: 'not a sequence folder (001…): ignored',
         });
       } else if (!(await isFile(path))) {
-        issues.push({ file: path, message: 'missing: sequence folder skipped' });
+        issues.push({ file: path, message: `no ${OFFICIAL_FILE}: sequence folder skipped` });
       } else {
         files.push(sbuFile(set, Number(classMatch[1]), Number(sequenceMatch[1]), path));
       }

@@ -29,11 +29,10 @@ function sequence(
   value: (f: number, p: number, j: number, axis: number) => number,
 ): SkeletonSequence {
   const positions = new Float32Array(frames * 2 * 3 * 3);
-  for (let f = 0; f < frames; f++)
-    for (let p = 0; p < 2; p++)
-      for (let j = 0; j < 3; j++)
-        for (let axis = 0; axis < 3; axis++)
-          positions[((f * 2 + p) * 3 + j) * 3 + axis] = value(f, p, j, axis);
+  for (let k = 0; k < positions.length; k++) {
+    const [f, p, j, axis] = [Math.floor(k / 18), Math.floor(k / 9) % 2, Math.floor(k / 3) % 3, k % 3];
+    positions[k] = value(f, p, j, axis);
+  }
   return {
     id: `seq${frames}`,
     label: 0,
@@ -66,8 +65,9 @@ describe('preprocessing: centring', () => {
   it("every-frame centring puts the mean of the persons' centre joint at the origin in every frame", () => {
     const out = run(sequence(7, wobbly), { ...identity(7), center: 'torso', centerMode: 'every-frame' });
     for (let f = 0; f < 7; f++) {
-      for (let axis = 0; axis < 3; axis++)
+      for (let axis = 0; axis < 3; axis++) {
         assert.ok(Math.abs(at(out, f, 0, 1, axis) + at(out, f, 1, 1, axis)) < 1e-4);
+      }
     }
   });
 
@@ -113,8 +113,9 @@ describe('preprocessing: temporal', () => {
     assert.equal(out.length, 9 * 2 * 3 * 3);
     for (let i = 0; i < 9; i++) {
       const time = (i * 4) / 8;
-      for (let axis = 0; axis < 3; axis++)
+      for (let axis = 0; axis < 3; axis++) {
         assert.ok(Math.abs(at(out, i, 1, 2, axis) - linear(time, 1, 2, axis)) < 1e-4);
+      }
     }
     const squares = sequence(3, (f) => f * f);
     const down = run(squares, identity(2));

@@ -172,6 +172,13 @@ describe('SBU reader on malformed files', () => {
     );
   });
 
+  it('fails when the folder holds no sequence files', async () => {
+    const dir = scratchDir('sbu-none');
+    await assert.rejects(loadDataset({ kind: 'sbu', path: dir }), {
+      message: `${dir}: no SBU sequence files (expected sAAsBB/sAAsBB-C-K.txt or sAAsBB/0C/00K/skeleton_pos.txt)`,
+    });
+  });
+
   it('fails with one line when the folder does not exist', async () => {
     await assert.rejects(loadDataset({ kind: 'sbu', path: '/nonexistent/SBU' }), {
       message: '/nonexistent/SBU: no such directory (expected SBU set folders such as s01s02/)',
