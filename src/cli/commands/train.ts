@@ -92,7 +92,7 @@ export async function configFromOptions(options: Record<string, unknown>): Promi
   );
 }
 
-async function train(config: RunConfig, resume: boolean, command: string): Promise<void> {
+export async function train(config: RunConfig, resume: boolean, command: string): Promise<void> {
   const out = config.out ?? join('runs', config.dataset);
   await guardOutput(out, config, resume);
   const dataset = await loadRunDataset(config);
