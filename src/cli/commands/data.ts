@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_KINDS, type DatasetKind, loadDataset } from '../../data/load.js';
 import { type DatasetSummary, summarizeDataset } from '../../data/summary.js';
 import type { Dataset } from '../../data/types.js';
+import { formatTable } from '../../report/table.js';
 
 interface InspectOptions {
   readonly dataset: DatasetKind;
@@ -148,12 +149,3 @@ function sum(values: readonly number[]): number {
 }
 
 /** Pads cells into aligned columns; `align` has one letter per column, `l` or `r`. */
-function formatTable(rows: readonly string[][], align: string): string[] {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  return rows.map((row) =>
-    row
-      .map((cell, c) => (align[c] === 'r' ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-      .join('  ')
-      .trimEnd(),
-  );
-}
