@@ -36,7 +36,11 @@ export class TsKernels implements Kernels {
     this.heap = heap;
   }
 
-  /** Nothing to release: the fallback owns no threads. */
+  /** The fallback owns no threads: nothing to wait for or release. */
+  whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
+
   dispose(): void {}
 
   gemm(p: GemmParams): void {

@@ -1,38 +1,15 @@
 /**
- * A gemm worker thread: runs its share of large gemms on the same compiled module and shared memory
- * as the main thread, driven through its control block (see gemm-protocol.ts).
+ * A gemm worker thread: claims chunks of large gemms (see gemm-protocol.ts) and runs them on the
+ * same compiled module and shared memory as the main thread, with its own packing scratch.
  */
-import { workerData } from 'node:worker_threads';
-import {
-  COMMAND,
-  COMMAND_QUIT,
-  controlBlock,
-  DONE,
-  FAILED,
-  READY,
-  readGemmArguments,
-  SEQ,
-  type WorkerData,
-  waitForChange,
-} from './gemm-protocol.js';
-import { instantiateKernels } from './wasm.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { controlBlock, serveGemms, type WorkerData } from './gemm-protocol.js';
+import { gemmArguments, instantiateKernels } from './wasm.js';
 
-const { module, memory, control } = workerData as WorkerData;
+const { module, memory, control, scratch } = workerData as WorkerData;
 const kernels = instantiateKernels(module, memory);
-const block = controlBlock(memory, control);
-
-Atomics.store(block.ints, READY, 1);
-Atomics.notify(block.ints, READY);
-
-let seen = 0;
-for (;;) {
-  seen = waitForChange(block.ints, SEQ, seen);
-  if (block.ints[COMMAND] === COMMAND_QUIT) break;
-  try {
-    kernels.gemm(...(readGemmArguments(block) as Parameters<typeof kernels.gemm>));
-  } catch {
-    block.ints[FAILED] = 1;
-  }
-  Atomics.store(block.ints, DONE, seen);
-  Atomics.notify(block.ints, DONE);
-}
+serveGemms(
+  controlBlock(memory, control),
+  (part) => kernels.gemm(...gemmArguments(part, scratch)),
+  () => parentPort?.postMessage('started'),
+);

@@ -20,8 +20,11 @@ export interface KernelOptions {
   memory?: WebAssembly.Memory;
 }
 
-/** A backend that may own worker threads: `dispose()` stops them (the kernels stay usable). */
+/** A backend that may own worker threads. */
 export interface KernelBackend extends Kernels {
+  /** Resolves once the worker threads have started; until then large gemms use fewer threads. */
+  whenReady(): Promise<void>;
+  /** Stops the worker threads; the kernels stay usable on the calling thread. */
   dispose(): void;
 }
 

@@ -162,6 +162,11 @@ export class WasmKernels implements Kernels {
     this.layoutView = new Int32Array(heap.memory.buffer);
   }
 
+  /** Resolves once the gemm workers have started. */
+  whenReady(): Promise<void> {
+    return this.pool ? this.pool.ready : Promise.resolve();
+  }
+
   /** Stops the gemm workers; the kernels stay usable single-threaded. */
   dispose(): void {
     this.pool?.dispose();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { splitGemm, THREADED_GEMM_MIN_FLOPS } from '../../src/kernels/pool.js';
+import { gemmChunk, planChunks } from '../../src/kernels/gemm-protocol.js';
+import { GEMM_CHUNK_FLOPS } from '../../src/kernels/pool.js';
 import type { GemmParams, Kernels, Ptr } from '../../src/kernels/types.js';
 import {
   assertClose,
@@ -220,7 +221,7 @@ describe('threaded gemm', () => {
     checkThreaded({ m: 17, n: 3, k: 5 });
   });
 
-  it('splits into disjoint parts that cover C', () => {
+  it('cuts work into disjoint chunks that cover C', () => {
     const base: GemmParams = {
       transA: false,
       transB: true,
@@ -240,30 +241,35 @@ describe('threaded gemm', () => {
       strideC: 0,
       batch: 3,
     };
-    const rows = splitGemm(base, 2, 4, 8);
+    const chunks = (p: GemmParams, max: number) => {
+      const plan = planChunks(p, max, 4, 8);
+      return Array.from({ length: plan.chunks }, (_, i) => gemmChunk(p, plan, i));
+    };
+    // Rows in multiples of the 4-row tile: 33 tiles over 2 chunks.
     assert.deepEqual(
-      rows.map((part) => [part.m, part.c, part.a]),
+      chunks(base, 2).map((part) => [part.m, part.c, part.a]),
       [
         [68, 9000, 1000],
         [62, 9000 + 68 * 7, 1000 + 68 * 9],
       ],
     );
-    const columns = splitGemm({ ...base, m: 5, n: 1027 }, 2, 4, 8);
+    // Columns in multiples of the 8-column tile, the last chunk taking the odd remainder.
     assert.deepEqual(
-      columns.map((part) => [part.n, part.b, part.c]),
+      chunks({ ...base, m: 5, n: 1027 }, 3).map((part) => [part.n, part.b, part.c]),
       [
-        [520, 5000, 9000],
-        [507, 5000 + 520 * 9, 9000 + 520],
+        [344, 5000, 9000],
+        [344, 5000 + 344 * 9, 9000 + 344],
+        [339, 5000 + 688 * 9, 9000 + 688],
       ],
     );
-    const items = splitGemm({ ...base, strideC: 910, strideA: 10, batch: 6 }, 2, 4, 8);
+    // Batch items when each has its own C.
     assert.deepEqual(
-      items.map((part) => [part.batch, part.a, part.c]),
+      chunks({ ...base, strideC: 910, strideA: 10, batch: 6 }, 2).map((part) => [part.batch, part.a, part.c]),
       [
         [3, 1000, 9000],
         [3, 1030, 9000 + 3 * 910],
       ],
     );
-    assert.ok(THREADED_GEMM_MIN_FLOPS > 2 * 17 * 3 * 5);
+    assert.ok(GEMM_CHUNK_FLOPS > 2 * 17 * 3 * 5);
   });
 });

@@ -9,6 +9,7 @@ export const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });
 export const ts = createKernelsSync({ backend: 'ts', memory: wasm.heap.memory });
 export const threaded = createKernelsSync({ backend: 'wasm', threads: 2, memory: wasm.heap.memory });
 export const heap: Heap = wasm.heap;
+await threaded.whenReady();
 
 export function randomBuffer(rng: Rng, n: number, low = -1, high = 1): Ptr {
   const ptr = heap.alloc(n);

@@ -117,28 +117,36 @@ function packPanels(
   width: i32,
   dst: usize,
 ): void {
-  for (let l0 = 0; l0 < count; l0 += width) {
-    const lines = min(width, count - l0);
-    const panelSrc = src + <usize>(l0 * lineStride) * 4;
-    if (lines == width && lineStride == 1) {
-      packContiguousLines(panelSrc, depthStride, depth, width, dst);
-    } else if (lines == width && depthStride == 1) {
-      packContiguousDepth(panelSrc, lineStride, depth, width, dst);
-    } else {
-      packScalar(panelSrc, lineStride, depthStride, lines, depth, width, dst);
+  const fullPanels = count / width;
+  let l0 = 0;
+  if (lineStride == 1) {
+    packContiguousLines(src, depthStride, depth, width, fullPanels, dst);
+    l0 = fullPanels * width;
+  } else if (depthStride == 1) {
+    for (; l0 + width <= count; l0 += width) {
+      packContiguousDepth(src + <usize>(l0 * lineStride) * 4, lineStride, depth, width, dst + <usize>(l0 * depth) * 4);
     }
-    dst += <usize>(width * depth) * 4;
+  }
+  if (l0 < count) {
+    packScalar(src + <usize>(l0 * lineStride) * 4, lineStride, depthStride, count - l0, depth, width, dst + <usize>(l0 * depth) * 4);
   }
 }
 
-/** Lines adjacent in memory: each depth step is a straight vector copy of `width` floats. */
+/**
+ * Lines adjacent in memory: each depth step is a row of the source, read front to back and
+ * scattered as `width`-float vectors into the panels.
+ */
 @inline
-function packContiguousLines(src: usize, depthStride: i32, depth: i32, width: i32, dst: usize): void {
-  const step = <usize>depthStride * 4;
+function packContiguousLines(src: usize, depthStride: i32, depth: i32, width: i32, panels: i32, dst: usize): void {
+  const panelBytes = <usize>(width * depth) * 4;
   for (let d = 0; d < depth; d++) {
-    for (let l = 0; l < width; l += 4) v128.store(dst + <usize>l * 4, v128.load(src + <usize>l * 4));
-    src += step;
-    dst += <usize>width * 4;
+    let from = src + <usize>(d * depthStride) * 4;
+    let to = dst + <usize>(d * width) * 4;
+    for (let panel = 0; panel < panels; panel++) {
+      for (let l = 0; l < width; l += 4) v128.store(to + <usize>l * 4, v128.load(from + <usize>l * 4));
+      from += <usize>width * 4;
+      to += panelBytes;
+    }
   }
 }
 

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench:engine`: the engine's performance report, one table per section. A section is an
+ * async function returning a table; add new ones (e.g. the training step) to SECTIONS.
+ */
+import { benchMatmul, type MatmulRow } from './matmul.js';
+
+export interface Table {
+  title: string;
+  columns: string[];
+  rows: string[][];
+  /** Lines printed under the table: targets, conditions. */
+  notes?: string[];
+}
+
+type Section = () => Promise<Table[]>;
+
+/** GFLOP/s targets for the larger headline shape (256×1024 · 1024×256). */
+const TARGET_GFLOPS: Record<string, number> = { 'wasm 1 thread': 25, 'wasm 2 threads': 45 };
+
+async function matmulSection(): Promise<Table[]> {
+  const rows = await benchMatmul();
+  const backends = [...new Set(rows.map((row) => row.backend))];
+  const table = (group: MatmulRow['group'], title: string): Table => {
+    const labels = [...new Set(rows.filter((row) => row.group === group).map((row) => row.label))];
+    return {
+      title,
+      columns: ['shape', ...backends.map((backend) => `${backend} (GFLOP/s)`)],
+      rows: labels.map((label) => [
+        label,
+        ...backends.map((backend) => {
+          const row = rows.find((r) => r.label === label && r.backend === backend)!;
+          return `${row.gflops.toFixed(1)} (${formatMs(row.ms)})`;
+        }),
+      ]),
+    };
+  };
+  const larger = rows.filter((row) => row.label === '256×1024 · 1024×256');
+  const verdicts = Object.entries(TARGET_GFLOPS).map(([backend, target]) => {
+    const measured = larger.find((row) => row.backend === backend)?.gflops ?? 0;
+    return `${backend}: target ≥ ${target} GFLOP/s, measured ${measured.toFixed(1)} → ${measured >= target ? 'met' : 'NOT met'}`;
+  });
+  const headline = table('headline', 'Dense matmul, float32: GFLOP/s (median time per call)');
+  headline.notes = ['Targets for 256×1024 · 1024×256:', ...verdicts];
+  const gcn = table(
+    'gcn',
+    'GCN training shapes (32 graphs × 42 nodes, 64→128 channels), forward and backward',
+  );
+  gcn.notes = ['[..] = operand stored transposed; "A shared" = stride 0 across the batch.'];
+  return [headline, gcn];
+}
+
+const SECTIONS: Section[] = [matmulSection];
+
+function formatMs(ms: number): string {
+  return ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;
+}
+
+function formatTable(table: Table): string {
+  const widths = table.columns.map((column, i) =>
+    Math.max(column.length, ...table.rows.map((row) => row[i].length)),
+  );
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+  return [
+    table.title,
+    '',
+    line(table.columns),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...table.rows.map(line),
+    ...(table.notes ?? []).map((note) => `  ${note}`),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const os = await import('node:os');
+  console.log(
+    `skelprune engine benchmark — ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}\n`,
+  );
+  for (const section of SECTIONS) {
+    for (const table of await section()) console.log(formatTable(table));
+  }
+}
+
+await main();
