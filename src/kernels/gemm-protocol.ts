@@ -26,7 +26,9 @@ const FAILED = 5;
 const STARTED = 6;
 /** Workers currently asleep in (or about to enter) Atomics.wait. */
 const SLEEPING = 7;
-const PARAMS = 8;
+/** Chunks the workers have run so far: shows whether they take part at all. */
+const WORKER_CHUNKS = 8;
+const PARAMS = 9;
 const PARAM_FIELDS = [
   'transA',
   'transB',
@@ -234,12 +236,19 @@ export function serveGemms(
   for (;;) {
     seen = waitForChange(block.ints, WAKE, seen, WORKER_SPIN_MS);
     if (block.ints[COMMAND] === COMMAND_QUIT) return;
-    runChunks(block, run);
+    runChunks(block, (part) => {
+      run(part);
+      Atomics.add(block.ints, WORKER_CHUNKS, 1);
+    });
   }
 }
 
 export function startedWorkers(block: ControlBlock): number {
   return Atomics.load(block.ints, STARTED);
+}
+
+export function workerChunks(block: ControlBlock): number {
+  return Atomics.load(block.ints, WORKER_CHUNKS);
 }
 
 /** Main thread: makes every worker return from serveGemms. */

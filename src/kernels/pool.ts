@@ -14,6 +14,7 @@ import {
   runChunks,
   startedWorkers,
   type WorkerData,
+  workerChunks,
   workersAsleep,
 } from './gemm-protocol.js';
 import type { Heap } from './heap.js';
@@ -85,6 +86,11 @@ export class GemmPool {
     runChunks(this.block, (part) => this.exports.gemm(...gemmArguments(part, scratch)), { params: p, plan });
     awaitChunks(this.block, plan.chunks);
     return true;
+  }
+
+  /** Gemm chunks the worker threads have computed, for diagnostics. */
+  get workerChunks(): number {
+    return workerChunks(this.block);
   }
 
   /** Lets the workers exit; later gemms run on the main thread alone. */

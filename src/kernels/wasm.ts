@@ -167,6 +167,11 @@ export class WasmKernels implements Kernels {
     return this.pool ? this.pool.ready : Promise.resolve();
   }
 
+  /** Gemm chunks computed by worker threads so far (0 without threads), for diagnostics. */
+  get workerChunks(): number {
+    return this.pool?.workerChunks ?? 0;
+  }
+
   /** Stops the gemm workers; the kernels stay usable single-threaded. */
   dispose(): void {
     this.pool?.dispose();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { gemmChunk, planChunks } from '../../src/kernels/gemm-protocol.js';
+import { createKernelsSync } from '../../src/kernels/index.js';
 import { GEMM_CHUNK_FLOPS } from '../../src/kernels/pool.js';
 import type { GemmParams, Kernels, Ptr } from '../../src/kernels/types.js';
+import type { WasmKernels } from '../../src/kernels/wasm.js';
 import {
   assertClose,
   copyOf,
@@ -212,6 +214,7 @@ describe('threaded gemm', () => {
   });
 
   it('gives the single-threaded result bit for bit, above and below the threshold', () => {
+    const chunksBefore = (threaded as WasmKernels).workerChunks;
     checkThreaded({ m: 1344, n: 128, k: 128 });
     checkThreaded({ transA: true, m: 64, n: 129, k: 1344, beta: 0.5 });
     checkThreaded({ transB: true, m: 33, n: 1027, k: 300, pad: 1 });
@@ -219,6 +222,23 @@ describe('threaded gemm', () => {
     checkThreaded({ transA: true, m: 42, n: 128, k: 42, batch: 31, shareA: true, alpha: 3 });
     checkThreaded({ transB: true, m: 42, n: 42, k: 128, batch: 32, accumulate: true });
     checkThreaded({ m: 17, n: 3, k: 5 });
+    // The worker joins as soon as it gets a core; on a loaded machine that may take a few tries.
+    const prob = problem(rng, { m: 1344, n: 128, k: 128 });
+    const deadline = Date.now() + 5000;
+    while ((threaded as WasmKernels).workerChunks === chunksBefore && Date.now() < deadline) {
+      threaded.gemm(prob.params);
+    }
+    release(prob);
+    assert.ok((threaded as WasmKernels).workerChunks > chunksBefore, 'the worker never took a chunk');
+  });
+
+  it('keeps working on one thread after dispose', async () => {
+    const local = createKernelsSync({ backend: 'wasm', threads: 2, memory: heap.memory });
+    await local.whenReady();
+    local.dispose();
+    const prob = problem(rng, { m: 1344, n: 128, k: 128, beta: 0.5 });
+    assert.deepEqual(run(local, prob), run(wasm, prob));
+    release(prob);
   });
 
   it('cuts work into disjoint chunks that cover C', () => {
