@@ -77,7 +77,7 @@ export interface KernelExports {
     coupledDecay: number,
     keep: number,
     stepSize: number,
-    correction2Sqrt: number,
+    inverseCorrection2Sqrt: number,
   ): void;
   sgd(
     p: number,
@@ -274,7 +274,7 @@ export class WasmKernels implements Kernels {
       decoupled ? 0 : weightDecay,
       decoupled ? 1 - lr * weightDecay : 1,
       lr / (1 - beta1 ** step),
-      Math.sqrt(1 - beta2 ** step),
+      1 / Math.sqrt(1 - beta2 ** step),
     );
   }
 
