@@ -203,6 +203,20 @@ describe('gemm', () => {
 describe('threaded gemm', () => {
   const rng = new Rng(12);
 
+  /**
+   * Runs a gemm until the worker has computed a chunk of it (it joins as soon as it gets a core,
+   * which on a loaded machine may take a few tries); returns the worker's chunk count.
+   */
+  function repeatUntilWorkerHelps(gemm: () => void): number {
+    const before = (threaded as WasmKernels).workerChunks;
+    const deadline = Date.now() + 5000;
+    do gemm();
+    while ((threaded as WasmKernels).workerChunks === before && Date.now() < deadline);
+    const after = (threaded as WasmKernels).workerChunks;
+    assert.ok(after > before, 'the worker never took a chunk');
+    return after;
+  }
+
   function checkThreaded(spec: Case): void {
     const prob = problem(rng, spec);
     assert.deepEqual(run(threaded, prob), run(wasm, prob), JSON.stringify(spec));
@@ -214,7 +228,6 @@ describe('threaded gemm', () => {
   });
 
   it('gives the single-threaded result bit for bit, above and below the threshold', () => {
-    const chunksBefore = (threaded as WasmKernels).workerChunks;
     checkThreaded({ m: 1344, n: 128, k: 128 });
     checkThreaded({ transA: true, m: 64, n: 129, k: 1344, beta: 0.5 });
     checkThreaded({ transB: true, m: 33, n: 1027, k: 300, pad: 1 });
@@ -222,14 +235,53 @@ describe('threaded gemm', () => {
     checkThreaded({ transA: true, m: 42, n: 128, k: 42, batch: 31, shareA: true, alpha: 3 });
     checkThreaded({ transB: true, m: 42, n: 42, k: 128, batch: 32, accumulate: true });
     checkThreaded({ m: 17, n: 3, k: 5 });
-    // The worker joins as soon as it gets a core; on a loaded machine that may take a few tries.
     const prob = problem(rng, { m: 1344, n: 128, k: 128 });
-    const deadline = Date.now() + 5000;
-    while ((threaded as WasmKernels).workerChunks === chunksBefore && Date.now() < deadline) {
-      threaded.gemm(prob.params);
-    }
+    repeatUntilWorkerHelps(() => threaded.gemm(prob.params));
     release(prob);
-    assert.ok((threaded as WasmKernels).workerChunks > chunksBefore, 'the worker never took a chunk');
+  });
+
+  it('is correct before its workers have started', () => {
+    const fresh = createKernelsSync({ backend: 'wasm', threads: 2, memory: heap.memory });
+    const prob = problem(rng, { m: 1344, n: 128, k: 128 });
+    assert.deepEqual(run(fresh, prob), run(wasm, prob));
+    release(prob);
+    fresh.dispose();
+  });
+
+  it('sees memory the heap grew into after the workers started', () => {
+    const capacity = heap.stats().capacityBytes / 4;
+    const filler = heap.alloc(capacity);
+    assert.ok(heap.stats().capacityBytes / 4 > capacity, 'the heap did not grow');
+    // Operands at the end of the filler, which lies beyond the memory the workers started with.
+    const [m, n, k] = [1344, 128, 128];
+    const end = filler + capacity;
+    const params: GemmParams = {
+      transA: false,
+      transB: false,
+      m,
+      n,
+      k,
+      alpha: 1,
+      a: end - m * k - k * n - m * n,
+      lda: k,
+      strideA: 0,
+      b: end - k * n - m * n,
+      ldb: n,
+      strideB: 0,
+      beta: 0,
+      c: end - m * n,
+      ldc: n,
+      strideC: 0,
+      batch: 1,
+    };
+    assert.ok(params.a >= capacity);
+    const f = heap.f32;
+    for (let i = params.a; i < params.c; i++) f[i] = rng.range(-1, 1);
+    repeatUntilWorkerHelps(() => threaded.gemm(params));
+    const viaThreads = read(params.c, m * n);
+    wasm.gemm(params);
+    assert.deepEqual(viaThreads, read(params.c, m * n));
+    heap.free(filler);
   });
 
   it('keeps working on one thread after dispose', async () => {
