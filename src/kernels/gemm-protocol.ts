@@ -15,7 +15,7 @@
 import type { GemmParams } from './types.js';
 
 /** Bumped by the main thread to wake the workers for a new gemm (or to quit). */
-export const WAKE = 0;
+const WAKE = 0;
 /** (sequence number << 8) | index of the next unclaimed chunk; claimed by compare-exchange. */
 const WORK = 1;
 const COMPLETED = 2;
@@ -55,8 +55,8 @@ const AXIS = PARAMS + PARAM_FIELDS.length;
 const ALIGN = AXIS + 1;
 export const CONTROL_INTS = ALIGN + 1;
 
-export const COMMAND_GEMM = 0;
-export const COMMAND_QUIT = 1;
+const COMMAND_GEMM = 0;
+const COMMAND_QUIT = 1;
 
 /** How long a worker stays hot after its last chunk. */
 const WORKER_SPIN_MS = 1;

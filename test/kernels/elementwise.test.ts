@@ -200,6 +200,18 @@ describe('reductions and row-wise kernels', () => {
       }
       const [p] = onBoth(n, (k, out) => k.softmax(x, out, rows, cols, false));
       assert.ok(Math.abs(p.slice(0, cols).reduce((s, v) => s + v, 0) - 1) < 1e-5);
+      for (const log of [false, true]) {
+        const [inPlace, inPlaceRef] = [wasm, ts].map((k) => {
+          const copy = copyOf(x, n);
+          k.softmax(copy, copy, rows, cols, log);
+          const result = read(copy, n);
+          heap.free(copy);
+          return result;
+        });
+        const [separate] = onBoth(n, (k, out) => k.softmax(x, out, rows, cols, log));
+        assert.deepEqual(inPlace, separate, `in-place softmax log=${log}`);
+        assertClose(inPlaceRef, separate, 2e-6, `in-place ts softmax log=${log}`, log ? 1 : 0.01);
+      }
       heap.free(x);
       heap.free(g);
     }

@@ -100,46 +100,54 @@ function sumRow(x: usize, n: i32): f32 {
   return reduceContiguous(SUM, x, n);
 }
 
-/**
- * Applies y[j] = f(x[j]) over one row, where f is chosen by `kind`, and returns Σ of the results
- * (0: e^(x − s) stored, summed; 1: (x − s) − t stored; 2: x · s stored; 3: (x − s)² summed, not
- * stored).
- */
+// Row maps: what mapRow computes per element, and whether it stores the result.
+/** e^(x − s), stored. */
+const EXP_SHIFTED = 0;
+/** e^(x − s), only summed (so log-softmax can run in place: x is read again afterwards). */
+const SUM_EXP_SHIFTED = 1;
+/** (x − s) − t, stored. */
+const SHIFT_TWICE = 2;
+/** x · s, stored. */
+const SCALE = 3;
+/** (x − s)², only summed. */
+const SQUARED_DEVIATION = 4;
+
+/** Applies the row map `kind` to n contiguous floats and returns the sum of its results. */
 @inline
 function mapRow(kind: i32, x: usize, y: usize, n: i32, s: f32, t: f32 = 0): f32 {
   const sv = f32x4.splat(s);
   const tv = f32x4.splat(t);
   let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j < n; j += 4) {
+  for (let j = 0; j < n; j += 4) {
     const count = min(4, n - j);
     const xv = loadRowChunk(x, j, count);
     let v: v128;
-    if (kind == 0) v = expV(f32x4.sub(xv, sv));
-    else if (kind == 1) v = f32x4.sub(f32x4.sub(xv, sv), tv);
-    else if (kind == 2) v = f32x4.mul(xv, sv);
+    if (kind == EXP_SHIFTED || kind == SUM_EXP_SHIFTED) v = expV(f32x4.sub(xv, sv));
+    else if (kind == SHIFT_TWICE) v = f32x4.sub(f32x4.sub(xv, sv), tv);
+    else if (kind == SCALE) v = f32x4.mul(xv, sv);
     else {
       const d = f32x4.sub(xv, sv);
       v = f32x4.mul(d, d);
     }
     if (count < 4) v = v128.and(v, laneMask(count));
-    if (kind != 3) storeRowChunk(y, j, count, v);
+    if (kind != SUM_EXP_SHIFTED && kind != SQUARED_DEVIATION) storeRowChunk(y, j, count, v);
     acc = f32x4.add(acc, v);
   }
   return horizontalSum(acc);
 }
 
+/** Row-wise softmax or log-softmax; y may be x itself. */
 export function softmax(x: usize, y: usize, rows: i32, cols: i32, log: bool): void {
   const rowBytes = <usize>cols * 4;
   for (let row = 0; row < rows; row++) {
     const rowMax = reduceContiguous(MAX, x, cols);
     if (log) {
-      const sum = mapRow(0, x, y, cols, rowMax);
+      const sum = mapRow(SUM_EXP_SHIFTED, x, y, cols, rowMax);
       // x − max is exact for the largest entries; subtracting log Σ afterwards keeps them precise.
-      mapRow(1, x, y, cols, rowMax, f32x4.extract_lane(logV(f32x4.splat(sum)), 0));
+      mapRow(SHIFT_TWICE, x, y, cols, rowMax, f32x4.extract_lane(logV(f32x4.splat(sum)), 0));
     } else {
-      const sum = mapRow(0, x, y, cols, rowMax);
-      mapRow(2, y, y, cols, 1 / sum);
+      const sum = mapRow(EXP_SHIFTED, x, y, cols, rowMax);
+      mapRow(SCALE, y, y, cols, 1 / sum);
     }
     x += rowBytes;
     y += rowBytes;
@@ -193,7 +201,7 @@ export function layerNorm(
   const rowBytes = <usize>cols * 4;
   for (let row = 0; row < rows; row++) {
     const mu = sumRow(x, cols) / <f32>cols;
-    const variance = mapRow(3, x, y, cols, mu) / <f32>cols;
+    const variance = mapRow(SQUARED_DEVIATION, x, y, cols, mu) / <f32>cols;
     const scale: f32 = 1 / sqrt<f32>(variance + eps);
     const shift = f32x4.splat(mu);
     const scaleV = f32x4.splat(scale);
