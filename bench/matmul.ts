@@ -71,7 +71,7 @@ export const MATMUL_CASES: MatmulCase[] = [
 /** Minimum wall time of one timed repetition, so timer resolution never dominates. */
 const REPETITION_MS = 25;
 const REPETITIONS = 7;
-const WARMUP_MS = 100;
+const WARMUP_MS = 200;
 
 /** Every case on the TS fallback, wasm on 1 thread and wasm on 2 threads, sharing one heap. */
 export async function benchMatmul(cases: readonly MatmulCase[] = MATMUL_CASES): Promise<MatmulRow[]> {

@@ -53,24 +53,35 @@ export function heapFor(memory: WebAssembly.Memory): Heap {
 
 /** Synchronous creation, for Node (browsers refuse to compile large modules synchronously). */
 export function createKernelsSync(options: KernelOptions = {}): KernelBackend {
-  return build(options, useWasm(options) ? new WebAssembly.Module(kernelsBinary()) : null);
+  const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
+  return build(heap, options, useWasm(heap, options) ? new WebAssembly.Module(kernelsBinary()) : null);
 }
 
 /** Asynchronous creation, which browsers require for compiling the wasm module. */
 export async function createKernels(options: KernelOptions = {}): Promise<KernelBackend> {
-  return build(options, useWasm(options) ? await WebAssembly.compile(kernelsBinary()) : null);
+  const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
+  return build(heap, options, useWasm(heap, options) ? await WebAssembly.compile(kernelsBinary()) : null);
 }
 
-function useWasm(options: KernelOptions): boolean {
+/**
+ * The kernels module imports a shared memory (so gemm workers can use it), which needs wasm SIMD
+ * and, in browsers, cross-origin isolation; 'auto' falls back to the TS kernels without them.
+ */
+function useWasm(heap: Heap, options: KernelOptions): boolean {
   const backend = options.backend ?? 'auto';
+  const shared = typeof SharedArrayBuffer !== 'undefined' && heap.memory.buffer instanceof SharedArrayBuffer;
   if (backend === 'wasm' && !wasmSimdSupported()) {
     throw new Error('the wasm backend needs WebAssembly SIMD, which this runtime lacks');
   }
-  return backend === 'wasm' || (backend === 'auto' && wasmSimdSupported());
+  if (backend === 'wasm' && !shared) {
+    throw new Error(
+      'the wasm backend needs a shared WebAssembly.Memory (in browsers: cross-origin isolation)',
+    );
+  }
+  return backend === 'wasm' || (backend === 'auto' && shared && wasmSimdSupported());
 }
 
-function build(options: KernelOptions, module: WebAssembly.Module | null): KernelBackend {
-  const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
+function build(heap: Heap, options: KernelOptions, module: WebAssembly.Module | null): KernelBackend {
   if (module === null) return new TsKernels(heap);
   const exports = instantiateKernels(module, heap.memory);
   const pool = createGemmPool(heap, module, exports, options.threads ?? defaultThreads());

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { gemmChunk, planChunks } from '../../src/kernels/gemm-protocol.js';
-import { createKernelsSync } from '../../src/kernels/index.js';
+import { createKernels, createKernelsSync, wasmSimdSupported } from '../../src/kernels/index.js';
 import { GEMM_CHUNK_FLOPS } from '../../src/kernels/pool.js';
 import type { GemmParams, Kernels, Ptr } from '../../src/kernels/types.js';
 import type { WasmKernels } from '../../src/kernels/wasm.js';
@@ -343,5 +344,26 @@ describe('threaded gemm', () => {
       ],
     );
     assert.ok(GEMM_CHUNK_FLOPS > 2 * 17 * 3 * 5);
+  });
+});
+
+describe('backend creation', () => {
+  it('picks wasm SIMD with min(2, cores) threads by default in Node', async () => {
+    assert.equal(wasmSimdSupported(), true);
+    const kernels = await createKernels();
+    assert.equal(kernels.name, 'wasm-simd');
+    assert.equal(kernels.threads, Math.min(2, availableParallelism()));
+    kernels.dispose();
+  });
+
+  it('falls back to the TS kernels on an unshared memory, which the wasm module cannot import', () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 16 });
+    assert.equal(createKernelsSync({ memory }).name, 'ts');
+    assert.throws(() => createKernelsSync({ backend: 'wasm', memory }), /shared WebAssembly.Memory/);
+  });
+
+  it('shares one heap between backends created over one memory', () => {
+    assert.equal(ts.heap, wasm.heap);
+    assert.equal(createKernelsSync({ backend: 'ts', memory: heap.memory }).heap, heap);
   });
 });
