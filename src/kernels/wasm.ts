@@ -151,7 +151,8 @@ export class WasmKernels implements Kernels {
   private readonly pool: GemmPool | null;
   private readonly layout: Ptr;
   private layoutView: Int32Array;
-  private gemmScratch: Ptr = -1;
+  /** Packing scratch of the calling thread's gemms, allocated up front so heap stats stay stable. */
+  private readonly gemmScratch: Ptr;
 
   constructor(heap: Heap, exports: KernelExports, pool: GemmPool | null) {
     this.heap = heap;
@@ -159,6 +160,7 @@ export class WasmKernels implements Kernels {
     this.pool = pool;
     this.threads = pool ? pool.threads : 1;
     this.layout = heap.alloc(LAYOUT_INTS);
+    this.gemmScratch = heap.alloc(exports.gemmScratchBytes() / 4);
     this.layoutView = new Int32Array(heap.memory.buffer);
   }
 
@@ -178,7 +180,6 @@ export class WasmKernels implements Kernels {
   }
 
   gemm(p: GemmParams): void {
-    if (this.gemmScratch < 0) this.gemmScratch = this.heap.alloc(this.exports.gemmScratchBytes() / 4);
     if (this.pool?.tryGemm(p, this.gemmScratch)) return;
     this.exports.gemm(...gemmArguments(p, this.gemmScratch));
   }
