@@ -16,8 +16,13 @@ import { dropout, Module, matmul, Parameter, type Rng, softmax, type Tensor } fr
 import { Linear, type PrunableWeight } from './layers.js';
 
 export const gcnConfigSchema = z.strictObject({
-  /** Channels of the node encoding (C). */
+  /** Channels of the node encoding (C), per temporal chunk. */
   encodingChannels: z.int().positive().default(32),
+  /**
+   * Temporal chunks (M): each node's trajectory is cut into M equal parts encoded by one shared map,
+   * so a node's encoding has M·C channels (M = 1: one map of the whole trajectory).
+   */
+  encoderChunks: z.int().positive().default(1),
   /** Attention heads (H), each learning its own adjacency. */
   heads: z.int().positive().default(16),
   /** Query/key dimension per head (d). */
@@ -69,8 +74,19 @@ export class SkeletonGcn extends Module {
     super();
     this.config = gcnConfigSchema.parse(config);
     this.shape = shape;
-    const { encodingChannels: c, heads: h, headDim: d, convChannels: f, fcUnits } = this.config;
-    this.encoder = new Linear(shape.inputDim, c, rng.fork('encoder'));
+    const {
+      encodingChannels,
+      encoderChunks: m,
+      heads: h,
+      headDim: d,
+      convChannels: f,
+      fcUnits,
+    } = this.config;
+    if (shape.inputDim % m !== 0) {
+      throw new RangeError(`encoderChunks ${m} does not divide the node input width ${shape.inputDim}`);
+    }
+    const c = m * encodingChannels;
+    this.encoder = new Linear(shape.inputDim / m, encodingChannels, rng.fork('encoder'));
     this.query = new Linear(c, h * d, rng.fork('query'), { bias: false, init: 'glorot' });
     this.key = new Linear(c, h * d, rng.fork('key'), { bias: false, init: 'glorot' });
     this.attentionBias = new Parameter([h, shape.nodes, shape.nodes], this.initialBias());
@@ -108,11 +124,23 @@ export class SkeletonGcn extends Module {
     return softmax(scores, -1);
   }
 
+  /** Node encodings [B, N, M·C] of node signals x [B, N, inputDim]. */
+  encode(x: Tensor): Tensor {
+    const [batch, nodes, width] = x.shape;
+    const { encoderChunks: m } = this.config;
+    const chunks = x.reshape([batch, nodes, m, width / m]);
+    return this.encoder
+      .forward(chunks)
+      .relu()
+      .reshape([batch, nodes, m * this.config.encodingChannels]);
+  }
+
   /** x [B, N, inputDim] → logits [B, classes]. `rng` drives dropout when training. */
   forward(x: Tensor, rng?: Rng): Tensor {
     const [batch, nodes] = x.shape;
-    const { heads, encodingChannels: c, convChannels: f } = this.config;
-    const u = this.encoder.forward(x).relu();
+    const { heads, convChannels: f } = this.config;
+    const c = this.config.encoderChunks * this.config.encodingChannels;
+    const u = this.encode(x);
     const adjacency = this.attention(u);
     const mixed = matmul(adjacency.reshape([batch, heads * nodes, nodes]), u)
       .reshape([batch, heads, nodes, c])
@@ -127,7 +155,7 @@ export class SkeletonGcn extends Module {
   /** The weight matrices pruning addresses: every layer but the classifier. */
   prunableWeights(): PrunableWeight[] {
     const { nodes } = this.shape;
-    const { headDim, encodingChannels } = this.config;
+    const { headDim, encodingChannels, encoderChunks } = this.config;
     const perHead = { kind: 'col-groups', size: headDim } as const;
     return [
       {
@@ -137,7 +165,7 @@ export class SkeletonGcn extends Module {
         cols: this.encoder.outFeatures,
         blocks: { kind: 'tiles', rows: 8, cols: 8 },
         meaning: { rows: 'input feature (frame × channel)', cols: 'encoding channel', blocks: '8×8 tile' },
-        usesPerSequence: nodes,
+        usesPerSequence: nodes * encoderChunks,
       },
       ...(['query', 'key'] as const).map((name) => ({
         name,
@@ -153,7 +181,7 @@ export class SkeletonGcn extends Module {
         layer: this.conv,
         rows: this.conv.inFeatures,
         cols: this.conv.outFeatures,
-        blocks: { kind: 'row-groups', size: encodingChannels },
+        blocks: { kind: 'row-groups', size: encoderChunks * encodingChannels },
         meaning: { rows: 'head × encoding channel', cols: 'convolution filter', blocks: 'attention head' },
         usesPerSequence: nodes,
       },
@@ -172,7 +200,8 @@ export class SkeletonGcn extends Module {
   /** Parameters and multiply-adds per sequence of every computation, dense. */
   costs(): LayerCost[] {
     const { nodes } = this.shape;
-    const { heads, headDim, encodingChannels: c } = this.config;
+    const { heads, headDim, encoderChunks } = this.config;
+    const c = encoderChunks * this.config.encodingChannels;
     const linear = (name: string, layer: Linear, uses: number): LayerCost => ({
       name,
       shape: `${layer.inFeatures}×${layer.outFeatures}`,
@@ -180,7 +209,7 @@ export class SkeletonGcn extends Module {
       macs: layer.weight.size * uses,
     });
     return [
-      linear('encoder', this.encoder, nodes),
+      linear('encoder', this.encoder, nodes * encoderChunks),
       linear('query', this.query, nodes),
       linear('key', this.key, nodes),
       {
