@@ -66,25 +66,52 @@ export interface PrunableWeight {
   readonly usesPerSequence: number;
 }
 
+/**
+ * A block layout as an exact 4-D view [blockRows, rowsPerBlock, blockCols, colsPerBlock] of the
+ * [rows, cols] matrix: row-major entry (i, j) sits at (⌊i/r⌋, i mod r, ⌊j/c⌋, j mod c). Tiles shrink to
+ * the largest divisors of the matrix sides not above the requested size, so every layout tiles exactly;
+ * row groups are [rows/size, size, 1, cols], column groups [1, rows, cols/size, size].
+ */
+export interface Tiling {
+  blockRows: number;
+  rowsPerBlock: number;
+  blockCols: number;
+  colsPerBlock: number;
+}
+
+function largestDivisorAtMost(n: number, limit: number): number {
+  for (let d = Math.min(n, limit); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
+export function tiling(layout: BlockLayout, rows: number, cols: number): Tiling {
+  if (layout.kind === 'tiles') {
+    const r = largestDivisorAtMost(rows, layout.rows);
+    const c = largestDivisorAtMost(cols, layout.cols);
+    return { blockRows: rows / r, rowsPerBlock: r, blockCols: cols / c, colsPerBlock: c };
+  }
+  const along = layout.kind === 'row-groups' ? rows : cols;
+  if (along % layout.size !== 0) {
+    throw new RangeError(`a ${layout.kind} layout of size ${layout.size} does not divide ${along}`);
+  }
+  return layout.kind === 'row-groups'
+    ? { blockRows: rows / layout.size, rowsPerBlock: layout.size, blockCols: 1, colsPerBlock: cols }
+    : { blockRows: 1, rowsPerBlock: rows, blockCols: cols / layout.size, colsPerBlock: layout.size };
+}
+
 /** Number of blocks of a layout over a [rows, cols] matrix. */
 export function blockCount(layout: BlockLayout, rows: number, cols: number): number {
-  if (layout.kind === 'tiles') return Math.ceil(rows / layout.rows) * Math.ceil(cols / layout.cols);
-  return layout.kind === 'row-groups' ? Math.ceil(rows / layout.size) : Math.ceil(cols / layout.size);
+  const t = tiling(layout, rows, cols);
+  return t.blockRows * t.blockCols;
 }
 
 /** Block index of every entry of a [rows, cols] matrix, row-major. */
 export function blockIndex(layout: BlockLayout, rows: number, cols: number): Int32Array {
+  const t = tiling(layout, rows, cols);
   const index = new Int32Array(rows * cols);
-  const tileCols = layout.kind === 'tiles' ? Math.ceil(cols / layout.cols) : 0;
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      index[i * cols + j] =
-        layout.kind === 'tiles'
-          ? Math.floor(i / layout.rows) * tileCols + Math.floor(j / layout.cols)
-          : layout.kind === 'row-groups'
-            ? Math.floor(i / layout.size)
-            : Math.floor(j / layout.size);
-    }
+    const blockRow = Math.floor(i / t.rowsPerBlock) * t.blockCols;
+    for (let j = 0; j < cols; j++) index[i * cols + j] = blockRow + Math.floor(j / t.colsPerBlock);
   }
   return index;
 }

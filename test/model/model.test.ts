@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Rng, randn, tidy } from '../../src/engine/index.js';
 import { jointParents, writeNodeFeatures } from '../../src/model/features.js';
 import { SkeletonGcn } from '../../src/model/gcn.js';
-import { blockCount, blockIndex } from '../../src/model/layers.js';
+import { blockCount, blockIndex, tiling } from '../../src/model/layers.js';
 import { classificationMetrics, formatConfusion, meanMetrics } from '../../src/train/metrics.js';
 
 describe('node features', () => {
@@ -98,10 +98,21 @@ describe('SkeletonGcn', () => {
 
 describe('block layouts', () => {
   it('index tiles, row groups and column groups', () => {
-    assert.deepEqual([...blockIndex({ kind: 'tiles', rows: 2, cols: 2 }, 3, 3)], [0, 0, 1, 0, 0, 1, 2, 2, 3]);
+    assert.deepEqual(
+      [...blockIndex({ kind: 'tiles', rows: 2, cols: 2 }, 4, 4)],
+      [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3],
+    );
     assert.deepEqual([...blockIndex({ kind: 'row-groups', size: 2 }, 4, 2)], [0, 0, 0, 0, 1, 1, 1, 1]);
     assert.deepEqual([...blockIndex({ kind: 'col-groups', size: 2 }, 2, 4)], [0, 0, 1, 1, 0, 0, 1, 1]);
-    assert.equal(blockCount({ kind: 'tiles', rows: 2, cols: 2 }, 3, 3), 4);
+    // Tiles shrink to divisors so the layout is exact: 6 rows in tiles of 3, 8 columns in tiles of 4.
+    assert.deepEqual(tiling({ kind: 'tiles', rows: 4, cols: 4 }, 6, 8), {
+      blockRows: 2,
+      rowsPerBlock: 3,
+      blockCols: 2,
+      colsPerBlock: 4,
+    });
+    assert.equal(blockCount({ kind: 'tiles', rows: 16, cols: 16 }, 2688, 700), 168 * 50);
+    assert.throws(() => tiling({ kind: 'row-groups', size: 5 }, 12, 3), /does not divide 12/);
   });
 });
 
