@@ -37,21 +37,16 @@ export function ctfMask(weight: Tensor, t: Tiling, { sigma, scale, variant }: Ct
   return psi.reshape([rows, cols]);
 }
 
+/** Σ_ℓ w_ℓ Σψ_ℓ: the (optionally cost-weighted) mass of the soft masks. */
+export function maskMass(masks: readonly { psi: Tensor; weight: number }[]): Tensor {
+  return masks.map(({ psi, weight }) => sum(psi).mul(weight)).reduce((a, b) => a.add(b));
+}
+
 /**
- * The budget term λ (Σ_ℓ w_ℓ Σψ_ℓ − c)² / normalizer: drives the total (optionally cost-weighted)
- * mask mass to the target c. The paper's form has normalizer 1; dividing by the number of prunable
- * weights keeps λ meaningful across model sizes (docs/paper.md §6).
+ * The budget term λ (mass − c)² / normalizer: drives the mask mass to the target c. The paper's form
+ * has normalizer 1; dividing by the number of prunable weights keeps λ meaningful across model sizes
+ * (docs/paper.md §6).
  */
-export function budgetLoss(
-  masks: readonly { psi: Tensor; weight: number }[],
-  target: number,
-  lambda: number,
-  normalizer = 1,
-): Tensor {
-  const total = masks.map(({ psi, weight }) => sum(psi).mul(weight)).reduce((a, b) => a.add(b));
-  return total
-    .sub(target)
-    .square()
-    .mul(lambda / normalizer)
-    .reshape([1]);
+export function budgetLoss(mass: Tensor, target: number, lambda: number, normalizer = 1): Tensor {
+  return mass.sub(target).square().mul(lambda / normalizer).reshape([1]);
 }

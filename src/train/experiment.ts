@@ -7,7 +7,7 @@
  * (one line per epoch), `confusion.txt`, and `resume.ckpt` while training is under way.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Dataset, fitPreprocessing, getFold, loadDataset, validationSplit } from '../data/index.js';
 import type { SkeletonSequence } from '../data/types.js';
@@ -16,16 +16,11 @@ import { SkelpruneError } from '../errors.js';
 import { SkeletonGcn } from '../model/gcn.js';
 import { ModelInput } from '../model/input.js';
 import { writeFileAtomic } from '../util/fs.js';
-import {
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_VERSION,
-  type CheckpointMeta,
-  loadCheckpoint,
-  saveCheckpoint,
-} from './checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, saveCheckpoint } from './checkpoint.js';
 import { type ClassificationMetrics, formatConfusion } from './metrics.js';
 import type { RunConfig } from './run-config.js';
-import { type EpochRecord, type StepProgress, Trainer, type TrainerState } from './trainer.js';
+import { RunSession } from './session.js';
+import { type EpochRecord, type StepProgress, Trainer } from './trainer.js';
 
 export interface FoldJob {
   config: RunConfig;
@@ -91,7 +86,6 @@ export async function trainFold(
 ): Promise<FoldResult> {
   const { config, foldIndex, dir } = job;
   const resultPath = join(dir, 'result.json');
-  const resumePath = join(dir, 'resume.ckpt');
   if (existsSync(resultPath)) {
     const saved = JSON.parse(await readFile(resultPath, 'utf8')) as FoldResult & { identity: string };
     if (saved.identity === identity(config)) return saved;
@@ -141,25 +135,16 @@ export async function trainFold(
     pruning: null,
   };
 
-  await resumeIfPossible(trainer, resumePath, identity(config));
+  const session = new RunSession(dir, meta, model, identity(config));
+  const point = await session.resume();
+  if (point) trainer.loadState(point.trainer, point.trainerTensors);
   onEvent({ type: 'start', fold: fold.name, epochs: config.epochs, resumedAt: trainer.state.epoch });
-  const log = trainer.state.history.map((r) => JSON.stringify(r)).join('\n');
-  await writeFileAtomic(join(dir, 'log.jsonl'), log ? `${log}\n` : '');
-  let trainSeconds = trainer.state.history.reduce((s, r) => s + r.seconds, 0);
-  while (!trainer.finished) {
-    const record = trainer.runEpoch((p) => onEvent({ type: 'step', ...p }));
-    trainSeconds += record.seconds;
-    onEvent({ type: 'epoch', record });
-    const { state, tensors } = trainer.saveState();
-    const extra = Object.fromEntries(
-      Object.entries(tensors).map(([k, data]) => [k, { shape: [data.length], data }]),
-    );
-    await saveCheckpoint(resumePath, { ...meta, trainer: state }, model, extra);
-    await writeFileAtomic(
-      join(dir, 'log.jsonl'),
-      `${trainer.state.history.map((r) => JSON.stringify(r)).join('\n')}\n`,
-    );
-  }
+  const noExtra = () => ({ json: {}, tensors: {} });
+  const trainSeconds =
+    session.history.reduce((s, r) => s + r.seconds, 0) +
+    (await session.run('train', trainer, noExtra, (e) =>
+      onEvent(e.type === 'step' ? e : { type: 'epoch', record: e.record }),
+    ));
 
   trainer.restoreBest();
   const testBatch = input.encode(pick(dataset, fold.test));
@@ -192,26 +177,6 @@ export async function trainFold(
     resultPath,
     `${JSON.stringify({ ...result, identity: identity(config) }, null, 2)}\n`,
   );
-  await rm(resumePath, { force: true });
+  await session.finish();
   return result;
-}
-
-/** Continues from `resume.ckpt` when it was written by the same configuration. */
-async function resumeIfPossible(trainer: Trainer, path: string, expectedIdentity: string): Promise<void> {
-  if (!existsSync(path)) return;
-  const checkpoint = await loadCheckpoint(path);
-  if (checkpoint.meta.provenance.identity !== expectedIdentity) {
-    throw new SkelpruneError(
-      `${path} was written by a run with different settings; use another --out directory or delete it to start over`,
-    );
-  }
-  const state: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
-  const extra: Record<string, Float32Array> = {};
-  for (const [name, t] of Object.entries(checkpoint.tensors)) {
-    if (name.startsWith('model.'))
-      state[name.slice('model.'.length)] = t as { shape: readonly number[]; data: Float32Array };
-    else extra[name] = t.data as Float32Array;
-  }
-  trainer.model.loadStateDict(state);
-  trainer.loadState(checkpoint.meta.trainer as TrainerState, extra);
 }

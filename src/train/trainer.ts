@@ -20,6 +20,7 @@ import {
   noGrad,
   type Optimizer,
   type OptimizerState,
+  type Parameter,
   Rng,
   type Tensor,
   tensor,
@@ -55,6 +56,8 @@ export interface EpochRecord {
 }
 
 export interface TrainerHooks {
+  /** Trainable tensors besides the model's parameters (e.g. pruning gates). */
+  parameters?(): Parameter[];
   /** Before each epoch (1-based), e.g. to anneal a mask temperature. */
   beforeEpoch?(epoch: number): void;
   /** A term added to the loss at every step, e.g. a pruning budget. */
@@ -91,6 +94,8 @@ export class Trainer {
   readonly seed: number;
   readonly hooks: TrainerHooks;
   readonly optimizer: Optimizer;
+  /** The model's parameters and any the hooks add. */
+  private readonly trainable: Parameter[];
   private readonly scheduler: LrScheduler;
   private readonly rng: Rng;
   private fixedTrain: EncodedBatch | null = null;
@@ -113,10 +118,9 @@ export class Trainer {
     this.hooks = hooks;
     this.rng = new Rng(seed);
     const options = { lr: config.lr, weightDecay: config.weightDecay };
+    this.trainable = [...model.parameters(), ...(hooks.parameters?.() ?? [])];
     this.optimizer =
-      config.optimizer === 'adamw'
-        ? new AdamW(model.parameters(), options)
-        : new Adam(model.parameters(), options);
+      config.optimizer === 'adamw' ? new AdamW(this.trainable, options) : new Adam(this.trainable, options);
     const cosine = cosineLr(Math.max(1, config.epochs - config.warmupEpochs), config.minLrFactor);
     this.scheduler = new LrScheduler(this.optimizer, warmupLr(config.warmupEpochs, cosine, 0.1));
     this.validationBatch = data.validation.length > 0 ? data.input.encode(data.validation) : null;
@@ -167,7 +171,7 @@ export class Trainer {
         const extra = this.hooks.extraLoss?.();
         if (extra) total = total.add(extra);
         total.backward();
-        if (this.config.clipNorm > 0) clipGradNorm(this.model.parameters(), this.config.clipNorm);
+        if (this.config.clipNorm > 0) clipGradNorm(this.trainable, this.config.clipNorm);
         this.optimizer.step();
         const predicted = argmaxRows(logits);
         return {

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import { Parameter, tidy } from '../../src/engine/index.js';
 import { tiling } from '../../src/model/layers.js';
-import { budgetLoss, ctfMask } from '../../src/prune/ctf.js';
+import { budgetLoss, ctfMask, maskMass } from '../../src/prune/ctf.js';
 import { assertClose, type Fixture, loadFixture } from '../helpers.js';
 
 function tilingOf(fixture: Fixture, rows: number, cols: number) {
@@ -44,10 +44,10 @@ describe('CTF against PyTorch fixtures', () => {
   check('ctf_masked_weight', (f, { w }) => w.mul(ctfMask(w, tilingOf(f, 8, 12), options(f))));
   check('ctf_budget_loss', (f, { w1, w2 }) =>
     budgetLoss(
-      [
+      maskMass([
         { psi: ctfMask(w1, tilingOf(f, 8, 12), options(f)), weight: 1 },
         { psi: ctfMask(w2, tilingOf(f, 12, 4), options(f)), weight: 1 },
-      ],
+      ]),
       f.attrs.c as number,
       f.attrs.lambda as number,
     ),

@@ -1,0 +1,120 @@
+/**
+ * Hard (binary) masks: selecting exactly the entries a budget allows, and the structure a mask leaves
+ * (empty rows, columns and blocks: what compaction can physically remove).
+ */
+import type { Tiling } from '../model/layers.js';
+
+/** A 0/1 mask over one [rows, cols] weight, row-major. */
+export type HardMask = Uint8Array;
+
+export interface MaskStructure {
+  total: number;
+  kept: number;
+  rows: number;
+  cols: number;
+  blocks: number;
+  /** Rows, columns and blocks whose entries are all pruned. */
+  emptyRows: number;
+  emptyCols: number;
+  emptyBlocks: number;
+  /** Entries inside empty rows, columns or blocks: removed structurally rather than one by one. */
+  structuredRemoved: number;
+}
+
+/** Which rows, columns and blocks of a mask still hold a kept entry. */
+export function liveGroups(mask: HardMask, rows: number, cols: number, t: Tiling) {
+  const rowLive = new Uint8Array(rows);
+  const colLive = new Uint8Array(cols);
+  const blockLive = new Uint8Array(t.blockRows * t.blockCols);
+  for (let i = 0; i < rows; i++) {
+    const blockRow = Math.floor(i / t.rowsPerBlock) * t.blockCols;
+    for (let j = 0; j < cols; j++) {
+      if (mask[i * cols + j]) {
+        rowLive[i] = 1;
+        colLive[j] = 1;
+        blockLive[blockRow + Math.floor(j / t.colsPerBlock)] = 1;
+      }
+    }
+  }
+  return { rowLive, colLive, blockLive };
+}
+
+export function maskStructure(mask: HardMask, rows: number, cols: number, t: Tiling): MaskStructure {
+  const { rowLive, colLive, blockLive } = liveGroups(mask, rows, cols, t);
+  let kept = 0;
+  let structuredRemoved = 0;
+  for (let i = 0; i < rows; i++) {
+    const blockRow = Math.floor(i / t.rowsPerBlock) * t.blockCols;
+    for (let j = 0; j < cols; j++) {
+      if (mask[i * cols + j]) kept++;
+      else if (!rowLive[i] || !colLive[j] || !blockLive[blockRow + Math.floor(j / t.colsPerBlock)]) structuredRemoved++;
+    }
+  }
+  const count = (live: Uint8Array) => live.reduce((n, v) => n + (v ? 0 : 1), 0);
+  return {
+    total: rows * cols,
+    kept,
+    rows,
+    cols,
+    blocks: blockLive.length,
+    emptyRows: count(rowLive),
+    emptyCols: count(colLive),
+    emptyBlocks: count(blockLive),
+    structuredRemoved,
+  };
+}
+
+/**
+ * Keeps the highest-scoring entries across several matrices until the kept cost reaches `budget`
+ * (each entry of matrix ℓ costs `costs[ℓ]`; all 1 for a weight-count budget). Ties in `scores` are
+ * broken by `tieBreak` (higher first), then by position, so the result is deterministic and the
+ * budget is met exactly up to one entry.
+ */
+export function keepTopEntries(
+  scores: readonly Float32Array[],
+  budget: number,
+  costs: readonly number[] = scores.map(() => 1),
+  tieBreak?: readonly Float32Array[],
+): HardMask[] {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const s of scores) {
+    offsets.push(total);
+    total += s.length;
+  }
+  const flatScore = new Float32Array(total);
+  const flatTie = new Float32Array(total);
+  const layerOf = new Uint16Array(total);
+  scores.forEach((s, l) => {
+    flatScore.set(s, offsets[l]);
+    if (tieBreak) flatTie.set(tieBreak[l], offsets[l]);
+    layerOf.fill(l, offsets[l], offsets[l] + s.length);
+  });
+  const order = new Uint32Array(total);
+  for (let i = 0; i < total; i++) order[i] = i;
+  order.sort((a, b) => flatScore[b] - flatScore[a] || flatTie[b] - flatTie[a] || a - b);
+  const masks = scores.map((s) => new Uint8Array(s.length));
+  let spent = 0;
+  for (const index of order) {
+    const cost = costs[layerOf[index]];
+    if (spent + cost > budget + 1e-9) {
+      if (costs.every((c) => c === cost)) break;
+      continue;
+    }
+    spent += cost;
+    const l = layerOf[index];
+    masks[l][index - offsets[l]] = 1;
+  }
+  return masks;
+}
+
+/** Fraction of entries pruned across masks (the pruning rate by weight count). */
+export function pruningRate(masks: readonly HardMask[]): number {
+  let total = 0;
+  let kept = 0;
+  for (const m of masks) {
+    total += m.length;
+    for (const v of m) kept += v;
+  }
+  return total === 0 ? 0 : 1 - kept / total;
+}
