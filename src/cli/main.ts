@@ -8,6 +8,7 @@ import { SkelpruneError } from '../errors.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand, registerModelCommands } from './commands/model.js';
+import { registerPruneCommand } from './commands/prune.js';
 import { registerTrainCommand } from './commands/train.js';
 
 function packageVersion(): string {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerModelCommands(program);
+  registerPruneCommand(program);
   return program;
 }
 

@@ -2,17 +2,27 @@
  * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
  * length, a JSON header mapping names to {dtype, shape, data_offsets} (plus optional string
  * `__metadata__`), then the raw little-endian data. Checkpoints written here open in PyTorch, JAX and
- * anything else that reads safetensors. F32 and I32 are supported.
+ * anything else that reads safetensors. F32, I32 and U8 are supported.
  */
 import { readFile } from 'node:fs/promises';
 import { SkelpruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-export type DType = 'F32' | 'I32';
+export type DType = 'F32' | 'I32' | 'U8';
 
 export interface NamedArray {
   shape: readonly number[];
-  data: Float32Array | Int32Array;
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+const DTYPES: Record<DType, { bytes: number; of: (buffer: ArrayBuffer) => NamedArray['data'] }> = {
+  F32: { bytes: 4, of: (b) => new Float32Array(b) },
+  I32: { bytes: 4, of: (b) => new Int32Array(b) },
+  U8: { bytes: 1, of: (b) => new Uint8Array(b) },
+};
+
+function dtypeOf(data: NamedArray['data']): DType {
+  return data instanceof Float32Array ? 'F32' : data instanceof Int32Array ? 'I32' : 'U8';
 }
 
 export interface SafetensorsContent {
@@ -43,7 +53,7 @@ export function encodeSafetensors(
     }
     const bytes = t.data.byteLength;
     header[name] = {
-      dtype: t.data instanceof Float32Array ? 'F32' : 'I32',
+      dtype: dtypeOf(t.data),
       shape: [...t.shape],
       data_offsets: [offset, offset + bytes],
     };
@@ -101,8 +111,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
     ) {
       throw fail(`entry '${name}' lacks dtype/shape/data_offsets`);
     }
-    if (entry.dtype !== 'F32' && entry.dtype !== 'I32')
-      throw fail(`tensor '${name}' has dtype ${entry.dtype}; only F32 and I32 are supported`);
+    const dtype = Object.hasOwn(DTYPES, entry.dtype) ? DTYPES[entry.dtype as DType] : undefined;
+    if (!dtype) throw fail(`tensor '${name}' has dtype ${entry.dtype}; only F32, I32 and U8 are supported`);
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((p: number, d: number) => p * d, 1);
     if (begin !== covered || end < begin || end > dataLength) {
@@ -110,13 +120,13 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
         `tensor '${name}' has data offsets [${begin}, ${end}] outside or overlapping the ${dataLength}-byte data`,
       );
     }
-    if (end - begin !== count * 4)
+    if (end - begin !== count * dtype.bytes)
       throw fail(`tensor '${name}' has ${end - begin} bytes for shape [${entry.shape.join(', ')}]`);
     // A copy (Node Buffers slice as views into a shared pool).
     const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
     tensors[name] = {
       shape: entry.shape,
-      data: entry.dtype === 'F32' ? new Float32Array(copy) : new Int32Array(copy),
+      data: dtype.of(copy),
     };
     covered = end;
   }

@@ -64,11 +64,15 @@ function countKept(mask: HardMask, cols: number, rows: readonly number[], colSet
 }
 
 /** The compaction plan of a GCN under hard masks (by prunable weight name; a missing mask keeps all). */
-export function compactionPlan(model: SkeletonGcn, masks: Readonly<Record<string, HardMask>>): CompactionPlan {
+export function compactionPlan(
+  model: SkeletonGcn,
+  masks: Readonly<Record<string, HardMask>>,
+): CompactionPlan {
   const { nodes } = model.shape;
   const { heads, headDim, encoderChunks, encodingChannels, convChannels: filters } = model.config;
   const width = encoderChunks * encodingChannels;
-  const maskOf = (name: string, rows: number, cols: number) => masks[name] ?? new Uint8Array(rows * cols).fill(1);
+  const maskOf = (name: string, rows: number, cols: number) =>
+    masks[name] ?? new Uint8Array(rows * cols).fill(1);
   const enc = maskOf('encoder', model.encoder.inFeatures, encodingChannels);
   const q = maskOf('query', width, heads * headDim);
   const k = maskOf('key', width, heads * headDim);
@@ -78,11 +82,17 @@ export function compactionPlan(model: SkeletonGcn, masks: Readonly<Record<string
 
   // Constants fold into biases downstream: a channel exists only if its encoder column keeps a weight,
   // a filter only if its convolution column does, an FC unit only if it reads a computed filter.
-  const encCols = range(encodingChannels).filter((c) => colHasEntry(enc, encodingChannels, c, range(model.encoder.inFeatures)));
+  const encCols = range(encodingChannels).filter((c) =>
+    colHasEntry(enc, encodingChannels, c, range(model.encoder.inFeatures)),
+  );
   const channelExists = (ch: number) => encCols.includes(ch % encodingChannels);
   const allFcRows = range(nodes * filters);
-  const readByFc = range(filters).filter((f) => range(nodes).some((v) => rowHasEntry(fc, units, v * filters + f, range(units))));
-  const convRows = range(heads * width).filter((r) => channelExists(r % width) && rowHasEntry(conv, filters, r, readByFc));
+  const readByFc = range(filters).filter((f) =>
+    range(nodes).some((v) => rowHasEntry(fc, units, v * filters + f, range(units))),
+  );
+  const convRows = range(heads * width).filter(
+    (r) => channelExists(r % width) && rowHasEntry(conv, filters, r, readByFc),
+  );
   const convCols = readByFc.filter((f) => colHasEntry(conv, filters, f, convRows));
   const computedFilter = new Uint8Array(filters);
   for (const f of convCols) computedFilter[f] = 1;
@@ -103,7 +113,8 @@ export function compactionPlan(model: SkeletonGcn, masks: Readonly<Record<string
     return { alive, dynamic: dims.length > 0, dims, channels };
   });
   const qkCols = headInfo.flatMap((h) => h.dims);
-  const qkRows = (mask: HardMask) => range(width).filter((ch) => channelExists(ch) && rowHasEntry(mask, heads * headDim, ch, qkCols));
+  const qkRows = (mask: HardMask) =>
+    range(width).filter((ch) => channelExists(ch) && rowHasEntry(mask, heads * headDim, ch, qkCols));
   const qRows = qkRows(q);
   const kRows = qkRows(k);
 
@@ -111,7 +122,9 @@ export function compactionPlan(model: SkeletonGcn, masks: Readonly<Record<string
   const used = new Set<number>([...qRows, ...kRows, ...convRows.map((r) => r % width)]);
   const channels = range(width).filter((ch) => used.has(ch));
   const encLiveCols = encCols.filter((c) => channels.some((ch) => ch % encodingChannels === c));
-  const encRows = range(model.encoder.inFeatures).filter((i) => rowHasEntry(enc, encodingChannels, i, encLiveCols));
+  const encRows = range(model.encoder.inFeatures).filter((i) =>
+    rowHasEntry(enc, encodingChannels, i, encLiveCols),
+  );
 
   const live = (mask: HardMask, cols: number, rows: number[], colSet: number[]): LiveMatrix => ({
     rows,

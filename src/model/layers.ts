@@ -44,6 +44,19 @@ export class Linear extends Module {
 }
 
 /**
+ * Fixes a binary mask (row-major 0/1 over the weight) on a layer: the effective weight becomes W ⊙ M
+ * and pruned latent weights are zeroed, so the stored weights are the effective ones.
+ */
+export function setHardMask(layer: Linear, mask: Uint8Array): void {
+  const values = Float32Array.from(mask);
+  const maskTensor = new Parameter(layer.weight.shape, values);
+  maskTensor.requiresGrad = false;
+  const data = layer.weight.data;
+  for (let j = 0; j < data.length; j++) data[j] *= values[j];
+  layer.transform = (weight) => weight.mul(maskTensor);
+}
+
+/**
  * How a prunable weight matrix [rows, cols] splits into blocks (the coarsest pruning unit):
  * square tiles for dense layers, or one block per head as groups of rows or of columns.
  */

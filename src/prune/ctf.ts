@@ -48,5 +48,9 @@ export function maskMass(masks: readonly { psi: Tensor; weight: number }[]): Ten
  * (docs/paper.md §6).
  */
 export function budgetLoss(mass: Tensor, target: number, lambda: number, normalizer = 1): Tensor {
-  return mass.sub(target).square().mul(lambda / normalizer).reshape([1]);
+  return mass
+    .sub(target)
+    .square()
+    .mul(lambda / normalizer)
+    .reshape([1]);
 }

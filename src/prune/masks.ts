@@ -47,7 +47,8 @@ export function maskStructure(mask: HardMask, rows: number, cols: number, t: Til
     const blockRow = Math.floor(i / t.rowsPerBlock) * t.blockCols;
     for (let j = 0; j < cols; j++) {
       if (mask[i * cols + j]) kept++;
-      else if (!rowLive[i] || !colLive[j] || !blockLive[blockRow + Math.floor(j / t.colsPerBlock)]) structuredRemoved++;
+      else if (!rowLive[i] || !colLive[j] || !blockLive[blockRow + Math.floor(j / t.colsPerBlock)])
+        structuredRemoved++;
     }
   }
   const count = (live: Uint8Array) => live.reduce((n, v) => n + (v ? 0 : 1), 0);

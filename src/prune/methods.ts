@@ -9,23 +9,22 @@
  *  l1                          ℓ1-regularised training, then the smallest |w|
  *  l0                          hard-concrete gates with an expected-ℓ0 penalty, then the lowest gates
  */
-import {
-  kernels,
-  noGrad,
-  Parameter,
-  relu,
-  type Rng,
-  type Tensor,
-  tensor,
-  tidy,
-} from '../engine/index.js';
-import { type PrunableWeight, tiling } from '../model/layers.js';
+import { kernels, noGrad, Parameter, type Rng, relu, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type PrunableWeight, setHardMask, tiling } from '../model/layers.js';
 import type { TrainerHooks } from '../train/trainer.js';
 import type { Budget } from './budget.js';
 import { budgetLoss, type CtfVariant, ctfMask, maskMass } from './ctf.js';
 import { type HardMask, keepTopEntries, liveGroups } from './masks.js';
 
-export const METHODS = ['ctf', 'ctf-fine', 'ctf-coarse', 'mp-unstructured', 'mp-structured', 'l1', 'l0'] as const;
+export const METHODS = [
+  'ctf',
+  'ctf-fine',
+  'ctf-coarse',
+  'mp-unstructured',
+  'mp-structured',
+  'l1',
+  'l0',
+] as const;
 export type MethodName = (typeof METHODS)[number];
 
 export interface PrunerState {
@@ -64,12 +63,7 @@ function phaseProgress(epoch: number, epochs: number): number {
 /** Installs fixed binary masks: the effective weight is W ⊙ M, pruned latent weights are zeroed. */
 export function applyHardMasks(weights: readonly PrunableWeight[], masks: readonly HardMask[]): void {
   weights.forEach((w, i) => {
-    const values = Float32Array.from(masks[i]);
-    const mask = new Parameter([w.rows, w.cols], values);
-    mask.requiresGrad = false;
-    const data = w.layer.weight.data;
-    for (let j = 0; j < data.length; j++) data[j] *= values[j];
-    w.layer.transform = (weight) => weight.mul(mask);
+    setHardMask(w.layer, masks[i]);
   });
 }
 
@@ -235,7 +229,10 @@ function absValues(w: PrunableWeight): Float32Array {
 function magnitudeMasks(ctx: PrunerContext, rate: number, scope: MagnitudeOptions['scope']): HardMask[] {
   const scores = ctx.weights.map(absValues);
   if (scope === 'global') {
-    const target = ctx.budget.kind === 'weights' ? Math.round((1 - rate) * ctx.budget.total) : (1 - rate) * ctx.budget.total;
+    const target =
+      ctx.budget.kind === 'weights'
+        ? Math.round((1 - rate) * ctx.budget.total)
+        : (1 - rate) * ctx.budget.total;
     return keepTopEntries(scores, target, ctx.budget.costs);
   }
   return scores.map((s) => keepTopEntries([s], Math.round((1 - rate) * s.length))[0]);
@@ -311,7 +308,10 @@ class StructuredPruner implements Pruner {
     return masks;
   }
 
-  private groupsOf(w: PrunableWeight, layer: number): { layer: number; score: number; entries: Int32Array }[] {
+  private groupsOf(
+    w: PrunableWeight,
+    layer: number,
+  ): { layer: number; score: number; entries: Int32Array }[] {
     const data = w.layer.weight.data;
     const t = tiling(w.blocks, w.rows, w.cols);
     let total = 0;
@@ -322,13 +322,20 @@ class StructuredPruner implements Pruner {
       for (const e of entries) s += data[e] * data[e];
       return { layer, score: Math.sqrt(s / entries.length) / layerRms, entries };
     };
-    const rows = Array.from({ length: w.rows }, (_, i) => group(Int32Array.from({ length: w.cols }, (_, j) => i * w.cols + j)));
-    const cols = Array.from({ length: w.cols }, (_, j) => group(Int32Array.from({ length: w.rows }, (_, i) => i * w.cols + j)));
+    const rows = Array.from({ length: w.rows }, (_, i) =>
+      group(Int32Array.from({ length: w.cols }, (_, j) => i * w.cols + j)),
+    );
+    const cols = Array.from({ length: w.cols }, (_, j) =>
+      group(Int32Array.from({ length: w.rows }, (_, i) => i * w.cols + j)),
+    );
     const blocks = Array.from({ length: t.blockRows * t.blockCols }, (_, b) => {
       const r0 = Math.floor(b / t.blockCols) * t.rowsPerBlock;
       const c0 = (b % t.blockCols) * t.colsPerBlock;
       return group(
-        Int32Array.from({ length: t.rowsPerBlock * t.colsPerBlock }, (_, k) => (r0 + Math.floor(k / t.colsPerBlock)) * w.cols + c0 + (k % t.colsPerBlock)),
+        Int32Array.from(
+          { length: t.rowsPerBlock * t.colsPerBlock },
+          (_, k) => (r0 + Math.floor(k / t.colsPerBlock)) * w.cols + c0 + (k % t.colsPerBlock),
+        ),
       );
     });
     return [...rows, ...cols, ...(t.blockRows * t.blockCols > 1 ? blocks : [])];
@@ -355,7 +362,12 @@ class L1Pruner implements Pruner {
     this.hooks = {
       extraLoss: () =>
         ctx.weights
-          .map((w) => w.layer.weight.abs().sum().mul(lambda / ctx.budget.entries))
+          .map((w) =>
+            w.layer.weight
+              .abs()
+              .sum()
+              .mul(lambda / ctx.budget.entries),
+          )
           .reduce((a, b) => a.add(b))
           .reshape([1]),
       selectable: (epoch) => epoch === ctx.epochs,
@@ -392,13 +404,21 @@ class L0Pruner implements Pruner {
     private readonly ctx: PrunerContext,
     lambda: number,
   ) {
-    this.logAlphas = ctx.weights.map((w) => new Parameter([w.rows, w.cols], new Float32Array(w.rows * w.cols).fill(INITIAL_LOG_ALPHA)));
+    this.logAlphas = ctx.weights.map(
+      (w) => new Parameter([w.rows, w.cols], new Float32Array(w.rows * w.cols).fill(INITIAL_LOG_ALPHA)),
+    );
     const shift = HC.beta * Math.log(-HC.gamma / HC.zeta);
     this.hooks = {
       parameters: () => this.logAlphas,
       extraLoss: () =>
         this.logAlphas
-          .map((a, i) => a.sub(shift).sigmoid().sum().mul((lambda * ctx.budget.costs[i]) / ctx.budget.total))
+          .map((a, i) =>
+            a
+              .sub(shift)
+              .sigmoid()
+              .sum()
+              .mul((lambda * ctx.budget.costs[i]) / ctx.budget.total),
+          )
           .reduce((x, y) => x.add(y))
           .reshape([1]),
       selectable: (epoch) => epoch === ctx.epochs,
@@ -414,7 +434,10 @@ class L0Pruner implements Pruner {
         const u = Math.min(Math.max(this.ctx.rng.uniform(), 1e-6), 1 - 1e-6);
         noise[j] = Math.log(u) - Math.log(1 - u);
       }
-      s = logAlpha.add(tensor(noise, logAlpha.shape)).mul(1 / HC.beta).sigmoid();
+      s = logAlpha
+        .add(tensor(noise, logAlpha.shape))
+        .mul(1 / HC.beta)
+        .sigmoid();
     } else {
       s = logAlpha.sigmoid();
     }
@@ -444,7 +467,10 @@ class L0Pruner implements Pruner {
   }
 
   save(): PrunerState {
-    return { json: {}, tensors: Object.fromEntries(this.logAlphas.map((a, i) => [`logAlpha.${i}`, a.toArray()])) };
+    return {
+      json: {},
+      tensors: Object.fromEntries(this.logAlphas.map((a, i) => [`logAlpha.${i}`, a.toArray()])),
+    };
   }
 
   load(state: PrunerState): void {

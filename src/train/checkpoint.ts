@@ -12,6 +12,7 @@ import { SkelpruneError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
 import { gcnConfigSchema, SkeletonGcn } from '../model/gcn.js';
 import { ModelInput } from '../model/input.js';
+import { setHardMask } from '../model/layers.js';
 
 export const CHECKPOINT_FORMAT = 'skelprune-checkpoint';
 export const CHECKPOINT_VERSION = 1;

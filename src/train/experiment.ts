@@ -51,7 +51,9 @@ export type FoldEvent =
   | ({ type: 'step' } & StepProgress)
   | { type: 'epoch'; record: EpochRecord };
 
-export async function loadRunDataset(config: RunConfig): Promise<Dataset> {
+export async function loadRunDataset(
+  config: Pick<RunConfig, 'dataset' | 'path' | 'synthetic'>,
+): Promise<Dataset> {
   if (config.dataset === 'synthetic') return loadDataset({ kind: 'synthetic', synthetic: config.synthetic });
   return loadDataset({ kind: config.dataset, path: config.path ?? '' });
 }

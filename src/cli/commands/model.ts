@@ -124,7 +124,7 @@ export function registerEvalCommand(program: Command): void {
       }) => {
         const checkpoint = await loadCheckpoint(options.model);
         const { model, input } = modelFromCheckpoint(checkpoint, options.model);
-        const dataset = await loadRunDataset({ dataset: options.dataset, path: options.path } as RunConfig);
+        const dataset = await loadRunDataset({ dataset: options.dataset, path: options.path });
         checkCompatible(dataset, checkpoint.meta.classNames, input.nodes, options.model);
         const provenance = checkpoint.meta.provenance as { protocol?: string; foldIndex?: number };
         const protocol = options.protocol ?? provenance.protocol ?? Object.keys(dataset.protocols)[0];

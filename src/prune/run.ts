@@ -1,0 +1,305 @@
+/**
+ * One pruning run on one fold: start from a trained checkpoint (or from scratch), train the method's
+ * pruning phase, harden the masks to the exact budget, fine-tune with them, evaluate, and save a
+ * pruned checkpoint (weights with pruned entries zeroed, plus `mask.<layer>` tensors). Resumable
+ * after every epoch, like training.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Dataset, fitPreprocessing, getFold, validationSplit } from '../data/index.js';
+import type { SkeletonSequence } from '../data/types.js';
+import { Rng } from '../engine/index.js';
+import { SkelpruneError } from '../errors.js';
+import { compactionPlan, type PrunedCost } from '../model/compaction.js';
+import { SkeletonGcn } from '../model/gcn.js';
+import { ModelInput } from '../model/input.js';
+import { tiling } from '../model/layers.js';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointMeta,
+  loadCheckpoint,
+  modelFromCheckpoint,
+  saveCheckpoint,
+} from '../train/checkpoint.js';
+import type { TrainConfig } from '../train/config.js';
+import { loadRunDataset } from '../train/experiment.js';
+import { type ClassificationMetrics, classificationMetrics } from '../train/metrics.js';
+import { RunSession, type SessionEvent } from '../train/session.js';
+import { predictBatch, Trainer } from '../train/trainer.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { type BudgetKind, keptCost, makeBudget } from './budget.js';
+import type { PruneConfig } from './config.js';
+import { type HardMask, type MaskStructure, maskStructure, pruningRate } from './masks.js';
+import { applyHardMasks, createPruner } from './methods.js';
+
+export interface PruneJob {
+  config: PruneConfig;
+  /** The trained checkpoint to start from; none: joint training from scratch. */
+  checkpoint?: string;
+  /** 0-based fold; by default the checkpoint's own. */
+  foldIndex?: number;
+  dir: string;
+  command: string;
+}
+
+export interface PruneResult {
+  method: string;
+  rate: number;
+  budget: BudgetKind;
+  /** Fraction of prunable weights removed. */
+  achievedRate: number;
+  /** Fraction of the budget's cost removed (equals achievedRate for a weight budget). */
+  achievedCostRate: number;
+  fold: string;
+  foldIndex: number;
+  metrics: ClassificationMetrics;
+  /** Test accuracy of the starting (unpruned) model; null when pruning from scratch. */
+  denseTop1: number | null;
+  layers: { name: string; structure: MaskStructure }[];
+  costs: PrunedCost[];
+  checkpoint: string;
+  seconds: number;
+  classNames: string[];
+}
+
+export type PruneEvent = { type: 'start'; fold: string; epochs: number; resumedAt: number } | SessionEvent;
+
+function identity(job: PruneJob): string {
+  const { jobs: _jobs, out: _out, from: _from, ...config } = job.config;
+  return JSON.stringify({ config, checkpoint: job.checkpoint ?? null, fold: job.foldIndex ?? null });
+}
+
+function pick(dataset: Dataset, ids: readonly string[]): SkeletonSequence[] {
+  const byId = new Map(dataset.sequences.map((s) => [s.id, s]));
+  return ids.map((id) => byId.get(id)!);
+}
+
+interface Start {
+  model: SkeletonGcn;
+  input: ModelInput;
+  meta: CheckpointMeta;
+  protocol: string;
+  foldIndex: number;
+}
+
+async function startingPoint(job: PruneJob, dataset: Dataset): Promise<Start> {
+  const { config } = job;
+  if (job.checkpoint) {
+    const checkpoint = await loadCheckpoint(job.checkpoint);
+    if (checkpoint.meta.pruning) {
+      throw new SkelpruneError(
+        `${job.checkpoint} is already pruned (${String(checkpoint.meta.pruning.method)}); start from a dense checkpoint`,
+      );
+    }
+    const { model, input } = modelFromCheckpoint(checkpoint, job.checkpoint);
+    const nodes = dataset.graph.persons * dataset.graph.jointNames.length;
+    if (input.nodes !== nodes || checkpoint.meta.classNames.length !== dataset.classNames.length) {
+      throw new SkelpruneError(
+        `${job.checkpoint} was trained for ${input.nodes} joints and ${checkpoint.meta.classNames.length} classes; ${dataset.name} has ${nodes} joints and ${dataset.classNames.length} classes`,
+      );
+    }
+    const provenance = checkpoint.meta.provenance as { protocol?: string; foldIndex?: number };
+    return {
+      model,
+      input,
+      meta: checkpoint.meta,
+      protocol: config.protocol ?? provenance.protocol ?? Object.keys(dataset.protocols)[0],
+      foldIndex: job.foldIndex ?? provenance.foldIndex ?? 0,
+    };
+  }
+  const protocol = config.protocol ?? Object.keys(dataset.protocols)[0];
+  const foldIndex = job.foldIndex ?? (config.fold === 'all' ? 0 : config.fold - 1);
+  const fold = getFold(dataset, protocol, foldIndex);
+  const train = pick(
+    dataset,
+    validationSplit(dataset, fold.train, { fraction: config.validationFraction, seed: config.seed }).train,
+  );
+  const input = ModelInput.fromGraph(
+    dataset.graph,
+    fitPreprocessing(train, dataset.graph, config.preprocess),
+    config.features,
+  );
+  const shape = {
+    nodes: input.nodes,
+    inputDim: input.dim,
+    classes: dataset.classNames.length,
+    edges: input.edges(),
+  };
+  const model = new SkeletonGcn(shape, config.model, new Rng(config.seed).fork('model'));
+  const meta: CheckpointMeta = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    architecture: 'skeleton-gcn',
+    model: model.config,
+    shape,
+    input: input.spec as CheckpointMeta['input'],
+    classNames: [...dataset.classNames],
+    provenance: { dataset: dataset.name, protocol, fold: fold.name, foldIndex, seed: config.seed },
+    results: {},
+    pruning: null,
+  };
+  return { model, input, meta, protocol, foldIndex };
+}
+
+function phaseConfig(config: PruneConfig, epochs: number, lr: number, warmupEpochs: number): TrainConfig {
+  return {
+    epochs,
+    batchSize: config.batchSize,
+    optimizer: config.optimizer,
+    lr,
+    weightDecay: config.weightDecay,
+    warmupEpochs,
+    minLrFactor: config.minLrFactor,
+    labelSmoothing: config.labelSmoothing,
+    clipNorm: config.clipNorm,
+    validationFraction: config.validationFraction,
+    patience: 0,
+  };
+}
+
+export async function pruneFold(
+  job: PruneJob,
+  onEvent: (event: PruneEvent) => void = () => {},
+): Promise<PruneResult> {
+  const { config, dir } = job;
+  const resultPath = join(dir, 'result.json');
+  if (existsSync(resultPath)) {
+    const saved = JSON.parse(await readFile(resultPath, 'utf8')) as PruneResult & { identity: string };
+    if (saved.identity === identity(job)) return saved;
+  }
+  const dataset = await loadRunDataset(config);
+  const start = await startingPoint(job, dataset);
+  const { model, input } = start;
+  const fold = getFold(dataset, start.protocol, start.foldIndex);
+  const split = validationSplit(dataset, fold.train, {
+    fraction: config.validationFraction,
+    seed: config.seed,
+  });
+  const data = {
+    input,
+    train: pick(dataset, split.train),
+    validation: pick(dataset, split.validation),
+    classes: dataset.classNames.length,
+  };
+  const testBatch = input.encode(pick(dataset, fold.test));
+  const fromScratch = job.checkpoint === undefined;
+  const denseTop1 = fromScratch
+    ? null
+    : classificationMetrics(predictBatch(model, testBatch, input).predicted, testBatch.labels, data.classes)
+        .top1;
+
+  const weights = model.prunableWeights();
+  const budget = makeBudget(weights, config.rate, config.budget);
+  const pruner = createPruner(
+    config.method,
+    {
+      weights,
+      budget,
+      epochs: config.pruneEpochs,
+      rng: new Rng(config.seed).fork('prune'),
+      training: () => model.training,
+    },
+    { ctf: config.ctf, magnitude: config.magnitude, l1Lambda: config.l1Lambda, l0Lambda: config.l0Lambda },
+  );
+  const pruneEpochs = pruner.trainsPhase ? config.pruneEpochs : 0;
+  const finetuneEpochs = pruner.trainsPhase
+    ? config.finetuneEpochs
+    : config.pruneEpochs + config.finetuneEpochs;
+  const meta: CheckpointMeta = {
+    ...start.meta,
+    provenance: {
+      ...start.meta.provenance,
+      prunedFrom: job.checkpoint ?? 'scratch',
+      command: job.command,
+      identity: identity(job),
+    },
+  };
+  const session = new RunSession(dir, meta, model, identity(job));
+  const point = await session.resume();
+  onEvent({
+    type: 'start',
+    fold: fold.name,
+    epochs: pruneEpochs + finetuneEpochs,
+    resumedAt: session.history.length,
+  });
+  let seconds = session.history.reduce((s, r) => s + r.seconds, 0);
+
+  let masks: HardMask[];
+  if (point?.phase === 'finetune') {
+    masks = weights.map((_, i) => Uint8Array.from(point.extra.tensors[`mask.${i}`]));
+  } else {
+    if (pruneEpochs > 0) {
+      const trainer = new Trainer(
+        model,
+        data,
+        phaseConfig(config, pruneEpochs, config.lr, fromScratch ? config.warmupEpochs : 0),
+        config.seed,
+        pruner.hooks,
+      );
+      if (point?.phase === 'prune') {
+        pruner.load(point.extra);
+        trainer.loadState(point.trainer, point.trainerTensors);
+      } else {
+        pruner.start();
+      }
+      seconds += await session.run('prune', trainer, () => pruner.save(), onEvent);
+    }
+    masks = pruner.harden();
+  }
+  applyHardMasks(weights, masks);
+  const finetuner = new Trainer(
+    model,
+    data,
+    phaseConfig(config, finetuneEpochs, config.finetuneLr, 0),
+    config.seed + 1,
+  );
+  if (point?.phase === 'finetune') finetuner.loadState(point.trainer, point.trainerTensors);
+  const maskState = () => ({
+    json: {},
+    tensors: Object.fromEntries(masks.map((m, i) => [`mask.${i}`, Float32Array.from(m)])),
+  });
+  seconds += await session.run('finetune', finetuner, maskState, onEvent);
+  finetuner.restoreBest();
+
+  const metrics = finetuner.evaluateBatch(testBatch).metrics;
+  const achievedRate = pruningRate(masks);
+  const result: PruneResult = {
+    method: config.method,
+    rate: config.rate,
+    budget: config.budget,
+    achievedRate,
+    achievedCostRate: 1 - keptCost(budget, masks) / budget.total,
+    fold: fold.name,
+    foldIndex: start.foldIndex,
+    metrics,
+    denseTop1,
+    layers: weights.map((w, i) => ({
+      name: w.name,
+      structure: maskStructure(masks[i], w.rows, w.cols, tiling(w.blocks, w.rows, w.cols)),
+    })),
+    costs: compactionPlan(model, Object.fromEntries(weights.map((w, i) => [w.name, masks[i]]))).costs,
+    checkpoint: join(dir, 'model.ckpt'),
+    seconds,
+    classNames: [...dataset.classNames],
+  };
+  const pruning = {
+    method: config.method,
+    rate: config.rate,
+    budget: config.budget,
+    achievedRate,
+    masks: weights.map((w) => `mask.${w.name}`),
+  };
+  const maskTensors = Object.fromEntries(
+    weights.map((w, i) => [`mask.${w.name}`, { shape: [w.rows, w.cols], data: masks[i] }]),
+  );
+  const results = {
+    test: { top1: metrics.top1, meanClass: metrics.meanClass, count: metrics.count },
+    denseTop1,
+  };
+  await saveCheckpoint(result.checkpoint, { ...meta, pruning, results }, model, maskTensors);
+  await writeFileAtomic(resultPath, `${JSON.stringify({ ...result, identity: identity(job) }, null, 2)}\n`);
+  await session.finish();
+  return result;
+}
