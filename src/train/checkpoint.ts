@@ -115,5 +115,14 @@ export function modelFromCheckpoint(
       `${source}: weights do not fit the architecture in its metadata: ${(error as Error).message}`,
     );
   }
+  if (meta.pruning) {
+    for (const w of model.prunableWeights()) {
+      const mask = tensors[`mask.${w.name}`];
+      if (!mask || mask.data.length !== w.rows * w.cols) {
+        throw new SkelpruneError(`${source}: a pruned checkpoint without a valid mask.${w.name} tensor`);
+      }
+      setHardMask(w.layer, Uint8Array.from(mask.data));
+    }
+  }
   return { model, input: new ModelInput(meta.input) };
 }

@@ -107,7 +107,7 @@ export async function prune(config: PruneConfig, resume: boolean, command: strin
     ...(s.checkpoint ? {} : { foldIndex: config.fold === 'all' ? i : config.fold - 1 }),
   }));
   const progress = createProgress();
-  const tasks = jobs.map((job, i) =>
+  const tasks = jobs.map((_, i) =>
     progress.task(starts.length > 1 ? `${starts[i].fold} ${config.method}` : config.method),
   );
   let results: PruneResult[];
