@@ -86,6 +86,12 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
       `${path}: checkpoint version ${String(version)} is not supported (this skelprune reads version ${CHECKPOINT_VERSION})`,
     );
   }
+  const architecture = (json as { architecture?: unknown }).architecture;
+  if (architecture !== 'skeleton-gcn') {
+    throw new SkelpruneError(
+      `${path}: a '${String(architecture)}' model; skelprune works with 'skeleton-gcn' checkpoints`,
+    );
+  }
   const parsed = checkpointMetaSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
