@@ -104,11 +104,13 @@ export function compactionPlan(
     const channels = convRows.filter((r) => Math.floor(r / width) === h).map((r) => r % width);
     const alive = channels.length > 0;
     const candidateDims = range(headDim).map((d) => h * headDim + d);
+    // A dimension counts when both its query and key columns keep a weight, even on a constant
+    // channel: a constant q or k component still varies the scores (it becomes a bias).
+    const allRows = range(width);
     const dims = alive
-      ? candidateDims.filter((d) => {
-          const rowsOfQ = range(width).filter(channelExists);
-          return colHasEntry(q, heads * headDim, d, rowsOfQ) && colHasEntry(k, heads * headDim, d, rowsOfQ);
-        })
+      ? candidateDims.filter(
+          (d) => colHasEntry(q, heads * headDim, d, allRows) && colHasEntry(k, heads * headDim, d, allRows),
+        )
       : [];
     return { alive, dynamic: dims.length > 0, dims, channels };
   });
