@@ -48,6 +48,10 @@ function prunedModel(seed: number, keep: number) {
   kill('conv', (i, j) => j === 2 || Math.floor(i / width) === 0);
   kill('fc', (_, j) => j === 3);
   kill('query', (_, j) => Math.floor(j / config.headDim) === 1);
+  // Positive biases make every removed structure a non-zero constant that must be folded.
+  model.encoder.bias!.data[1] = 1;
+  model.conv.bias!.data[2] = 2;
+  model.fc.bias!.data[3] = 1.5;
   for (const w of model.prunableWeights()) setHardMask(w.layer, masks[w.name]);
   return { model, masks };
 }
