@@ -5,16 +5,19 @@
  */
 import type { Heap } from './heap.js';
 import { collapseBroadcast, collapsePermutation } from './strides.js';
-import type {
-  ActivationOp,
-  AdamParams,
-  BinaryOp,
-  GemmParams,
-  Kernels,
-  Ptr,
-  ReduceOp,
-  SgdParams,
-  UnaryOp,
+import {
+  type ActivationOp,
+  type AdamParams,
+  ATTENTION_HEAD_FIELDS,
+  type AttentionParams,
+  type BinaryOp,
+  type GemmParams,
+  type HeapMatrix,
+  type Kernels,
+  type Ptr,
+  type ReduceOp,
+  type SgdParams,
+  type UnaryOp,
 } from './types.js';
 
 /** Rows and columns of the register tile. */
@@ -31,6 +34,10 @@ export class TsKernels implements Kernels {
   private packedA = new Float64Array(TILE * KC);
   private packedB = new Float64Array(0);
   private readonly tile = new Float64Array(TILE * TILE);
+  /** Accumulators of one output row (or block row) of a product, and one head's adjacency. */
+  private accumulators = new Float64Array(0);
+  private adjacency = new Float64Array(0);
+  private intViews: { buffer: ArrayBufferLike; i32: Int32Array; u16: Uint16Array } | null = null;
 
   constructor(heap: Heap) {
     this.heap = heap;
@@ -441,6 +448,142 @@ export class TsKernels implements Kernels {
     }
   }
 
+  product(w: HeapMatrix, x: Ptr, ld: number, columns: number, bias: Ptr, relu: boolean, y: Ptr): void {
+    const lanes = columns === 1 ? 1 : Math.ceil(columns / 4) * 4;
+    const stride = columns === 1 ? 1 : ld;
+    const f = this.heap.f32;
+    const { i32, u16 } = this.integerViews();
+    const indexAt = (t: number) =>
+      w.format === 'dense' ? 0 : w.wideIndex ? i32[w.index + t] : u16[w.index * 2 + t];
+    if (w.format === 'csr') {
+      const acc = this.scratchAccumulators(lanes);
+      for (let o = 0; o < w.rows; o++) {
+        acc.fill(f[bias + o], 0, lanes);
+        for (let t = i32[w.rowPtr + o], end = i32[w.rowPtr + o + 1]; t < end; t++) {
+          accumulate(f, acc, 0, f[w.values + t], x + indexAt(t) * stride, lanes);
+        }
+        storeRow(f, acc, 0, y + o * stride, lanes, relu);
+      }
+      return;
+    }
+    // Block formats: block t of a block row has its 4×4 weights at base + row·rowStride + c.
+    const dense = w.format === 'dense';
+    const rowStride = dense ? 4 * w.blockCols : 4;
+    const acc = this.scratchAccumulators(4 * lanes);
+    for (let r = 0; r < w.blockRows; r++) {
+      for (let row = 0; row < 4; row++) acc.fill(f[bias + 4 * r + row], row * lanes, (row + 1) * lanes);
+      const begin = dense ? 0 : i32[w.rowPtr + r];
+      const end = dense ? w.blockCols : i32[w.rowPtr + r + 1];
+      for (let t = begin; t < end; t++) {
+        const col = dense ? t : indexAt(t);
+        const base = dense ? w.values + 16 * r * w.blockCols + 4 * t : w.values + 16 * t;
+        for (let row = 0; row < 4; row++) {
+          for (let c = 0; c < 4; c++) {
+            const input = x + (4 * col + c) * stride;
+            accumulate(f, acc, row * lanes, f[base + row * rowStride + c], input, lanes);
+          }
+        }
+      }
+      for (let row = 0; row < 4; row++)
+        storeRow(f, acc, row * lanes, y + (4 * r + row) * stride, lanes, relu);
+    }
+  }
+
+  attentionMix(p: AttentionParams): void {
+    const { nodes, paddedNodes: width, ld } = p;
+    const f = this.heap.f32;
+    const { i32 } = this.integerViews();
+    if (this.adjacency.length < nodes * width) this.adjacency = new Float64Array(nodes * width);
+    const a = this.adjacency;
+    for (let b = 0; b < p.batch; b++) {
+      const sample = b * width;
+      for (let h = 0; h < p.heads; h++) {
+        const entry = p.table + h * ATTENTION_HEAD_FIELDS;
+        const [dims, dimCount, channels, channelCount, matrix, outRow] = i32.subarray(
+          entry,
+          entry + ATTENTION_HEAD_FIELDS,
+        );
+        if (dimCount > 0) {
+          this.dynamicAdjacency(
+            p,
+            i32.subarray(p.indices + dims, p.indices + dims + dimCount),
+            matrix,
+            sample,
+          );
+        } else {
+          for (let e = 0; e < nodes * width; e++) a[e] = f[matrix + e];
+        }
+        for (let r = 0; r < channelCount; r++) {
+          const u = p.u + i32[p.indices + channels + r] * ld + sample;
+          const out = p.out + (outRow + r) * ld + sample;
+          for (let i = 0; i < width; i++) {
+            let sum = 0;
+            for (let j = 0; j < nodes; j++) sum += f[u + j] * a[j * width + i];
+            f[out + i] = sum;
+          }
+        }
+      }
+    }
+  }
+
+  /** Aᵀ of a dynamic head into this.adjacency: column softmax of Bᵀ + scale · KᵀQ over its dims. */
+  private dynamicAdjacency(p: AttentionParams, dims: Int32Array, biasT: Ptr, sample: number): void {
+    const { nodes, paddedNodes: width, ld } = p;
+    const f = this.heap.f32;
+    const a = this.adjacency;
+    for (let j = 0; j < nodes; j++) {
+      for (let i = 0; i < width; i++) {
+        let dot = 0;
+        for (const d of dims) dot += f[p.k + d * ld + sample + j] * f[p.q + d * ld + sample + i];
+        a[j * width + i] = f[biasT + j * width + i] + p.scale * dot;
+      }
+    }
+    for (let i = 0; i < width; i++) {
+      let top = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < nodes; j++) top = Math.max(top, a[j * width + i]);
+      let total = 0;
+      for (let j = 0; j < nodes; j++) total += a[j * width + i] = Math.exp(a[j * width + i] - top);
+      for (let j = 0; j < nodes; j++) a[j * width + i] /= total;
+    }
+  }
+
+  gatherRows(
+    src: Ptr,
+    srcOffsets: Ptr,
+    dst: Ptr,
+    dstOffsets: Ptr,
+    count: number,
+    outer: number,
+    srcOuter: number,
+    dstOuter: number,
+    inner: number,
+    srcInner: number,
+  ): void {
+    const f = this.heap.f32;
+    const { i32 } = this.integerViews();
+    for (let r = 0; r < count; r++) {
+      const from = src + i32[srcOffsets + r];
+      const to = dst + i32[dstOffsets + r];
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) f[to + o * dstOuter + i] = f[from + o * srcOuter + i * srcInner];
+      }
+    }
+  }
+
+  private scratchAccumulators(n: number): Float64Array {
+    if (this.accumulators.length < n) this.accumulators = new Float64Array(n);
+    return this.accumulators;
+  }
+
+  /** Int32 and Uint16 views of the heap (re-created when growth replaces the buffer). */
+  private integerViews(): { i32: Int32Array; u16: Uint16Array } {
+    const buffer = this.heap.memory.buffer;
+    if (this.intViews?.buffer !== buffer) {
+      this.intViews = { buffer, i32: new Int32Array(buffer), u16: new Uint16Array(buffer) };
+    }
+    return this.intViews;
+  }
+
   sgd(p: Ptr, g: Ptr, buf: Ptr, n: number, params: SgdParams): void {
     const { lr, momentum, dampening, weightDecay, nesterov, firstStep } = params;
     const f = this.heap.f32;
@@ -452,6 +595,26 @@ export class TsKernels implements Kernels {
       }
       f[p + i] -= lr * grad;
     }
+  }
+}
+
+/** acc[at + c] += weight · f[input + c] for c < lanes. */
+function accumulate(
+  f: Float32Array,
+  acc: Float64Array,
+  at: number,
+  weight: number,
+  input: Ptr,
+  lanes: number,
+) {
+  for (let c = 0; c < lanes; c++) acc[at + c] += weight * f[input + c];
+}
+
+/** f[out + c] = acc[at + c], through a branchless ReLU when `relu`. */
+function storeRow(f: Float32Array, acc: Float64Array, at: number, out: Ptr, lanes: number, relu: boolean) {
+  for (let c = 0; c < lanes; c++) {
+    const v = acc[at + c];
+    f[out + c] = relu ? (v + Math.abs(v)) * 0.5 : v;
   }
 }
 

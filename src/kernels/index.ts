@@ -7,14 +7,17 @@ import { createMemory, Heap, sharedMemorySupported } from './heap.js';
 import { createGemmPool } from './pool.js';
 import type { Kernels } from './types.js';
 import { instantiateKernels, WasmKernels } from './wasm.js';
-import { kernelsWasmBase64 } from './wasm-binary.generated.js';
+import { kernelsUnsharedWasmBase64, kernelsWasmBase64 } from './wasm-binary.generated.js';
 
 export type { Kernels } from './types.js';
 
 export interface KernelOptions {
-  /** 'auto' picks wasm SIMD where supported, else the TypeScript fallback. */
+  /** 'auto' picks wasm SIMD where supported (any memory), else the TypeScript fallback. */
   backend?: 'auto' | 'wasm' | 'ts';
-  /** Threads a large gemm may use (wasm only); default min(2, cores) where Node threads exist. */
+  /**
+   * Threads a large gemm may use (wasm on a shared memory only); default min(2, cores) where Node
+   * threads exist.
+   */
   threads?: number;
   /** The memory to allocate tensors in; a fresh one (shared where possible) by default. */
   memory?: WebAssembly.Memory;
@@ -54,31 +57,22 @@ export function heapFor(memory: WebAssembly.Memory): Heap {
 /** Synchronous creation, for Node (browsers refuse to compile large modules synchronously). */
 export function createKernelsSync(options: KernelOptions = {}): KernelBackend {
   const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
-  return build(heap, options, useWasm(heap, options) ? new WebAssembly.Module(kernelsBinary()) : null);
+  return build(heap, options, useWasm(options) ? new WebAssembly.Module(kernelsBinary(heap)) : null);
 }
 
 /** Asynchronous creation, which browsers require for compiling the wasm module. */
 export async function createKernels(options: KernelOptions = {}): Promise<KernelBackend> {
   const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
-  return build(heap, options, useWasm(heap, options) ? await WebAssembly.compile(kernelsBinary()) : null);
+  return build(heap, options, useWasm(options) ? await WebAssembly.compile(kernelsBinary(heap)) : null);
 }
 
-/**
- * The kernels module imports a shared memory (so gemm workers can use it), which needs wasm SIMD
- * and, in browsers, cross-origin isolation; 'auto' falls back to the TS kernels without them.
- */
-function useWasm(heap: Heap, options: KernelOptions): boolean {
+/** 'auto' takes wasm wherever wasm SIMD exists; only old browsers and some embedded runtimes lack it. */
+function useWasm(options: KernelOptions): boolean {
   const backend = options.backend ?? 'auto';
-  const shared = typeof SharedArrayBuffer !== 'undefined' && heap.memory.buffer instanceof SharedArrayBuffer;
   if (backend === 'wasm' && !wasmSimdSupported()) {
     throw new Error('the wasm backend needs WebAssembly SIMD, which this runtime lacks');
   }
-  if (backend === 'wasm' && !shared) {
-    throw new Error(
-      'the wasm backend needs a shared WebAssembly.Memory (in browsers: cross-origin isolation)',
-    );
-  }
-  return backend === 'wasm' || (backend === 'auto' && shared && wasmSimdSupported());
+  return backend === 'wasm' || (backend === 'auto' && wasmSimdSupported());
 }
 
 function build(heap: Heap, options: KernelOptions, module: WebAssembly.Module | null): KernelBackend {
@@ -93,6 +87,12 @@ function defaultThreads(): number {
   return Math.min(2, process.getBuiltinModule('node:os').availableParallelism());
 }
 
-function kernelsBinary(): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(kernelsWasmBase64), (char) => char.charCodeAt(0));
+/**
+ * The module variant whose memory import matches the heap: shared (gemm workers can join it) or
+ * unshared (a browser page without cross-origin isolation: single-threaded wasm SIMD).
+ */
+function kernelsBinary(heap: Heap): Uint8Array<ArrayBuffer> {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && heap.memory.buffer instanceof SharedArrayBuffer;
+  const base64 = shared ? kernelsWasmBase64 : kernelsUnsharedWasmBase64;
+  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
 }

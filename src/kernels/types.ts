@@ -72,6 +72,74 @@ export interface SgdParams {
   firstStep: boolean;
 }
 
+/**
+ * A weight matrix W [rows = output channels, cols = input channels] in the heap, for products over
+ * channels-major activations (see {@link Kernels.product}). Index tables are u16, or i32 when
+ * `wideIndex`; row pointers are i32.
+ */
+export type HeapMatrix =
+  | {
+      format: 'csr';
+      rows: number;
+      /** rows + 1 offsets into index/values. */
+      rowPtr: Ptr;
+      /** Input channel of every stored weight. */
+      index: Ptr;
+      wideIndex: boolean;
+      values: Ptr;
+    }
+  | {
+      /** 4×4 blocks: block row r covers output rows 4r..4r+3. */
+      format: 'bsr';
+      blockRows: number;
+      /** blockRows + 1 offsets into index (blocks). */
+      rowPtr: Ptr;
+      /** Block column of every stored block (input rows 4c..4c+3). */
+      index: Ptr;
+      wideIndex: boolean;
+      /** 16 floats per block, row-major. */
+      values: Ptr;
+    }
+  | {
+      format: 'dense';
+      blockRows: number;
+      blockCols: number;
+      /** Row-major [4·blockRows, 4·blockCols], zero beyond the matrix. */
+      values: Ptr;
+    };
+
+/** Columns of one attention head in the table {@link AttentionParams.table} (i32 each). */
+export const ATTENTION_HEAD_FIELDS = 6;
+
+/**
+ * The attention of a graph layer: per sample and head, Aᵀ[j, i] = softmax over j of
+ * (Bᵀ[j, i] + scale · Σ_d k[d, j]·q[d, i]) for a dynamic head (a static head's Aᵀ is given), then
+ * out[outRow + r, i] = Σ_j u[channel_r, j] · Aᵀ[j, i]. Activations are channels-major with leading
+ * dimension ld; sample b occupies columns b·paddedNodes.. (the first `nodes` used; paddedNodes is a
+ * multiple of 4 and every output row is written over all paddedNodes lanes).
+ */
+export interface AttentionParams {
+  heads: number;
+  /**
+   * Per head, i32: [dims offset, dims count (0: static head), channels offset, channels count,
+   * Aᵀ or Bᵀ ([nodes, paddedNodes] floats, a Ptr), first output row]; offsets index `indices`.
+   */
+  table: Ptr;
+  /** i32 lists: a head's dims are rows of q and k, its channels rows of u. */
+  indices: Ptr;
+  q: Ptr;
+  k: Ptr;
+  u: Ptr;
+  ld: number;
+  batch: number;
+  nodes: number;
+  paddedNodes: number;
+  scale: number;
+  /** [nodes, paddedNodes] floats of working space. */
+  scratch: Ptr;
+  out: Ptr;
+}
+
 export interface Kernels {
   /** 'wasm-simd' or 'ts'. */
   readonly name: string;
@@ -133,6 +201,35 @@ export interface Kernels {
 
   /** Σ x², n contiguous elements, accumulated in float64. */
   sumSquares(x: Ptr, n: number): number;
+
+  /**
+   * y = act(bias + W·x) over channels-major activations: x[i·ld + c] is input channel i at column c,
+   * y[o·ld + c] likewise; act is ReLU when `relu`. With columns > 1 every output row is written over
+   * ⌈columns/4⌉·4 lanes (ld must allow it); with columns = 1, x and y are plain vectors (ld unused).
+   * Block formats (dense, bsr) read 4·blockCols input rows and write 4·blockRows output rows (bias
+   * has as many entries); rows beyond the matrix are zero weights, so those inputs must be finite.
+   */
+  product(w: HeapMatrix, x: Ptr, ld: number, columns: number, bias: Ptr, relu: boolean, y: Ptr): void;
+
+  /** The attention of all heads and samples of a graph layer, see {@link AttentionParams}. */
+  attentionMix(p: AttentionParams): void;
+
+  /**
+   * dst[dstOffsets[r] + o·dstOuter + i] = src[srcOffsets[r] + o·srcOuter + i·srcInner] for r < count,
+   * o < outer, i < inner; the offset tables are i32.
+   */
+  gatherRows(
+    src: Ptr,
+    srcOffsets: Ptr,
+    dst: Ptr,
+    dstOffsets: Ptr,
+    count: number,
+    outer: number,
+    srcOuter: number,
+    dstOuter: number,
+    inner: number,
+    srcInner: number,
+  ): void;
 
   /** One Adam/AdamW step over n parameters: updates p, m, v in place. */
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void;

@@ -9,8 +9,10 @@ import { collapseBroadcast, collapsePermutation, contiguousStrides } from './str
 import type {
   ActivationOp,
   AdamParams,
+  AttentionParams,
   BinaryOp,
   GemmParams,
+  HeapMatrix,
   Kernels,
   Ptr,
   ReduceOp,
@@ -63,6 +65,60 @@ export interface KernelExports {
   ): void;
   permute(x: number, y: number, layout: number): void;
   sumSquares(x: number, n: number): number;
+  csrProduct(
+    rows: number,
+    rowPtr: number,
+    index: number,
+    wide: number,
+    values: number,
+    x: number,
+    ld: number,
+    columns: number,
+    bias: number,
+    relu: number,
+    y: number,
+  ): void;
+  blockProduct(
+    blockRows: number,
+    rowPtr: number,
+    index: number,
+    wide: number,
+    values: number,
+    denseBlockCols: number,
+    x: number,
+    ld: number,
+    columns: number,
+    bias: number,
+    relu: number,
+    y: number,
+  ): void;
+  attentionMix(
+    heads: number,
+    table: number,
+    indices: number,
+    q: number,
+    k: number,
+    u: number,
+    ld: number,
+    batch: number,
+    nodes: number,
+    paddedNodes: number,
+    scale: number,
+    scratch: number,
+    out: number,
+  ): void;
+  gatherRows(
+    src: number,
+    srcOffsets: number,
+    dst: number,
+    dstOffsets: number,
+    count: number,
+    outer: number,
+    srcOuter: number,
+    dstOuter: number,
+    inner: number,
+    srcInner: number,
+  ): void;
   adam(
     p: number,
     g: number,
@@ -257,6 +313,101 @@ export class WasmKernels implements Kernels {
 
   sumSquares(x: Ptr, n: number): number {
     return this.exports.sumSquares(x * 4, n);
+  }
+
+  product(w: HeapMatrix, x: Ptr, ld: number, columns: number, bias: Ptr, relu: boolean, y: Ptr): void {
+    const act = relu ? 1 : 0;
+    if (w.format === 'csr') {
+      const wide = w.wideIndex ? 1 : 0;
+      this.exports.csrProduct(
+        w.rows,
+        w.rowPtr * 4,
+        w.index * 4,
+        wide,
+        w.values * 4,
+        x * 4,
+        ld,
+        columns,
+        bias * 4,
+        act,
+        y * 4,
+      );
+    } else if (w.format === 'bsr') {
+      const wide = w.wideIndex ? 1 : 0;
+      this.exports.blockProduct(
+        w.blockRows,
+        w.rowPtr * 4,
+        w.index * 4,
+        wide,
+        w.values * 4,
+        0,
+        x * 4,
+        ld,
+        columns,
+        bias * 4,
+        act,
+        y * 4,
+      );
+    } else {
+      this.exports.blockProduct(
+        w.blockRows,
+        0,
+        0,
+        0,
+        w.values * 4,
+        w.blockCols,
+        x * 4,
+        ld,
+        columns,
+        bias * 4,
+        act,
+        y * 4,
+      );
+    }
+  }
+
+  attentionMix(p: AttentionParams): void {
+    this.exports.attentionMix(
+      p.heads,
+      p.table * 4,
+      p.indices * 4,
+      p.q * 4,
+      p.k * 4,
+      p.u * 4,
+      p.ld,
+      p.batch,
+      p.nodes,
+      p.paddedNodes,
+      p.scale,
+      p.scratch * 4,
+      p.out * 4,
+    );
+  }
+
+  gatherRows(
+    src: Ptr,
+    srcOffsets: Ptr,
+    dst: Ptr,
+    dstOffsets: Ptr,
+    count: number,
+    outer: number,
+    srcOuter: number,
+    dstOuter: number,
+    inner: number,
+    srcInner: number,
+  ): void {
+    this.exports.gatherRows(
+      src * 4,
+      srcOffsets * 4,
+      dst * 4,
+      dstOffsets * 4,
+      count,
+      outer,
+      srcOuter,
+      dstOuter,
+      inner,
+      srcInner,
+    );
   }
 
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void {

@@ -356,10 +356,47 @@ describe('backend creation', () => {
     kernels.dispose();
   });
 
-  it('falls back to the TS kernels on an unshared memory, which the wasm module cannot import', () => {
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: 16 });
-    assert.equal(createKernelsSync({ memory }).name, 'ts');
-    assert.throws(() => createKernelsSync({ backend: 'wasm', memory }), /shared WebAssembly.Memory/);
+  it('runs the unshared wasm variant single-threaded on an unshared memory (a page without isolation)', async () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 256 });
+    for (const kernels of [createKernelsSync({ memory, threads: 2 }), await createKernels({ memory })]) {
+      assert.equal(kernels.name, 'wasm-simd');
+      assert.equal(kernels.threads, 1);
+    }
+    const rng = new Rng(5);
+    const unshared = createKernelsSync({ memory });
+    const fallback = createKernelsSync({ backend: 'ts', memory });
+    const saved = unshared.heap;
+    const a = saved.alloc(6 * 5);
+    const b = saved.alloc(5 * 7);
+    const c = saved.alloc(6 * 7);
+    for (const [ptr, n] of [
+      [a, 30],
+      [b, 35],
+    ])
+      for (let i = 0; i < n; i++) saved.f32[ptr + i] = rng.range(-1, 1);
+    const params = {
+      transA: false,
+      transB: false,
+      m: 6,
+      n: 7,
+      k: 5,
+      alpha: 1,
+      a,
+      lda: 5,
+      strideA: 0,
+      b,
+      ldb: 7,
+      strideB: 0,
+      beta: 0,
+      c,
+      ldc: 7,
+      strideC: 0,
+      batch: 1,
+    };
+    fallback.gemm(params);
+    const expected = saved.f32.slice(c, c + 42);
+    unshared.gemm(params);
+    assertClose(saved.f32.slice(c, c + 42), expected, 1e-6, 'unshared gemm');
   });
 
   it('shares one heap between backends created over one memory', () => {

@@ -1,0 +1,491 @@
+/**
+ * The inference engine: runs a compacted pruned GCN (compact.ts) on the wasm SIMD kernels (or their
+ * TS fallback), in Node and browsers alike.
+ *
+ * A `RuntimeModel` is what a deployed model holds: the compact model's metadata plus one
+ * `StoredMatrix` (dense, csr or bsr; storage.ts) and bias per product. `toRuntimeModel` builds it from
+ * a CompactModel, choosing each layer's format with the cost model (or as forced); a loaded file
+ * provides it directly. `InferenceEngine` uploads it into the kernels' heap once and preallocates
+ * every activation per batch size, so `predict` allocates nothing after the first call of a size.
+ *
+ * Activations are channels-major (a row per channel): node-level rows hold `paddedNodes` columns per
+ * sample (nodes rounded up to 4, so every sample starts on a SIMD vector), classifier-level rows one
+ * column per sample (a plain vector at batch 1). Padding is zero or a finite function of zeros, so it
+ * never reaches the logits. One forward pass is ten or so kernel calls:
+ *
+ *   gather input → encoder per chunk (relu) → query|key projection → attention of all heads (scores,
+ *   softmax, mixing) → conv (relu) → gather FC inputs → fc (relu) → classifier.
+ */
+import { kernels as processKernels } from '../engine/backend.js';
+import type { Heap } from '../kernels/heap.js';
+import type { AttentionParams, HeapMatrix, Kernels, Ptr } from '../kernels/types.js';
+import type { CompactHead, CompactModel, Matrix } from './compact.js';
+import { chooseFormat } from './cost-model.js';
+import {
+  BLOCK,
+  matrixShape,
+  type StorageFormat,
+  type StorageSummary,
+  type StoredMatrix,
+  storeMatrix,
+  summarizeStorage,
+} from './storage.js';
+
+/** The products of the forward pass, in order. `projection` is the query then the key projection. */
+export const LAYER_NAMES = ['encoder', 'projection', 'conv', 'fc', 'classifier'] as const;
+export type LayerName = (typeof LAYER_NAMES)[number];
+
+/** One product y = act(Wᵀ·x + bias); the weight stored as Wᵀ (rows = output channels). */
+export interface RuntimeLayer {
+  weight: StoredMatrix;
+  /** One per output channel (weight.rows). */
+  bias: Float32Array;
+}
+
+export interface RuntimeModel {
+  nodes: number;
+  chunks: number;
+  classes: number;
+  /** Width of one chunk of a node's input signal. */
+  chunkWidth: number;
+  /** Features of a chunk the encoder reads (compact.ts `encoder.inputs`). */
+  encoderInputs: number[];
+  scoreScale: number;
+  /** Alive heads: dims index the projection's query rows (and, offset by their count, key rows). */
+  heads: CompactHead[];
+  /** Rows of the FC input: indices v·F' + f' into the [nodes, F'] convolution output. */
+  fcInputs: number[];
+  /**
+   * encoder [C', encoderInputs]; projection [2D, chunks·C'] (D query dims, then the same D key dims);
+   * conv [F', Σ head channels]; fc [units, fcInputs]; classifier [classes, units].
+   */
+  layers: Record<LayerName, RuntimeLayer>;
+}
+
+export type FormatChoice = StorageFormat | 'auto';
+
+export interface RuntimeOptions {
+  /** One format for every layer or per layer (missing layers: 'auto'); 'auto' asks the cost model. */
+  format?: FormatChoice | Partial<Record<LayerName, FormatChoice>>;
+  /** The batch size the cost model optimises for (default 1, the latency case). */
+  batch?: number;
+}
+
+const paddedRows = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+/** The query and key projections side by side: W [chunks·C', 2D]. */
+function projectionWeight(compact: CompactModel): Matrix {
+  const { query, key } = compact;
+  const dims = query.weight.cols;
+  const data = new Float32Array(query.weight.rows * 2 * dims);
+  for (let i = 0; i < query.weight.rows; i++) {
+    data.set(query.weight.data.subarray(i * dims, (i + 1) * dims), i * 2 * dims);
+    data.set(key.weight.data.subarray(i * dims, (i + 1) * dims), i * 2 * dims + dims);
+  }
+  return { rows: query.weight.rows, cols: 2 * dims, data };
+}
+
+/** A CompactModel with every product stored in the chosen (or cost-model) format. */
+export function toRuntimeModel(compact: CompactModel, options: RuntimeOptions = {}): RuntimeModel {
+  const batch = options.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new RangeError(`batch must be a positive integer, got ${batch}`);
+  const nodeColumns = batch * paddedRows(compact.nodes);
+  const products: Record<LayerName, { w: Matrix; bias: Float32Array; columns: number }> = {
+    encoder: { ...compact.encoder, w: compact.encoder.weight, columns: nodeColumns },
+    projection: {
+      w: projectionWeight(compact),
+      bias: Float32Array.of(...compact.query.bias, ...compact.key.bias),
+      columns: nodeColumns,
+    },
+    conv: { ...compact.conv, w: compact.conv.weight, columns: nodeColumns },
+    fc: { ...compact.fc, w: compact.fc.weight, columns: batch },
+    classifier: { ...compact.classifier, w: compact.classifier.weight, columns: batch },
+  };
+  const formatOf = (layer: LayerName): FormatChoice =>
+    typeof options.format === 'object' ? (options.format[layer] ?? 'auto') : (options.format ?? 'auto');
+  const layers = Object.fromEntries(
+    LAYER_NAMES.map((name) => {
+      const { w, bias, columns } = products[name];
+      const choice = formatOf(name);
+      const format = choice === 'auto' ? chooseFormat(matrixShape(w), columns) : choice;
+      return [name, { weight: storeMatrix(w, format), bias: Float32Array.from(bias) }];
+    }),
+  ) as Record<LayerName, RuntimeLayer>;
+  return {
+    nodes: compact.nodes,
+    chunks: compact.chunks,
+    classes: compact.classes,
+    chunkWidth: compact.chunkWidth,
+    encoderInputs: [...compact.encoder.inputs],
+    scoreScale: compact.scoreScale,
+    heads: compact.heads.map((h) => ({ ...h, bias: Float32Array.from(h.bias) })),
+    fcInputs: [...compact.fc.inputs],
+    layers,
+  };
+}
+
+/** Format, shape, nonzeros, nonempty 4×4 blocks and bytes of every layer's stored weight. */
+export function describeStorage(model: RuntimeModel): Record<LayerName, StorageSummary> {
+  return Object.fromEntries(
+    LAYER_NAMES.map((name) => [name, summarizeStorage(model.layers[name].weight)]),
+  ) as Record<LayerName, StorageSummary>;
+}
+
+/** Throws a RangeError naming the first inconsistency between the layers and the metadata. */
+export function validateRuntimeModel(model: RuntimeModel): void {
+  const { layers, nodes, heads } = model;
+  const fail = (message: string) => {
+    throw new RangeError(`invalid runtime model: ${message}`);
+  };
+  const channels = model.chunks * layers.encoder.weight.rows;
+  const dims = heads.reduce((n, h) => n + h.dims.length, 0);
+  const mixed = heads.reduce((n, h) => n + h.channels.length, 0);
+  const expected: Record<LayerName, [number, number]> = {
+    encoder: [layers.encoder.weight.rows, model.encoderInputs.length],
+    projection: [2 * dims, channels],
+    conv: [layers.conv.weight.rows, mixed],
+    fc: [layers.fc.weight.rows, model.fcInputs.length],
+    classifier: [model.classes, layers.fc.weight.rows],
+  };
+  for (const name of LAYER_NAMES) {
+    const { weight, bias } = layers[name];
+    const [rows, cols] = expected[name];
+    if (weight.rows !== rows || weight.cols !== cols)
+      fail(`${name} is ${weight.rows}×${weight.cols}, expected ${rows}×${cols}`);
+    if (bias.length !== rows) fail(`${name} bias has ${bias.length} entries, expected ${rows}`);
+    checkStorage(name, weight, fail);
+  }
+  const inRange = (values: readonly number[], limit: number) =>
+    values.every((v) => Number.isInteger(v) && v >= 0 && v < limit);
+  if (!inRange(model.encoderInputs, model.chunkWidth)) fail('encoder inputs outside the chunk width');
+  if (!inRange(model.fcInputs, nodes * layers.conv.weight.rows)) fail('fc inputs outside the conv output');
+  for (const h of heads) {
+    if (h.bias.length !== nodes * nodes) fail(`head ${h.index} bias is not ${nodes}×${nodes}`);
+    if (!inRange(h.dims, dims) || !inRange(h.channels, channels))
+      fail(`head ${h.index} indexes out of range`);
+  }
+}
+
+function checkStorage(name: string, m: StoredMatrix, fail: (message: string) => void): void {
+  if (m.format === 'dense') {
+    if (m.values.length !== m.rows * m.cols) fail(`${name} dense values do not fill ${m.rows}×${m.cols}`);
+    return;
+  }
+  const lines = m.format === 'csr' ? m.rows : Math.ceil(m.rows / BLOCK);
+  const limit = m.format === 'csr' ? m.cols : Math.ceil(m.cols / BLOCK);
+  const entry = m.format === 'csr' ? 1 : BLOCK * BLOCK;
+  const { rowPtr, index, values } = m;
+  const monotone = rowPtr.every((p, r) => r === 0 || p >= rowPtr[r - 1]);
+  if (rowPtr.length !== lines + 1 || rowPtr[0] !== 0 || !monotone || rowPtr[lines] !== index.length)
+    fail(`${name} ${m.format} row pointers are inconsistent`);
+  if (values.length !== index.length * entry) fail(`${name} ${m.format} values do not match its index`);
+  if (!index.every((c) => c < limit)) fail(`${name} ${m.format} indexes a column beyond ${limit}`);
+}
+
+/** A product's weight and padded bias in the heap. */
+interface HeapLayer {
+  matrix: HeapMatrix;
+  bias: Ptr;
+}
+
+/** Every activation and table of one batch size. */
+interface BatchPlan {
+  batch: number;
+  /** Columns of node-level rows (batch · paddedNodes) and the leading dimension of FC-level rows. */
+  columns: number;
+  fcLd: number;
+  input: Ptr;
+  encoderIn: Ptr;
+  channels: Ptr;
+  projected: Ptr;
+  mixed: Ptr;
+  filters: Ptr;
+  fcIn: Ptr;
+  hidden: Ptr;
+  logits: Ptr;
+  inputGather: { src: Ptr; dst: Ptr };
+  fcGather: { src: Ptr; dst: Ptr };
+  attention: AttentionParams;
+  arena: HeapArena;
+}
+
+/** Allocations in one heap, typed writes included, all freed together. */
+class HeapArena {
+  readonly allocations: Ptr[] = [];
+  constructor(private readonly heap: Heap) {}
+
+  zeros(floats: number): Ptr {
+    const ptr = this.heap.allocZeroed(floats);
+    this.allocations.push(ptr);
+    return ptr;
+  }
+
+  floats(values: ArrayLike<number>, floats = values.length): Ptr {
+    const ptr = this.zeros(floats);
+    this.heap.f32.set(values, ptr);
+    return ptr;
+  }
+
+  ints(values: ArrayLike<number>): Ptr {
+    const ptr = this.zeros(values.length);
+    new Int32Array(this.heap.memory.buffer).set(values, ptr);
+    return ptr;
+  }
+
+  /** u16 or i32 entries, as stored. */
+  indices(values: Uint16Array | Int32Array): Ptr {
+    if (values instanceof Int32Array) return this.ints(values);
+    const ptr = this.zeros(Math.ceil(values.length / 2));
+    new Uint16Array(this.heap.memory.buffer).set(values, ptr * 2);
+    return ptr;
+  }
+
+  free(): void {
+    for (const ptr of this.allocations.splice(0)) this.heap.free(ptr);
+  }
+}
+
+/** Aᵀ-shaped [nodes, paddedNodes] matrix from a [nodes, nodes] one: out[j, i] = m[i, j]. */
+function transposedPadded(m: ArrayLike<number>, nodes: number, width: number): Float32Array {
+  const out = new Float32Array(nodes * width);
+  for (let i = 0; i < nodes; i++) for (let j = 0; j < nodes; j++) out[j * width + i] = m[i * nodes + j];
+  return out;
+}
+
+/** softmax of each row of a static head's logits, in float64. */
+function rowSoftmax(logits: Float32Array, nodes: number): Float64Array {
+  const out = new Float64Array(nodes * nodes);
+  for (let i = 0; i < nodes; i++) {
+    const row = logits.subarray(i * nodes, (i + 1) * nodes);
+    const top = Math.max(...row);
+    let total = 0;
+    for (let j = 0; j < nodes; j++) total += out[i * nodes + j] = Math.exp(row[j] - top);
+    for (let j = 0; j < nodes; j++) out[i * nodes + j] /= total;
+  }
+  return out;
+}
+
+export class InferenceEngine {
+  readonly model: RuntimeModel;
+  readonly kernels: Kernels;
+  private readonly heap: Heap;
+  private readonly arena: HeapArena;
+  private readonly layers: Record<LayerName, HeapLayer>;
+  private readonly headTable: Ptr;
+  private readonly headIndices: Ptr;
+  private readonly paddedNodes: number;
+  /** Encoder output channels (C') and query dims (D). */
+  private readonly encodings: number;
+  private readonly dims: number;
+  private readonly plans = new Map<number, BatchPlan>();
+  private disposed = false;
+
+  /** Uploads the model into the kernels' heap (default: the process-wide backend). */
+  constructor(model: RuntimeModel, kernelBackend: Kernels = processKernels()) {
+    validateRuntimeModel(model);
+    this.model = model;
+    this.kernels = kernelBackend;
+    this.heap = kernelBackend.heap;
+    this.arena = new HeapArena(this.heap);
+    this.paddedNodes = paddedRows(model.nodes);
+    this.encodings = model.layers.encoder.weight.rows;
+    this.dims = model.layers.projection.weight.rows / 2;
+    this.layers = Object.fromEntries(
+      LAYER_NAMES.map((name) => [name, this.uploadLayer(model.layers[name])]),
+    ) as Record<LayerName, HeapLayer>;
+    [this.headTable, this.headIndices] = this.uploadHeads();
+  }
+
+  /**
+   * Logits [batch, classes] of node signals x [batch, nodes, chunks·chunkWidth] (row-major, as the
+   * trainer feeds them). Pass `out` to reuse an output array.
+   */
+  predict(x: Float32Array, batch: number, out = new Float32Array(batch * this.model.classes)): Float32Array {
+    const { nodes, chunks, chunkWidth, classes } = this.model;
+    if (this.disposed) throw new Error('InferenceEngine: predict after dispose');
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    const expected = batch * nodes * chunks * chunkWidth;
+    if (x.length !== expected)
+      throw new RangeError(`input has ${x.length} values, expected ${batch}×${nodes}×${chunks * chunkWidth}`);
+    if (out.length < batch * classes) throw new RangeError(`output needs ${batch * classes} entries`);
+    const plan = this.plan(batch);
+    const k = this.kernels;
+    const { encoder, projection, conv, fc, classifier } = this.layers;
+    const { columns, fcLd } = plan;
+    this.heap.f32.set(x, plan.input);
+    const width = chunks * chunkWidth;
+    const inputs = this.model.encoderInputs.length;
+    k.gatherRows(
+      plan.input,
+      plan.inputGather.src,
+      plan.encoderIn,
+      plan.inputGather.dst,
+      chunks * inputs,
+      batch,
+      nodes * width,
+      this.paddedNodes,
+      nodes,
+      width,
+    );
+    // Chunk m's output rows start at m·C'; a block format's padding rows spill into chunk m + 1,
+    // which overwrites them next.
+    for (let m = 0; m < chunks; m++) {
+      const chunkIn = plan.encoderIn + m * paddedRows(inputs) * columns;
+      const chunkOut = plan.channels + m * this.encodings * columns;
+      k.product(encoder.matrix, chunkIn, columns, columns, encoder.bias, true, chunkOut);
+    }
+    if (this.dims > 0)
+      k.product(projection.matrix, plan.channels, columns, columns, projection.bias, false, plan.projected);
+    if (this.model.heads.length > 0) k.attentionMix(plan.attention);
+    k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
+    const fcInputs = this.model.fcInputs.length;
+    k.gatherRows(
+      plan.filters,
+      plan.fcGather.src,
+      plan.fcIn,
+      plan.fcGather.dst,
+      fcInputs,
+      batch,
+      this.paddedNodes,
+      1,
+      1,
+      0,
+    );
+    k.product(fc.matrix, plan.fcIn, fcLd, batch, fc.bias, true, plan.hidden);
+    k.product(classifier.matrix, plan.hidden, fcLd, batch, classifier.bias, false, plan.logits);
+    const f = this.heap.f32;
+    for (let b = 0; b < batch; b++) {
+      for (let c = 0; c < classes; c++) out[b * classes + c] = f[plan.logits + c * fcLd + b];
+    }
+    return out;
+  }
+
+  /** Frees every heap buffer of the engine; it cannot predict afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const plan of this.plans.values()) plan.arena.free();
+    this.plans.clear();
+    this.arena.free();
+  }
+
+  private uploadLayer({ weight: m, bias }: RuntimeLayer): HeapLayer {
+    const arena = this.arena;
+    const blockRows = Math.ceil(m.rows / BLOCK);
+    const paddedBias = arena.floats(bias, blockRows * BLOCK);
+    if (m.format === 'csr') {
+      const wideIndex = m.index instanceof Int32Array;
+      const matrix: HeapMatrix = {
+        format: 'csr',
+        rows: m.rows,
+        rowPtr: arena.ints(m.rowPtr),
+        index: arena.indices(m.index),
+        wideIndex,
+        values: arena.floats(m.values),
+      };
+      return { matrix, bias: paddedBias };
+    }
+    if (m.format === 'bsr') {
+      const wideIndex = m.index instanceof Int32Array;
+      const matrix: HeapMatrix = {
+        format: 'bsr',
+        blockRows,
+        rowPtr: arena.ints(m.rowPtr),
+        index: arena.indices(m.index),
+        wideIndex,
+        values: arena.floats(m.values),
+      };
+      return { matrix, bias: paddedBias };
+    }
+    const blockCols = Math.ceil(m.cols / BLOCK);
+    const padded = new Float32Array(blockRows * blockCols * BLOCK * BLOCK);
+    for (let o = 0; o < m.rows; o++)
+      padded.set(m.values.subarray(o * m.cols, (o + 1) * m.cols), o * blockCols * BLOCK);
+    return {
+      matrix: { format: 'dense', blockRows, blockCols, values: arena.floats(padded) },
+      bias: paddedBias,
+    };
+  }
+
+  /** The attention head table and index lists (see AttentionParams), and each head's matrix. */
+  private uploadHeads(): [Ptr, Ptr] {
+    const { nodes, heads } = this.model;
+    const table: number[] = [];
+    const indices: number[] = [];
+    let outRow = 0;
+    for (const head of heads) {
+      const adjacency = head.dims.length > 0 ? head.bias : rowSoftmax(head.bias, nodes);
+      const matrix = this.arena.floats(transposedPadded(adjacency, nodes, this.paddedNodes));
+      table.push(indices.length, head.dims.length);
+      indices.push(...head.dims);
+      table.push(indices.length, head.channels.length, matrix, outRow);
+      indices.push(...head.channels);
+      outRow += head.channels.length;
+    }
+    return [this.arena.ints(table), this.arena.ints(indices)];
+  }
+
+  private plan(batch: number): BatchPlan {
+    const existing = this.plans.get(batch);
+    if (existing) return existing;
+    const { nodes, chunks, chunkWidth, heads } = this.model;
+    const arena = new HeapArena(this.heap);
+    const width = this.paddedNodes;
+    const columns = batch * width;
+    const fcLd = batch === 1 ? 1 : paddedRows(batch);
+    const inputs = this.model.encoderInputs;
+    const mixedRows = heads.reduce((n, h) => n + h.channels.length, 0);
+    const filters = this.model.layers.conv.weight.rows;
+    const channelRows = Math.max(
+      paddedRows(chunks * this.encodings),
+      (chunks - 1) * this.encodings + paddedRows(this.encodings),
+    );
+    const rows = (layer: LayerName) => paddedRows(this.model.layers[layer].weight.rows);
+    const inputSources = Array.from({ length: chunks }, (_, m) =>
+      inputs.map((i) => m * chunkWidth + i),
+    ).flat();
+    const inputTargets = Array.from({ length: chunks }, (_, m) =>
+      inputs.map((_, i) => (m * paddedRows(inputs.length) + i) * columns),
+    ).flat();
+    const fcSources = this.model.fcInputs.map((r) => (r % filters) * columns + Math.floor(r / filters));
+    const projected = arena.zeros(rows('projection') * columns);
+    const channels = arena.zeros(channelRows * columns);
+    const mixed = arena.zeros(paddedRows(mixedRows) * columns);
+    const plan: BatchPlan = {
+      batch,
+      columns,
+      fcLd,
+      input: arena.zeros(batch * nodes * chunks * chunkWidth),
+      encoderIn: arena.zeros(chunks * paddedRows(inputs.length) * columns),
+      channels,
+      projected,
+      mixed,
+      filters: arena.zeros(rows('conv') * columns),
+      fcIn: arena.zeros(paddedRows(this.model.fcInputs.length) * fcLd),
+      hidden: arena.zeros(rows('fc') * fcLd),
+      logits: arena.zeros(rows('classifier') * fcLd),
+      inputGather: { src: arena.ints(inputSources), dst: arena.ints(inputTargets) },
+      fcGather: { src: arena.ints(fcSources), dst: arena.ints(this.model.fcInputs.map((_, r) => r * fcLd)) },
+      attention: {
+        heads: heads.length,
+        table: this.headTable,
+        indices: this.headIndices,
+        q: projected,
+        k: projected + this.dims * columns,
+        u: channels,
+        ld: columns,
+        batch,
+        nodes,
+        paddedNodes: width,
+        scale: this.model.scoreScale,
+        scratch: arena.zeros(nodes * width),
+        out: mixed,
+      },
+      arena,
+    };
+    this.plans.set(batch, plan);
+    return plan;
+  }
+}

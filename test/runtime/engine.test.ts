@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Rng, randn } from '../../src/engine/index.js';
+import { createKernelsSync } from '../../src/kernels/index.js';
+import type { Kernels } from '../../src/kernels/types.js';
+import { type GcnConfig, type GcnShape, SkeletonGcn } from '../../src/model/gcn.js';
+import { setHardMask } from '../../src/model/layers.js';
+import { type CompactModel, compactModel } from '../../src/runtime/compact.js';
+import {
+  describeStorage,
+  InferenceEngine,
+  LAYER_NAMES,
+  type RuntimeModel,
+  toRuntimeModel,
+  validateRuntimeModel,
+} from '../../src/runtime/engine.js';
+import { denseValues, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
+import { referenceForward } from './reference.js';
+
+const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });
+const ts = createKernelsSync({ backend: 'ts', memory: wasm.heap.memory });
+const backends: [string, Kernels][] = [
+  ['wasm', wasm],
+  ['ts', ts],
+];
+after(() => wasm.dispose());
+
+const smallShape: GcnShape = {
+  nodes: 6,
+  inputDim: 24,
+  classes: 5,
+  edges: [
+    [0, 1],
+    [1, 2],
+  ],
+};
+const smallConfig: Partial<GcnConfig> = {
+  heads: 4,
+  headDim: 3,
+  encodingChannels: 6,
+  encoderChunks: 2,
+  convChannels: 8,
+  fcUnits: 10,
+  dropout: 0,
+};
+
+/**
+ * A model with random biases and masks keeping `keep` of the entries; when pruned, whole structures
+ * die as in compact.test.ts: encoder column 1 (a constant channel), conv filter 2 (a constant filter),
+ * FC unit 3 (a constant unit), every conv row of head 0 (a dead head), query dims of head 1 (static).
+ */
+function gcnModel(shape: GcnShape, config: Partial<GcnConfig>, seed: number, keep: number): CompactModel {
+  const rng = new Rng(seed);
+  const model = new SkeletonGcn(shape, config, rng);
+  for (const p of model.parameters()) p.data.set(randn(p.shape, rng, 0.5).data);
+  if (keep === 1) return compactModel(model, {});
+  const { headDim = 8, encodingChannels = 32, encoderChunks = 1 } = config;
+  const masks: Record<string, Uint8Array> = {};
+  for (const w of model.prunableWeights()) {
+    masks[w.name] = Uint8Array.from({ length: w.rows * w.cols }, () => (rng.uniform() < keep ? 1 : 0));
+  }
+  const kill = (name: string, predicate: (i: number, j: number) => boolean) => {
+    const w = model.prunableWeights().find((p) => p.name === name)!;
+    for (let i = 0; i < w.rows; i++)
+      for (let j = 0; j < w.cols; j++) if (predicate(i, j)) masks[name][i * w.cols + j] = 0;
+  };
+  const width = encoderChunks * encodingChannels;
+  kill('encoder', (_, j) => j === 1);
+  kill('conv', (i, j) => j === 2 || Math.floor(i / width) === 0);
+  kill('fc', (_, j) => j === 3);
+  kill('query', (_, j) => Math.floor(j / headDim) === 1);
+  model.encoder.bias!.data[1] = 1;
+  model.conv.bias!.data[2] = 2;
+  model.fc.bias!.data[3] = 1.5;
+  for (const w of model.prunableWeights()) setHardMask(w.layer, masks[w.name]);
+  return compactModel(model, masks);
+}
+
+const models: [string, CompactModel][] = [
+  ['dense', gcnModel(smallShape, smallConfig, 1, 1)],
+  ['pruned to 60%', gcnModel(smallShape, smallConfig, 60, 0.6)],
+  ['pruned to 25%', gcnModel(smallShape, smallConfig, 25, 0.25)],
+  // 37 nodes: 40 columns per sample, so attention rows span more than one 8-vector chunk.
+  [
+    'pruned, 37 nodes',
+    gcnModel(
+      { nodes: 37, inputDim: 9, classes: 3, edges: [] },
+      { ...smallConfig, encoderChunks: 3, encodingChannels: 7, headDim: 2 },
+      37,
+      0.5,
+    ),
+  ],
+];
+
+function inputs(model: CompactModel, batch: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: batch * model.nodes * model.chunks * model.chunkWidth }, () =>
+    rng.range(-1, 1),
+  );
+}
+
+/** Every sample's logits against the float64 reference, within 1e-5 of the largest logit. */
+function assertMatchesReference(model: CompactModel, x: Float32Array, batch: number, logits: Float32Array) {
+  const sampleSize = x.length / batch;
+  for (let b = 0; b < batch; b++) {
+    const expected = referenceForward(model, x.subarray(b * sampleSize, (b + 1) * sampleSize));
+    const scale = Math.max(1, ...expected.map(Math.abs));
+    for (let c = 0; c < model.classes; c++) {
+      const actual = logits[b * model.classes + c];
+      assert.ok(
+        Math.abs(actual - expected[c]) <= 1e-5 * scale,
+        `sample ${b} class ${c}: ${actual} vs ${expected[c]} (scale ${scale})`,
+      );
+    }
+  }
+}
+
+describe('inference engine', () => {
+  it('exercises dead heads, static heads and dropped channels', () => {
+    const pruned = models[2][1];
+    assert.ok(pruned.heads.length < 4 && pruned.heads.some((h) => h.dims.length === 0));
+    assert.ok(pruned.encoder.weight.cols < 6 && pruned.classifier.weight.rows < 10);
+  });
+
+  for (const [modelName, compact] of models) {
+    for (const format of [...STORAGE_FORMATS, 'auto'] as const) {
+      it(`matches the reference: ${modelName}, ${format}, wasm and ts, batch 1, 3 and 9`, () => {
+        const runtime = toRuntimeModel(compact, { format });
+        for (const [backend, kernels] of backends) {
+          const engine = new InferenceEngine(runtime, kernels);
+          for (const batch of [1, 3, 9]) {
+            const x = inputs(compact, batch, batch);
+            const logits = engine.predict(x, batch);
+            assert.equal(logits.length, batch * compact.classes, backend);
+            assertMatchesReference(compact, x, batch, logits);
+          }
+          engine.dispose();
+        }
+      });
+    }
+  }
+
+  it('mixes formats per layer', () => {
+    const compact = models[1][1];
+    const runtime = toRuntimeModel(compact, { format: { encoder: 'bsr', projection: 'csr', fc: 'dense' } });
+    const storage = describeStorage(runtime);
+    assert.deepEqual(
+      LAYER_NAMES.map((name) => storage[name].format),
+      ['bsr', 'csr', storage.conv.format, 'dense', storage.classifier.format],
+    );
+    const engine = new InferenceEngine(runtime, wasm);
+    const x = inputs(compact, 2, 7);
+    assertMatchesReference(compact, x, 2, engine.predict(x, 2));
+    engine.dispose();
+  });
+
+  it('predicts bit for bit the same from two engines over one runtime model, call after call', () => {
+    for (const [, compact] of models) {
+      const runtime = toRuntimeModel(compact);
+      const first = new InferenceEngine(runtime, wasm);
+      const second = new InferenceEngine(runtime, wasm);
+      for (const batch of [1, 4]) {
+        const x = inputs(compact, batch, 11);
+        const a = first.predict(x, batch);
+        second.predict(inputs(compact, batch, 12), batch);
+        assert.deepEqual(second.predict(x, batch), a);
+        assert.deepEqual(first.predict(x, batch), a);
+      }
+      first.dispose();
+      second.dispose();
+    }
+  });
+
+  it('allocates nothing per call after warm-up and frees everything on dispose', () => {
+    const compact = models[1][1];
+    const before = wasm.heap.stats().liveBlocks;
+    const engine = new InferenceEngine(toRuntimeModel(compact), wasm);
+    const x = inputs(compact, 2, 3);
+    const out = new Float32Array(2 * compact.classes);
+    engine.predict(x, 2, out);
+    const warm = wasm.heap.stats().liveBlocks;
+    for (let i = 0; i < 5; i++) assert.equal(engine.predict(x, 2, out), out);
+    assert.equal(wasm.heap.stats().liveBlocks, warm);
+    engine.dispose();
+    assert.equal(wasm.heap.stats().liveBlocks, before);
+    assert.throws(() => engine.predict(x, 2), /after dispose/);
+  });
+
+  it('describes each layer: format, shape, nonzeros, blocks and bytes', () => {
+    const compact = models[2][1];
+    const storage = describeStorage(toRuntimeModel(compact, { format: 'csr' }));
+    const fc = compact.fc.weight;
+    const nonzeros = fc.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+    assert.deepEqual(
+      { ...storage.fc, blocks: 0 },
+      {
+        format: 'csr',
+        rows: fc.cols,
+        cols: fc.rows,
+        nonzeros,
+        blocks: 0,
+        bytes: 4 * (fc.cols + 1) + 2 * nonzeros + 4 * nonzeros,
+      },
+    );
+    const dense = describeStorage(toRuntimeModel(compact, { format: 'dense' })).fc;
+    assert.equal(dense.bytes, 4 * fc.rows * fc.cols);
+    assert.equal(dense.nonzeros, nonzeros);
+  });
+
+  it('stores Wᵀ losslessly in every format, padding partial edge blocks', () => {
+    const rng = new Rng(4);
+    const w = {
+      rows: 7,
+      cols: 5,
+      data: Float32Array.from({ length: 35 }, () => (rng.uniform() < 0.4 ? rng.range(-1, 1) : 0)),
+    };
+    const transposed = Float32Array.from({ length: 35 }, (_, e) => w.data[(e % 7) * 5 + Math.floor(e / 7)]);
+    for (const format of STORAGE_FORMATS) {
+      const stored = storeMatrix(w, format);
+      assert.deepEqual([stored.rows, stored.cols], [5, 7]);
+      assert.deepEqual(denseValues(stored), transposed, format);
+    }
+    const bsr = storeMatrix(w, 'bsr');
+    assert.ok(bsr.format === 'bsr' && bsr.values.length === 16 * bsr.index.length && bsr.rowPtr.length === 3);
+  });
+
+  it('rejects inconsistent models and inputs with clear errors', () => {
+    const compact = models[1][1];
+    const runtime = toRuntimeModel(compact, { format: 'csr' });
+    const broken: RuntimeModel = { ...runtime, fcInputs: runtime.fcInputs.slice(1) };
+    assert.throws(() => validateRuntimeModel(broken), /fc is \d+×\d+, expected/);
+    const csr = runtime.layers.conv.weight;
+    assert.ok(csr.format === 'csr');
+    const badIndex = { ...csr, index: Uint16Array.from(csr.index, () => csr.cols) };
+    assert.throws(
+      () =>
+        new InferenceEngine(
+          { ...runtime, layers: { ...runtime.layers, conv: { ...runtime.layers.conv, weight: badIndex } } },
+          wasm,
+        ),
+      /conv csr indexes a column beyond/,
+    );
+    const engine = new InferenceEngine(runtime, wasm);
+    assert.throws(() => engine.predict(new Float32Array(3), 1), /input has 3 values, expected 1×6×24/);
+    assert.throws(() => engine.predict(inputs(compact, 1, 1), 0), /positive integer/);
+    engine.dispose();
+  });
+});
