@@ -9,7 +9,8 @@ const path = require('node:path');
 const file = path.join(__dirname, '..', 'package-lock.json');
 const lock = JSON.parse(fs.readFileSync(file, 'utf8'));
 const packages = lock.packages;
-const PLATFORM = /-(android|darwin|linux|win32|freebsd|openbsd|sunos|aix)-([a-z0-9]+?)(?:-(musl|gnu|msvc|gnueabihf|eabi))?$/;
+const PLATFORM =
+  /-(android|darwin|linux|win32|freebsd|openbsd|sunos|aix)-([a-z0-9]+?)(?:-(musl|gnu|msvc|gnueabihf|eabi))?$/;
 let added = 0;
 for (const entry of Object.values(packages)) {
   const optional = Object.keys(entry.optionalDependencies ?? {});
