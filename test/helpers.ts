@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const projectRoot = new URL('../..', import.meta.url).pathname;
-export const fixturesDir = join(projectRoot, '../shared/fixtures');
+/** PyTorch reference values (a copy of ../shared/fixtures, see test/fixtures/pytorch/README.md). */
+export const fixturesDir = join(projectRoot, 'test/fixtures/pytorch');
 
 /** Root of the real datasets (SBU, FPHA); SKELPRUNE_DATA_ROOT overrides ../shared/data. */
 export const dataRoot = process.env.SKELPRUNE_DATA_ROOT ?? join(projectRoot, '../shared/data');
