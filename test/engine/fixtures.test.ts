@@ -1,5 +1,5 @@
 /**
- * Every op and optimizer against PyTorch reference values (../shared/fixtures), on each kernel
+ * Every op and optimizer against PyTorch reference values (test/fixtures/pytorch), on each kernel
  * backend: outputs and gradients within 1e-5 relative, optimizer trajectories within 1e-6.
  */
 import { describe, it } from 'node:test';
