@@ -50,7 +50,7 @@ export interface CompactModel {
   classifier: { weight: Matrix; bias: Float32Array };
 }
 
-const relu = (x: number) => (x > 0 ? x : 0);
+const relu = (x: number) => Math.max(x, 0);
 
 function submatrix(
   data: Float32Array,

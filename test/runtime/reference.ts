@@ -1,7 +1,7 @@
 /** A plain-loop forward pass of a CompactModel, the yardstick for compaction and the fast runtime. */
 import type { CompactModel, Matrix } from '../../src/runtime/compact.js';
 
-const relu = (x: number) => (x > 0 ? x : 0);
+const relu = (x: number) => Math.max(x, 0);
 
 /** rows × M → rows × N: out = x · W + bias (optionally relu). */
 function affine(
