@@ -499,17 +499,12 @@ export class TsKernels implements Kernels {
       const sample = b * width;
       for (let h = 0; h < p.heads; h++) {
         const entry = p.table + h * ATTENTION_HEAD_FIELDS;
-        const [dims, dimCount, channels, channelCount, matrix, outRow] = i32.subarray(
+        const [firstDim, dimCount, channels, channelCount, matrix, outRow] = i32.subarray(
           entry,
           entry + ATTENTION_HEAD_FIELDS,
         );
         if (dimCount > 0) {
-          this.dynamicAdjacency(
-            p,
-            i32.subarray(p.indices + dims, p.indices + dims + dimCount),
-            matrix,
-            sample,
-          );
+          this.dynamicAdjacency(p, firstDim, dimCount, matrix, sample);
         } else {
           for (let e = 0; e < nodes * width; e++) a[e] = f[matrix + e];
         }
@@ -527,14 +522,16 @@ export class TsKernels implements Kernels {
   }
 
   /** Aᵀ of a dynamic head into this.adjacency: column softmax of Bᵀ + scale · KᵀQ over its dims. */
-  private dynamicAdjacency(p: AttentionParams, dims: Int32Array, biasT: Ptr, sample: number): void {
+  private dynamicAdjacency(p: AttentionParams, firstDim: number, dims: number, biasT: Ptr, sample: number) {
     const { nodes, paddedNodes: width, ld } = p;
     const f = this.heap.f32;
     const a = this.adjacency;
     for (let j = 0; j < nodes; j++) {
       for (let i = 0; i < width; i++) {
         let dot = 0;
-        for (const d of dims) dot += f[p.k + d * ld + sample + j] * f[p.q + d * ld + sample + i];
+        for (let d = firstDim; d < firstDim + dims; d++) {
+          dot += f[p.k + d * ld + sample + j] * f[p.q + d * ld + sample + i];
+        }
         a[j * width + i] = f[biasT + j * width + i] + p.scale * dot;
       }
     }

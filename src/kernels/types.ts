@@ -121,11 +121,12 @@ export const ATTENTION_HEAD_FIELDS = 6;
 export interface AttentionParams {
   heads: number;
   /**
-   * Per head, i32: [dims offset, dims count (0: static head), channels offset, channels count,
-   * Aᵀ or Bᵀ ([nodes, paddedNodes] floats, a Ptr), first output row]; offsets index `indices`.
+   * Per head, i32: [first dim, dim count (0: static head), channels offset, channel count,
+   * Aᵀ or Bᵀ ([nodes, paddedNodes] floats, a Ptr), first output row]. A head's dims are consecutive
+   * rows of q and k; its channels, rows of u, are listed in `indices` from the channels offset.
    */
   table: Ptr;
-  /** i32 lists: a head's dims are rows of q and k, its channels rows of u. */
+  /** i32 list of every head's channels. */
   indices: Ptr;
   q: Ptr;
   k: Ptr;

@@ -92,6 +92,7 @@ export interface KernelExports {
     relu: number,
     y: number,
   ): void;
+  biasActivation(rows: number, bias: number, relu: number, y: number, ld: number, columns: number): void;
   attentionMix(
     heads: number,
     table: number,
@@ -164,6 +165,13 @@ const UNARY_CODES: Record<UnaryOp, number> = {
 const ACTIVATION_CODES: Record<ActivationOp, number> = { relu: 0, sigmoid: 1, tanh: 2 };
 const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1 };
+
+/**
+ * Dense products of at least this many columns and weights run as the packed, cache-blocked gemm
+ * plus a bias/ReLU pass; smaller ones on the unpacked block kernel (measured crossover, bench/runtime.ts).
+ */
+const DENSE_GEMM_COLUMNS = 96;
+const DENSE_GEMM_WEIGHTS = 32768;
 
 /** Loop rank of the layout tables binary() and permute() read (assembly RANK). */
 const LAYOUT_RANK = 6;
@@ -348,7 +356,7 @@ export class WasmKernels implements Kernels {
         act,
         y * 4,
       );
-    } else {
+    } else if (columns < DENSE_GEMM_COLUMNS || w.blockRows * w.blockCols * 16 < DENSE_GEMM_WEIGHTS) {
       this.exports.blockProduct(
         w.blockRows,
         0,
@@ -363,6 +371,15 @@ export class WasmKernels implements Kernels {
         act,
         y * 4,
       );
+    } else {
+      const m = 4 * w.blockRows;
+      const k = 4 * w.blockCols;
+      const n = Math.ceil(columns / 4) * 4;
+      this.gemm({
+        ...{ transA: false, transB: false, m, n, k, alpha: 1, beta: 0, batch: 1 },
+        ...{ a: w.values, lda: k, strideA: 0, b: x, ldb: ld, strideB: 0, c: y, ldc: ld, strideC: 0 },
+      });
+      this.exports.biasActivation(m, bias * 4, act, y * 4, ld, columns);
     }
   }
 

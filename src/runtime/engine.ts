@@ -51,7 +51,10 @@ export interface RuntimeModel {
   /** Features of a chunk the encoder reads (compact.ts `encoder.inputs`). */
   encoderInputs: number[];
   scoreScale: number;
-  /** Alive heads: dims index the projection's query rows (and, offset by their count, key rows). */
+  /**
+   * Alive heads: dims are consecutive query rows of the projection (key rows: the same plus D), as
+   * compactModel lays them out.
+   */
   heads: CompactHead[];
   /** Rows of the FC input: indices v·F' + f' into the [nodes, F'] convolution output. */
   fcInputs: number[];
@@ -164,6 +167,7 @@ export function validateRuntimeModel(model: RuntimeModel): void {
     if (h.bias.length !== nodes * nodes) fail(`head ${h.index} bias is not ${nodes}×${nodes}`);
     if (!inRange(h.dims, dims) || !inRange(h.channels, channels))
       fail(`head ${h.index} indexes out of range`);
+    if (h.dims.some((d, i) => d !== h.dims[0] + i)) fail(`head ${h.index} dims are not consecutive`);
   }
 }
 
@@ -409,7 +413,7 @@ export class InferenceEngine {
     };
   }
 
-  /** The attention head table and index lists (see AttentionParams), and each head's matrix. */
+  /** The attention head table and channel lists (see AttentionParams), and each head's matrix. */
   private uploadHeads(): [Ptr, Ptr] {
     const { nodes, heads } = this.model;
     const table: number[] = [];
@@ -418,9 +422,7 @@ export class InferenceEngine {
     for (const head of heads) {
       const adjacency = head.dims.length > 0 ? head.bias : rowSoftmax(head.bias, nodes);
       const matrix = this.arena.floats(transposedPadded(adjacency, nodes, this.paddedNodes));
-      table.push(indices.length, head.dims.length);
-      indices.push(...head.dims);
-      table.push(indices.length, head.channels.length, matrix, outRow);
+      table.push(head.dims[0] ?? 0, head.dims.length, indices.length, head.channels.length, matrix, outRow);
       indices.push(...head.channels);
       outRow += head.channels.length;
     }

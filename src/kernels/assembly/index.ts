@@ -4,4 +4,4 @@ export { gemm, gemmScratchBytes, gemmTileCols, gemmTileRows } from './gemm';
 export { adam, sgd } from './optim';
 export { permute } from './permute';
 export { layerNorm, layerNormBackward, reduce, softmax, softmaxBackward, sumSquares } from './reduce';
-export { attentionMix, blockProduct, csrProduct, gatherRows } from './sparse';
+export { attentionMix, biasActivation, blockProduct, csrProduct, gatherRows } from './sparse';

@@ -9,29 +9,43 @@
 // vectorise along the reduction instead. Pointers are byte addresses, strides and offsets elements.
 import { expV, horizontalSum } from './math';
 
-/** How rowChunk finds the scalar and the row of its t-th term. */
-/** CSR with u16 column indices: value t, row index[t]. */
-const CSR_NARROW = 0;
-/** CSR with i32 column indices. */
-const CSR_WIDE = 1;
-/** Every row in order: value t, row t (the mixing A·u). */
-const SEQUENTIAL = 2;
-/** An i32 list d = index[t] picks both the value and the row (attention scores over a head's dims). */
-const GATHERED = 3;
+// Compile-time parameters are types: AssemblyScript instantiates a generic once per type argument and
+// folds conditions on offsetof/sizeof/isVoid, so every combination is its own tight loop. (Constant
+// arguments of @inline functions are not enough: Binaryen folds the identical call sites into one
+// loop that tests the constants at run time, on every term.)
+//
+// Vector counts: offsetof<VectorsN>() / 16 = N vectors of 4 columns, kept in registers per output row.
+@final @unmanaged class Vectors0 {}
+@final @unmanaged class Vectors1 { v0: v128 }
+@final @unmanaged class Vectors2 { v0: v128; v1: v128 }
+@final @unmanaged class Vectors3 { v0: v128; v1: v128; v2: v128 }
+@final @unmanaged class Vectors4 { v0: v128; v1: v128; v2: v128; v3: v128 }
+@final @unmanaged class Vectors5 { v0: v128; v1: v128; v2: v128; v3: v128; v4: v128 }
+@final @unmanaged class Vectors6 { v0: v128; v1: v128; v2: v128; v3: v128; v4: v128; v5: v128 }
+@final @unmanaged class Vectors7 { v0: v128; v1: v128; v2: v128; v3: v128; v4: v128; v5: v128; v6: v128 }
+@final @unmanaged class Vectors8 { v0: v128; v1: v128; v2: v128; v3: v128; v4: v128; v5: v128; v6: v128; v7: v128 }
 
-/** Vectors (of 4 columns) kept in registers per output row: 8 accumulators plus operands fit 16. */
+@inline
+function countOf<V>(): i32 {
+  return <i32>offsetof<V>() / 16;
+}
+
+/** Most vectors per output row: 8 accumulators plus operands fit the 16 SIMD registers. */
 const MAX_VECTORS = 8;
-/** Vectors per output row of the 4-row block kernel: 4 rows × 2 accumulators plus operands. */
-const BLOCK_VECTORS = 2;
+
+@inline
+function relu4(v: v128): v128 {
+  // pmax is one instruction; max would add NaN and signed-zero fix-ups.
+  return f32x4.pmax(v, f32x4.splat(0));
+}
 
 /**
- * out[0..4·vectors) = act(init + Σ over terms t in [begin, end) of value(t) · row(t)[0..4·vectors)).
- * `terms` and `vectors` are compile-time constants at every call, so each use is a specialised loop.
+ * out[0..4·V) = act(init + Σ over terms t in [begin, end) of value(t) · row(t)[0..4·V)). I is the
+ * index type: u16 or i32 for CSR (value t, row rows + index[t]·rowStride), void for strided terms
+ * (value at values + t·valueStride, row rows + t·rowStride).
  */
 @inline
-function rowChunk(
-  terms: i32,
-  vectors: i32,
+function rowChunk<V, I>(
   begin: i32,
   end: i32,
   index: usize,
@@ -43,6 +57,7 @@ function rowChunk(
   relu: bool,
   out: usize,
 ): void {
+  const vectors = countOf<V>();
   let a0 = init;
   let a1 = init;
   let a2 = init;
@@ -51,23 +66,18 @@ function rowChunk(
   let a5 = init;
   let a6 = init;
   let a7 = init;
+  // Pointers advance by one term per iteration rather than being recomputed from t.
+  const strided = isVoid<I>();
+  const valueStep: usize = strided ? valueStride : 4;
+  let valueAt = values + <usize>begin * valueStep;
+  let indexAt = strided ? 0 : index + <usize>begin * sizeof<I>();
+  let rowAt = rows + <usize>begin * rowStride;
   for (let t = begin; t < end; t++) {
-    let value: v128;
-    let row: usize;
-    if (terms == CSR_NARROW) {
-      value = v128.load32_splat(values + <usize>t * 4);
-      row = rows + <usize>load<u16>(index + <usize>t * 2) * rowStride;
-    } else if (terms == CSR_WIDE) {
-      value = v128.load32_splat(values + <usize>t * 4);
-      row = rows + <usize>load<i32>(index + <usize>t * 4) * rowStride;
-    } else if (terms == SEQUENTIAL) {
-      value = v128.load32_splat(values + <usize>t * 4);
-      row = rows + <usize>t * rowStride;
-    } else {
-      const d = <usize>load<i32>(index + <usize>t * 4);
-      value = v128.load32_splat(values + d * valueStride);
-      row = rows + d * rowStride;
-    }
+    const value = v128.load32_splat(valueAt);
+    const row = strided ? rowAt : rows + <usize>load<I>(indexAt) * rowStride;
+    valueAt += valueStep;
+    if (strided) rowAt += rowStride;
+    else indexAt += sizeof<I>();
     if (vectors > 0) a0 = f32x4.add(a0, f32x4.mul(value, v128.load(row)));
     if (vectors > 1) a1 = f32x4.add(a1, f32x4.mul(value, v128.load(row, 16)));
     if (vectors > 2) a2 = f32x4.add(a2, f32x4.mul(value, v128.load(row, 32)));
@@ -78,15 +88,14 @@ function rowChunk(
     if (vectors > 7) a7 = f32x4.add(a7, f32x4.mul(value, v128.load(row, 112)));
   }
   if (relu) {
-    const zero = f32x4.splat(0);
-    a0 = f32x4.max(a0, zero);
-    a1 = f32x4.max(a1, zero);
-    a2 = f32x4.max(a2, zero);
-    a3 = f32x4.max(a3, zero);
-    a4 = f32x4.max(a4, zero);
-    a5 = f32x4.max(a5, zero);
-    a6 = f32x4.max(a6, zero);
-    a7 = f32x4.max(a7, zero);
+    a0 = relu4(a0);
+    a1 = relu4(a1);
+    a2 = relu4(a2);
+    a3 = relu4(a3);
+    a4 = relu4(a4);
+    a5 = relu4(a5);
+    a6 = relu4(a6);
+    a7 = relu4(a7);
   }
   if (vectors > 0) v128.store(out, a0);
   if (vectors > 1) v128.store(out, a1, 16);
@@ -98,69 +107,45 @@ function rowChunk(
   if (vectors > 7) v128.store(out, a7, 112);
 }
 
-/** rowChunk with a run-time vector count (1..MAX_VECTORS) dispatched to its specialised loops. */
-@inline
-function rowChunkOf(
-  terms: i32,
+/** One output row of strided terms (the attention), chunk by chunk of at most MAX_VECTORS vectors. */
+function stridedRow(
   vectors: i32,
-  begin: i32,
-  end: i32,
-  index: usize,
+  terms: i32,
   values: usize,
   valueStride: usize,
   rows: usize,
   rowStride: usize,
-  init: v128,
-  relu: bool,
   out: usize,
 ): void {
-  switch (vectors) {
-    case 1:
-      rowChunk(terms, 1, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    case 2:
-      rowChunk(terms, 2, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    case 3:
-      rowChunk(terms, 3, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    case 4:
-      rowChunk(terms, 4, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    case 5:
-      rowChunk(terms, 5, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    case 6:
-      rowChunk(terms, 6, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    case 7:
-      rowChunk(terms, 7, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-      break;
-    default:
-      rowChunk(terms, 8, begin, end, index, values, valueStride, rows, rowStride, init, relu, out);
-  }
-}
-
-/** A whole output row, chunk by chunk of at most MAX_VECTORS vectors. */
-@inline
-function outputRow(
-  terms: i32,
-  vectors: i32,
-  begin: i32,
-  end: i32,
-  index: usize,
-  values: usize,
-  valueStride: usize,
-  rows: usize,
-  rowStride: usize,
-  init: v128,
-  relu: bool,
-  out: usize,
-): void {
+  const zero = f32x4.splat(0);
   for (let v = 0; v < vectors; v += MAX_VECTORS) {
-    const offset = <usize>v * 16;
-    const count = min(MAX_VECTORS, vectors - v);
-    rowChunkOf(terms, count, begin, end, index, values, valueStride, rows + offset, rowStride, init, relu, out + offset);
+    const r = rows + <usize>v * 16;
+    const o = out + <usize>v * 16;
+    switch (min(MAX_VECTORS, vectors - v)) {
+      case 1:
+        rowChunk<Vectors1, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      case 2:
+        rowChunk<Vectors2, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      case 3:
+        rowChunk<Vectors3, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      case 4:
+        rowChunk<Vectors4, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      case 5:
+        rowChunk<Vectors5, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      case 6:
+        rowChunk<Vectors6, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      case 7:
+        rowChunk<Vectors7, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+        break;
+      default:
+        rowChunk<Vectors8, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
+    }
   }
 }
 
@@ -181,67 +166,61 @@ export function csrProduct(
   relu: bool,
   y: usize,
 ): void {
+  if (wide) csrProductOf<i32>(rows, rowPtr, index, values, x, ld, columns, bias, relu, y);
+  else csrProductOf<u16>(rows, rowPtr, index, values, x, ld, columns, bias, relu, y);
+}
+
+function csrProductOf<I>(
+  rows: i32,
+  rowPtr: usize,
+  index: usize,
+  values: usize,
+  x: usize,
+  ld: i32,
+  columns: i32,
+  bias: usize,
+  relu: bool,
+  y: usize,
+): void {
   if (columns == 1) {
-    if (wide) csrVector(CSR_WIDE, rows, rowPtr, index, values, x, bias, relu, y);
-    else csrVector(CSR_NARROW, rows, rowPtr, index, values, x, bias, relu, y);
+    csrVector<I>(rows, rowPtr, index, values, x, bias, relu, y);
     return;
   }
   const vectors = (columns + 3) >> 2;
   const ldBytes = <usize>ld * 4;
   // Column chunks outermost: the chunk of x every row reads stays in cache across the rows.
   for (let v = 0; v < vectors; v += MAX_VECTORS) {
-    const offset = <usize>v * 16;
-    const count = min(MAX_VECTORS, vectors - v);
-    if (wide) csrChunk(CSR_WIDE, count, rows, rowPtr, index, values, x + offset, ldBytes, bias, relu, y + offset);
-    else csrChunk(CSR_NARROW, count, rows, rowPtr, index, values, x + offset, ldBytes, bias, relu, y + offset);
+    const xv = x + <usize>v * 16;
+    const yv = y + <usize>v * 16;
+    switch (min(MAX_VECTORS, vectors - v)) {
+      case 1:
+        csrRows<Vectors1, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      case 2:
+        csrRows<Vectors2, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      case 3:
+        csrRows<Vectors3, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      case 4:
+        csrRows<Vectors4, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      case 5:
+        csrRows<Vectors5, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      case 6:
+        csrRows<Vectors6, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      case 7:
+        csrRows<Vectors7, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        break;
+      default:
+        csrRows<Vectors8, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+    }
   }
 }
 
-@inline
-function csrChunk(
-  terms: i32,
-  vectors: i32,
-  rows: i32,
-  rowPtr: usize,
-  index: usize,
-  values: usize,
-  x: usize,
-  ldBytes: usize,
-  bias: usize,
-  relu: bool,
-  y: usize,
-): void {
-  switch (vectors) {
-    case 1:
-      csrRows(terms, 1, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    case 2:
-      csrRows(terms, 2, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    case 3:
-      csrRows(terms, 3, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    case 4:
-      csrRows(terms, 4, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    case 5:
-      csrRows(terms, 5, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    case 6:
-      csrRows(terms, 6, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    case 7:
-      csrRows(terms, 7, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-      break;
-    default:
-      csrRows(terms, 8, rows, rowPtr, index, values, x, ldBytes, bias, relu, y);
-  }
-}
-
-@inline
-function csrRows(
-  terms: i32,
-  vectors: i32,
+function csrRows<V, I>(
   rows: i32,
   rowPtr: usize,
   index: usize,
@@ -256,30 +235,24 @@ function csrRows(
   for (let o = 0; o < rows; o++) {
     const end = load<i32>(rowPtr + <usize>(o + 1) * 4);
     const init = v128.load32_splat(bias + <usize>o * 4);
-    rowChunk(terms, vectors, begin, end, index, values, 0, x, ldBytes, init, relu, y + <usize>o * ldBytes);
+    rowChunk<V, I>(begin, end, index, values, 0, x, ldBytes, init, relu, y + <usize>o * ldBytes);
     begin = end;
   }
 }
 
 /** Four gathered floats x[index[t..t+3]]. */
 @inline
-function gather4(terms: i32, x: usize, index: usize, t: i32): v128 {
-  const width: usize = terms == CSR_WIDE ? 4 : 2;
-  const at = index + <usize>t * width;
-  const i0 = terms == CSR_WIDE ? <usize>load<i32>(at) : <usize>load<u16>(at);
-  const i1 = terms == CSR_WIDE ? <usize>load<i32>(at, 4) : <usize>load<u16>(at, 2);
-  const i2 = terms == CSR_WIDE ? <usize>load<i32>(at, 8) : <usize>load<u16>(at, 4);
-  const i3 = terms == CSR_WIDE ? <usize>load<i32>(at, 12) : <usize>load<u16>(at, 6);
-  let v = v128.load32_zero(x + i0 * 4);
-  v = v128.load32_lane(x + i1 * 4, v, 1);
-  v = v128.load32_lane(x + i2 * 4, v, 2);
-  return v128.load32_lane(x + i3 * 4, v, 3);
+function gather4<I>(x: usize, at: usize): v128 {
+  const width = sizeof<I>();
+  let v = v128.load32_zero(x + <usize>load<I>(at) * 4);
+  v = v128.load32_lane(x + <usize>load<I>(at + width) * 4, v, 1);
+  v = v128.load32_lane(x + <usize>load<I>(at + 2 * width) * 4, v, 2);
+  return v128.load32_lane(x + <usize>load<I>(at + 3 * width) * 4, v, 3);
 }
 
 /** The single-column CSR product: four stored weights at a time against four gathered inputs. */
 @inline
-function csrVector(
-  terms: i32,
+function csrVector<I>(
   rows: i32,
   rowPtr: usize,
   index: usize,
@@ -289,6 +262,7 @@ function csrVector(
   relu: bool,
   y: usize,
 ): void {
+  const width = sizeof<I>();
   let begin = load<i32>(rowPtr);
   for (let o = 0; o < rows; o++) {
     const end = load<i32>(rowPtr + <usize>(o + 1) * 4);
@@ -296,18 +270,16 @@ function csrVector(
     let acc1 = f32x4.splat(0);
     let t = begin;
     for (; t + 8 <= end; t += 8) {
-      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(values + <usize>t * 4), gather4(terms, x, index, t)));
-      acc1 = f32x4.add(acc1, f32x4.mul(v128.load(values + <usize>t * 4, 16), gather4(terms, x, index, t + 4)));
+      const at = index + <usize>t * width;
+      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(values + <usize>t * 4), gather4<I>(x, at)));
+      acc1 = f32x4.add(acc1, f32x4.mul(v128.load(values + <usize>t * 4, 16), gather4<I>(x, at + 4 * width)));
     }
     if (t + 4 <= end) {
-      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(values + <usize>t * 4), gather4(terms, x, index, t)));
+      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(values + <usize>t * 4), gather4<I>(x, index + <usize>t * width)));
       t += 4;
     }
     let sum = load<f32>(bias + <usize>o * 4) + horizontalSum(f32x4.add(acc0, acc1));
-    for (; t < end; t++) {
-      const i = terms == CSR_WIDE ? <usize>load<i32>(index + <usize>t * 4) : <usize>load<u16>(index + <usize>t * 2);
-      sum += load<f32>(values + <usize>t * 4) * load<f32>(x + i * 4);
-    }
+    for (; t < end; t++) sum += load<f32>(values + <usize>t * 4) * load<f32>(x + <usize>load<I>(index + <usize>t * width) * 4);
     store<f32>(y + <usize>o * 4, relu ? max(sum, 0) : sum);
     begin = end;
   }
@@ -335,16 +307,13 @@ export function blockProduct(
   relu: bool,
   y: usize,
 ): void {
-  if (denseBlockCols > 0) blockLayout(true, false, blockRows, rowPtr, index, values, denseBlockCols, x, ld, columns, bias, relu, y);
-  else if (wide) blockLayout(false, true, blockRows, rowPtr, index, values, 0, x, ld, columns, bias, relu, y);
-  else blockLayout(false, false, blockRows, rowPtr, index, values, 0, x, ld, columns, bias, relu, y);
+  if (denseBlockCols > 0) blockProductOf<void>(blockRows, 0, 0, values, denseBlockCols, x, ld, columns, bias, relu, y);
+  else if (wide) blockProductOf<i32>(blockRows, rowPtr, index, values, 0, x, ld, columns, bias, relu, y);
+  else blockProductOf<u16>(blockRows, rowPtr, index, values, 0, x, ld, columns, bias, relu, y);
 }
 
-/** Addressing of one layout (constant `dense` and `wide`), then the vector or the column passes. */
-@inline
-function blockLayout(
-  dense: bool,
-  wide: bool,
+/** I: the block-column index type, or void for the dense layout. Two vectors per pass, then one. */
+function blockProductOf<I>(
   blockRows: i32,
   rowPtr: usize,
   index: usize,
@@ -358,32 +327,28 @@ function blockLayout(
   y: usize,
 ): void {
   if (columns == 1) {
-    blockRowsPass(dense, wide, 0, blockRows, rowPtr, index, values, denseBlockCols, x, 4, bias, relu, y);
+    blockRowsOf<Vectors0, I>(blockRows, rowPtr, index, values, denseBlockCols, x, 4, bias, relu, y);
     return;
   }
   const vectors = (columns + 3) >> 2;
   const ldBytes = <usize>ld * 4;
   let v = 0;
-  for (; v + BLOCK_VECTORS <= vectors; v += BLOCK_VECTORS) {
+  for (; v + 2 <= vectors; v += 2) {
     const offset = <usize>v * 16;
-    blockRowsPass(dense, wide, BLOCK_VECTORS, blockRows, rowPtr, index, values, denseBlockCols, x + offset, ldBytes, bias, relu, y + offset);
+    blockRowsOf<Vectors2, I>(blockRows, rowPtr, index, values, denseBlockCols, x + offset, ldBytes, bias, relu, y + offset);
   }
   if (v < vectors) {
     const offset = <usize>v * 16;
-    blockRowsPass(dense, wide, 1, blockRows, rowPtr, index, values, denseBlockCols, x + offset, ldBytes, bias, relu, y + offset);
+    blockRowsOf<Vectors1, I>(blockRows, rowPtr, index, values, denseBlockCols, x + offset, ldBytes, bias, relu, y + offset);
   }
 }
 
 /**
- * Every block row over `vectors` (1 or 2) vectors of columns, or, with vectors = 0, the single-column
+ * Every block row over V (1 or 2) vectors of columns, or, with V = Vectors0, the single-column
  * product: each block's four rows multiply the four inputs it covers as one vector, and the four row
  * sums are reduced together at the end of the block row.
  */
-@inline
-function blockRowsPass(
-  dense: bool,
-  wide: bool,
-  vectors: i32,
+function blockRowsOf<V, I>(
   blockRows: i32,
   rowPtr: usize,
   index: usize,
@@ -395,6 +360,9 @@ function blockRowsPass(
   relu: bool,
   y: usize,
 ): void {
+  const vectors = countOf<V>();
+  const single = vectors == 0;
+  const dense = isVoid<I>();
   // Bytes between the rows of one block, and from one block to the next along a block row.
   const rowBytes: usize = dense ? <usize>denseBlockCols * 16 : 16;
   const blockBytes: usize = dense ? 16 : 64;
@@ -404,7 +372,6 @@ function blockRowsPass(
     const end = dense ? begin + denseBlockCols : load<i32>(rowPtr + <usize>(r + 1) * 4);
     let w = dense ? values + <usize>r * 4 * rowBytes : values + <usize>begin * 64;
     const b = bias + <usize>r * 16;
-    const single = vectors == 0;
     let a00 = single ? zero : v128.load32_splat(b);
     let a10 = single ? zero : v128.load32_splat(b, 4);
     let a20 = single ? zero : v128.load32_splat(b, 8);
@@ -414,7 +381,7 @@ function blockRowsPass(
     let a21 = a20;
     let a31 = a30;
     for (let t = begin; t < end; t++) {
-      const col = dense ? t - begin : wide ? load<i32>(index + <usize>t * 4) : <i32>load<u16>(index + <usize>t * 2);
+      const col = dense ? t - begin : <i32>load<I>(index + <usize>t * sizeof<I>());
       const xb = x + <usize>col * 4 * ldBytes;
       if (single) {
         const input = v128.load(xb);
@@ -444,15 +411,15 @@ function blockRowsPass(
       }
       w += blockBytes;
     }
-    const out = single ? y + <usize>r * 16 : y + <usize>r * 4 * ldBytes;
     if (single) {
       // Row sums of a00..a30 as one vector: pairwise across lanes, then across pairs.
       const s01 = f32x4.add(v128.shuffle<f32>(a00, a10, 0, 1, 4, 5), v128.shuffle<f32>(a00, a10, 2, 3, 6, 7));
       const s23 = f32x4.add(v128.shuffle<f32>(a20, a30, 0, 1, 4, 5), v128.shuffle<f32>(a20, a30, 2, 3, 6, 7));
       let sums = f32x4.add(v128.shuffle<f32>(s01, s23, 0, 2, 4, 6), v128.shuffle<f32>(s01, s23, 1, 3, 5, 7));
       sums = f32x4.add(sums, v128.load(b));
-      v128.store(out, relu ? f32x4.max(sums, zero) : sums);
+      v128.store(y + <usize>r * 16, relu ? relu4(sums) : sums);
     } else {
+      const out = y + <usize>r * 4 * ldBytes;
       storeRow(out, a00, a01, vectors, relu);
       storeRow(out + ldBytes, a10, a11, vectors, relu);
       storeRow(out + 2 * ldBytes, a20, a21, vectors, relu);
@@ -463,14 +430,27 @@ function blockRowsPass(
 
 @inline
 function storeRow(out: usize, lo: v128, hi: v128, vectors: i32, relu: bool): void {
-  const zero = f32x4.splat(0);
-  v128.store(out, relu ? f32x4.max(lo, zero) : lo);
-  if (vectors > 1) v128.store(out, relu ? f32x4.max(hi, zero) : hi, 16);
+  v128.store(out, relu ? relu4(lo) : lo);
+  if (vectors > 1) v128.store(out, relu ? relu4(hi) : hi, 16);
+}
+
+/** y[o, c] = act(y[o, c] + bias[o]) for o < rows over ⌈columns/4⌉·4 lanes: the epilogue of a gemm. */
+export function biasActivation(rows: i32, bias: usize, relu: bool, y: usize, ld: i32, columns: i32): void {
+  const lanes = <usize>((columns + 3) >> 2) * 16;
+  const ldBytes = <usize>ld * 4;
+  for (let o = 0; o < rows; o++) {
+    const b = v128.load32_splat(bias + <usize>o * 4);
+    const row = y + <usize>o * ldBytes;
+    for (let c: usize = 0; c < lanes; c += 16) {
+      const v = f32x4.add(v128.load(row + c), b);
+      v128.store(row + c, relu ? relu4(v) : v);
+    }
+  }
 }
 
 // Head table of attentionMix: HEAD_FIELDS i32 per alive head.
-/** Offset of the head's dims (rows of q and k) in `indices`, and their count (0: a static head). */
-const HEAD_DIMS = 0;
+/** The head's first dim (its dims are consecutive rows of q and k), and their count (0: a static head). */
+const HEAD_FIRST_DIM = 0;
 const HEAD_DIM_COUNT = 1;
 /** Offset of the head's channels (rows of u) in `indices`, and their count. */
 const HEAD_CHANNELS = 2;
@@ -505,7 +485,6 @@ export function attentionMix(
   const ldBytes = <usize>ld * 4;
   const nodeBytes = <usize>paddedNodes * 4;
   const vectors = paddedNodes >> 2;
-  const zero = f32x4.splat(0);
   for (let b = 0; b < batch; b++) {
     const sample = <usize>b * nodeBytes;
     for (let h = 0; h < heads; h++) {
@@ -513,11 +492,10 @@ export function attentionMix(
       const dimCount = load<i32>(entry, HEAD_DIM_COUNT * 4);
       let adjacency = <usize>load<i32>(entry, HEAD_MATRIX * 4) * 4;
       if (dimCount > 0) {
-        const dims = indices + <usize>load<i32>(entry, HEAD_DIMS * 4) * 4;
+        const firstDim = <usize>load<i32>(entry, HEAD_FIRST_DIM * 4) * ldBytes + sample;
         for (let j = 0; j < nodes; j++) {
-          const keyColumn = k + sample + <usize>j * 4;
-          const row = scratch + <usize>j * nodeBytes;
-          outputRow(GATHERED, vectors, 0, dimCount, dims, keyColumn, ldBytes, q + sample, ldBytes, zero, false, row);
+          const keys = k + firstDim + <usize>j * 4;
+          stridedRow(vectors, dimCount, keys, ldBytes, q + firstDim, ldBytes, scratch + <usize>j * nodeBytes);
         }
         columnSoftmax(scratch, adjacency, scale, nodes, vectors);
         adjacency = scratch;
@@ -527,7 +505,7 @@ export function attentionMix(
       const outRow = out + <usize>load<i32>(entry, HEAD_OUT_ROW * 4) * ldBytes + sample;
       for (let r = 0; r < channelCount; r++) {
         const channel = u + <usize>load<i32>(channels + <usize>r * 4) * ldBytes + sample;
-        outputRow(SEQUENTIAL, vectors, 0, nodes, 0, channel, 4, adjacency, nodeBytes, zero, false, outRow + <usize>r * ldBytes);
+        stridedRow(vectors, nodes, channel, 4, adjacency, nodeBytes, outRow + <usize>r * ldBytes);
       }
     }
   }
@@ -547,7 +525,7 @@ function columnSoftmax(scores: usize, bias: usize, scale: f32, nodes: i32, vecto
       const at = <usize>j * rowBytes + lane;
       const s = f32x4.add(v128.load(bias + at), f32x4.mul(scaleV, v128.load(scores + at)));
       v128.store(scores + at, s);
-      top = f32x4.max(top, s);
+      top = f32x4.pmax(top, s);
     }
     let total = f32x4.splat(0);
     for (let j = 0; j < nodes; j++) {
@@ -565,7 +543,7 @@ function columnSoftmax(scores: usize, bias: usize, scale: f32, nodes: i32, vecto
 
 /**
  * dst[dstOffsets[r] + o·dstOuter + i] = src[srcOffsets[r] + o·srcOuter + i·srcInner] for r < count,
- * o < outer, i < inner (offset tables are i32).
+ * o < outer, i < inner (offset tables are i32). Runs of `inner` elements are stored four at a time.
  */
 export function gatherRows(
   src: usize,
@@ -581,15 +559,35 @@ export function gatherRows(
 ): void {
   const srcOuterBytes = <usize>srcOuter * 4;
   const dstOuterBytes = <usize>dstOuter * 4;
-  const srcInnerBytes = <usize>srcInner * 4;
+  const step = <usize>srcInner * 4;
+  if (outer == 1 && inner == 1) {
+    for (let r: usize = 0; r < <usize>count; r++) {
+      const value = load<f32>(src + <usize>load<i32>(srcOffsets + r * 4) * 4);
+      store<f32>(dst + <usize>load<i32>(dstOffsets + r * 4) * 4, value);
+    }
+    return;
+  }
   for (let r = 0; r < count; r++) {
     let from = src + <usize>load<i32>(srcOffsets + <usize>r * 4) * 4;
     let to = dst + <usize>load<i32>(dstOffsets + <usize>r * 4) * 4;
+    if (inner == 1) {
+      for (let o = 0; o < outer; o++) store<f32>(to + <usize>o * dstOuterBytes, load<f32>(from + <usize>o * srcOuterBytes));
+      continue;
+    }
     for (let o = 0; o < outer; o++) {
       let s = from;
-      for (let i = 0; i < inner; i++) {
+      let i = 0;
+      for (; i + 4 <= inner; i += 4) {
+        let v = v128.load32_zero(s);
+        v = v128.load32_lane(s + step, v, 1);
+        v = v128.load32_lane(s + 2 * step, v, 2);
+        v = v128.load32_lane(s + 3 * step, v, 3);
+        v128.store(to + <usize>i * 4, v);
+        s += 4 * step;
+      }
+      for (; i < inner; i++) {
         store<f32>(to + <usize>i * 4, load<f32>(s));
-        s += srcInnerBytes;
+        s += step;
       }
       from += srcOuterBytes;
       to += dstOuterBytes;
