@@ -18,12 +18,18 @@ import { apply, multiply, rotation } from './geometry.js';
 import { describeSchemaError } from './schema-errors.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
-const temporalSchema = z.discriminatedUnion('mode', [
+const temporalModes = z.discriminatedUnion('mode', [
   /** Linear interpolation to `frames` evenly spaced instants; the first and last frames are kept. */
   z.strictObject({ mode: z.literal('resample'), frames: z.int().min(2).default(32) }),
   /** The time axis cut into `chunks` equal parts; each output frame is the mean of its part. */
   z.strictObject({ mode: z.literal('chunks'), chunks: z.int().min(1).default(8) }),
 ]);
+
+/** `{ frames: 64 }` alone means resampling and `{ chunks: 8 }` chunking: the mode follows the key. */
+const temporalSchema = z.preprocess((value) => {
+  if (typeof value !== 'object' || value === null || 'mode' in value) return value;
+  return { mode: 'chunks' in value ? 'chunks' : 'resample', ...value };
+}, temporalModes);
 
 const augmentSchema = z.strictObject({
   /** Largest rotation about each of x, y, z, in degrees (uniform in ±rotation). 0 = off. */

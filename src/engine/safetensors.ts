@@ -2,27 +2,30 @@
  * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
  * length, a JSON header mapping names to {dtype, shape, data_offsets} (plus optional string
  * `__metadata__`), then the raw little-endian data. Checkpoints written here open in PyTorch, JAX and
- * anything else that reads safetensors. F32, I32 and U8 are supported.
+ * anything else that reads safetensors. F32, I32, U16 and U8 are supported.
  */
 import { readFile } from 'node:fs/promises';
 import { SkelpruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-export type DType = 'F32' | 'I32' | 'U8';
+export type DType = 'F32' | 'I32' | 'U16' | 'U8';
 
 export interface NamedArray {
   shape: readonly number[];
-  data: Float32Array | Int32Array | Uint8Array;
+  data: Float32Array | Int32Array | Uint16Array | Uint8Array;
 }
 
 const DTYPES: Record<DType, { bytes: number; of: (buffer: ArrayBuffer) => NamedArray['data'] }> = {
   F32: { bytes: 4, of: (b) => new Float32Array(b) },
   I32: { bytes: 4, of: (b) => new Int32Array(b) },
+  U16: { bytes: 2, of: (b) => new Uint16Array(b) },
   U8: { bytes: 1, of: (b) => new Uint8Array(b) },
 };
 
 function dtypeOf(data: NamedArray['data']): DType {
-  return data instanceof Float32Array ? 'F32' : data instanceof Int32Array ? 'I32' : 'U8';
+  if (data instanceof Float32Array) return 'F32';
+  if (data instanceof Int32Array) return 'I32';
+  return data instanceof Uint16Array ? 'U16' : 'U8';
 }
 
 export interface SafetensorsContent {
@@ -112,7 +115,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
       throw fail(`entry '${name}' lacks dtype/shape/data_offsets`);
     }
     const dtype = Object.hasOwn(DTYPES, entry.dtype) ? DTYPES[entry.dtype as DType] : undefined;
-    if (!dtype) throw fail(`tensor '${name}' has dtype ${entry.dtype}; only F32, I32 and U8 are supported`);
+    if (!dtype)
+      throw fail(`tensor '${name}' has dtype ${entry.dtype}; only F32, I32, U16 and U8 are supported`);
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((p: number, d: number) => p * d, 1);
     if (begin !== covered || end < begin || end > dataLength) {

@@ -22,7 +22,7 @@ export const gcnConfigSchema = z.strictObject({
    * Temporal chunks (M): each node's trajectory is cut into M equal parts encoded by one shared map,
    * so a node's encoding has M·C channels (M = 1: one map of the whole trajectory).
    */
-  encoderChunks: z.int().positive().default(1),
+  encoderChunks: z.int().positive().default(4),
   /** Attention heads (H), each learning its own adjacency. */
   heads: z.int().positive().default(16),
   /** Query/key dimension per head (d). */
