@@ -167,11 +167,13 @@ const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1 };
 
 /**
- * Dense products of at least this many columns and weights run as the packed, cache-blocked gemm
- * plus a bias/ReLU pass; smaller ones on the unpacked block kernel (measured crossover, bench/runtime.ts).
+ * Whether a dense product runs as the packed, cache-blocked gemm plus a bias/ReLU pass (at least 96
+ * columns and 32 K weights) rather than on the unpacked block kernel: the crossover measured on the
+ * project machine (gemm 30 GFLOP/s against 15–25 for large matrices and many columns).
  */
-const DENSE_GEMM_COLUMNS = 96;
-const DENSE_GEMM_WEIGHTS = 32768;
+export function denseProductUsesGemm(blockRows: number, blockCols: number, columns: number): boolean {
+  return columns >= 96 && blockRows * blockCols * 16 >= 32768;
+}
 
 /** Loop rank of the layout tables binary() and permute() read (assembly RANK). */
 const LAYOUT_RANK = 6;
@@ -356,7 +358,7 @@ export class WasmKernels implements Kernels {
         act,
         y * 4,
       );
-    } else if (columns < DENSE_GEMM_COLUMNS || w.blockRows * w.blockCols * 16 < DENSE_GEMM_WEIGHTS) {
+    } else if (!denseProductUsesGemm(w.blockRows, w.blockCols, columns)) {
       this.exports.blockProduct(
         w.blockRows,
         0,

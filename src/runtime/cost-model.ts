@@ -1,7 +1,8 @@
 /**
- * Which storage format runs a product y = Wᵀ·x fastest, from a linear time model per format fitted
- * to measurements of the wasm SIMD kernels (see COSTS for how).
+ * Which storage format runs a product y = Wᵀ·x fastest, from a linear time model per format and
+ * kernel regime fitted to measurements of the wasm SIMD kernels (see COSTS for how).
  */
+import { denseProductUsesGemm } from '../kernels/wasm.js';
 import { BLOCK, type MatrixShape, STORAGE_FORMATS, type StorageFormat } from './storage.js';
 
 /** Vectors (of 4 columns) a CSR pass and a block pass keep in registers (assembly/sparse.ts). */
@@ -9,12 +10,11 @@ const CSR_PASS_VECTORS = 8;
 const BLOCK_PASS_VECTORS = 2;
 
 /**
- * Nanoseconds per unit of work, for the multi-column kernels (columns ≥ 2) and the single-column
- * ones (columns = 1, a matrix-vector product). Units: `row` = an output row (csr) or block row
- * (dense, bsr) per pass over the columns; `entry` = a stored weight (csr) or block per pass;
- * `vector` = a stored weight or block times 4 columns.
+ * Nanoseconds per call and per unit of work. Units: `row` = an output row (csr) or block row (dense,
+ * bsr) per pass over the columns; `entry` = a stored weight (csr) or 4×4 block (dense: all of them)
+ * per pass; `vector` = a stored weight or block times 4 columns.
  */
-interface FormatCost {
+export interface FormatCost {
   call: number;
   row: number;
   entry: number;
@@ -22,22 +22,42 @@ interface FormatCost {
 }
 
 /**
- * Fitted by `node dist/bench/runtime.js --calibrate` (bench/runtime.ts, calibrateCostModel):
- * random matrices of 32–2048 rows and columns at 2–100% density (uniform, and in 4×4 blocks), at
- * 1, 4, 8, 24, 96 and 768 columns; median time per call of the wasm kernels after warm-up, and a
- * least-squares fit of each format's four constants. Measured on the project machine (2 vCPU AMD
- * EPYC, Node 20), single-threaded.
+ * The kernels' regimes: `vector` one column (a matrix-vector product, vectorised along the
+ * reduction), `columns` 2 or more columns (vectorised along them), `gemm` a dense product large
+ * enough for the packed gemm (kernels/wasm.ts denseProductUsesGemm).
  */
-export const COSTS: Record<'columns' | 'vector', Record<StorageFormat, FormatCost>> = {
-  columns: {
-    dense: { call: 100, row: 5, entry: 1, vector: 2 },
-    csr: { call: 100, row: 2, entry: 0.5, vector: 0.3 },
-    bsr: { call: 100, row: 5, entry: 1.5, vector: 2 },
-  },
+export type CostRegime = 'vector' | 'columns' | 'gemm';
+
+export function costRegime(format: StorageFormat, shape: MatrixShape, columns: number): CostRegime {
+  if (columns === 1) return 'vector';
+  const blocks = (n: number) => Math.ceil(n / BLOCK);
+  return format === 'dense' && denseProductUsesGemm(blocks(shape.rows), blocks(shape.cols), columns)
+    ? 'gemm'
+    : 'columns';
+}
+
+/**
+ * Fitted by `node dist/bench/runtime.js --calibrate` (bench/runtime.ts calibrateCostModel): random
+ * matrices of 24×64, 96×512 and 512×1408 at 2–100% density, uniform and in 4×4 blocks, at 1, 4, 8,
+ * 24, 32, 96 and 768 columns (batch 1: 24 node columns, 1 FC column; batch 32: 768 and 32); the
+ * 25th-percentile time per call of the wasm kernels after warm-up, single-threaded, and a
+ * non-negative least-squares fit of relative error per format and regime (median error 4–17%, worst
+ * 30–67%: enough to separate formats, which differ by 2–5× where it matters). Measured on the
+ * project machine (2 vCPU AMD EPYC at 2.45 GHz, Node 20, shared with other jobs).
+ */
+export const COSTS: Record<CostRegime, Partial<Record<StorageFormat, FormatCost>>> = {
   vector: {
-    dense: { call: 100, row: 5, entry: 1, vector: 0 },
-    csr: { call: 100, row: 2, entry: 0.5, vector: 0 },
-    bsr: { call: 100, row: 5, entry: 1.5, vector: 0 },
+    dense: { call: 52.3, row: 0, entry: 1.5, vector: 0 },
+    csr: { call: 23.6, row: 4.04, entry: 0.411, vector: 0 },
+    bsr: { call: 34.5, row: 2.89, entry: 1.44, vector: 0 },
+  },
+  columns: {
+    dense: { call: 0, row: 10.9, entry: 3.82, vector: 2.75 },
+    csr: { call: 0, row: 3.09, entry: 0.313, vector: 0.406 },
+    bsr: { call: 2.77, row: 7.66, entry: 4.2, vector: 3.03 },
+  },
+  gemm: {
+    dense: { call: 0, row: 0, entry: 0, vector: 4.44 },
   },
 };
 
@@ -60,16 +80,19 @@ export function workUnits(
 
 /** Predicted nanoseconds of one product y = Wᵀ·x over `columns` columns. */
 export function estimateNanos(format: StorageFormat, shape: MatrixShape, columns: number): number {
-  const cost = COSTS[columns === 1 ? 'vector' : 'columns'][format];
+  const cost = COSTS[costRegime(format, shape, columns)][format]!;
   const units = workUnits(format, shape, columns);
   return cost.call + cost.row * units.row + cost.entry * units.entry + cost.vector * units.vector;
 }
 
-/** The format predicted fastest; ties go to the earlier of dense, csr, bsr (the simpler storage). */
+/** Predictions this close to the fastest count as ties: below the model's error. */
+const TIE = 1.05;
+
+/**
+ * The format predicted fastest, preferring the simpler storage (dense, then csr, then bsr) among
+ * those within 5% of it: a fully dense matrix stays dense rather than becoming bsr with every block.
+ */
 export function chooseFormat(shape: MatrixShape, columns: number): StorageFormat {
-  let best = STORAGE_FORMATS[0];
-  for (const format of STORAGE_FORMATS) {
-    if (estimateNanos(format, shape, columns) < estimateNanos(best, shape, columns)) best = format;
-  }
-  return best;
+  const fastest = Math.min(...STORAGE_FORMATS.map((format) => estimateNanos(format, shape, columns)));
+  return STORAGE_FORMATS.find((format) => estimateNanos(format, shape, columns) <= TIE * fastest)!;
 }

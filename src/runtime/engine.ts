@@ -18,9 +18,10 @@
  */
 import { kernels as processKernels } from '../engine/backend.js';
 import type { Heap } from '../kernels/heap.js';
-import type { AttentionParams, HeapMatrix, Kernels, Ptr } from '../kernels/types.js';
+import type { AttentionParams, Kernels, Ptr } from '../kernels/types.js';
 import type { CompactHead, CompactModel, Matrix } from './compact.js';
 import { chooseFormat } from './cost-model.js';
+import { HeapArena, type HeapLayer, uploadLayer } from './heap-arena.js';
 import {
   BLOCK,
   matrixShape,
@@ -187,12 +188,6 @@ function checkStorage(name: string, m: StoredMatrix, fail: (message: string) => 
   if (!index.every((c) => c < limit)) fail(`${name} ${m.format} indexes a column beyond ${limit}`);
 }
 
-/** A product's weight and padded bias in the heap. */
-interface HeapLayer {
-  matrix: HeapMatrix;
-  bias: Ptr;
-}
-
 /** Every activation and table of one batch size. */
 interface BatchPlan {
   batch: number;
@@ -212,42 +207,6 @@ interface BatchPlan {
   fcGather: { src: Ptr; dst: Ptr };
   attention: AttentionParams;
   arena: HeapArena;
-}
-
-/** Allocations in one heap, typed writes included, all freed together. */
-class HeapArena {
-  readonly allocations: Ptr[] = [];
-  constructor(private readonly heap: Heap) {}
-
-  zeros(floats: number): Ptr {
-    const ptr = this.heap.allocZeroed(floats);
-    this.allocations.push(ptr);
-    return ptr;
-  }
-
-  floats(values: ArrayLike<number>, floats = values.length): Ptr {
-    const ptr = this.zeros(floats);
-    this.heap.f32.set(values, ptr);
-    return ptr;
-  }
-
-  ints(values: ArrayLike<number>): Ptr {
-    const ptr = this.zeros(values.length);
-    new Int32Array(this.heap.memory.buffer).set(values, ptr);
-    return ptr;
-  }
-
-  /** u16 or i32 entries, as stored. */
-  indices(values: Uint16Array | Int32Array): Ptr {
-    if (values instanceof Int32Array) return this.ints(values);
-    const ptr = this.zeros(Math.ceil(values.length / 2));
-    new Uint16Array(this.heap.memory.buffer).set(values, ptr * 2);
-    return ptr;
-  }
-
-  free(): void {
-    for (const ptr of this.allocations.splice(0)) this.heap.free(ptr);
-  }
 }
 
 /** Aᵀ-shaped [nodes, paddedNodes] matrix from a [nodes, nodes] one: out[j, i] = m[i, j]. */
@@ -296,7 +255,10 @@ export class InferenceEngine {
     this.encodings = model.layers.encoder.weight.rows;
     this.dims = model.layers.projection.weight.rows / 2;
     this.layers = Object.fromEntries(
-      LAYER_NAMES.map((name) => [name, this.uploadLayer(model.layers[name])]),
+      LAYER_NAMES.map((name) => [
+        name,
+        uploadLayer(this.arena, model.layers[name].weight, model.layers[name].bias),
+      ]),
     ) as Record<LayerName, HeapLayer>;
     [this.headTable, this.headIndices] = this.uploadHeads();
   }
@@ -373,44 +335,6 @@ export class InferenceEngine {
     for (const plan of this.plans.values()) plan.arena.free();
     this.plans.clear();
     this.arena.free();
-  }
-
-  private uploadLayer({ weight: m, bias }: RuntimeLayer): HeapLayer {
-    const arena = this.arena;
-    const blockRows = Math.ceil(m.rows / BLOCK);
-    const paddedBias = arena.floats(bias, blockRows * BLOCK);
-    if (m.format === 'csr') {
-      const wideIndex = m.index instanceof Int32Array;
-      const matrix: HeapMatrix = {
-        format: 'csr',
-        rows: m.rows,
-        rowPtr: arena.ints(m.rowPtr),
-        index: arena.indices(m.index),
-        wideIndex,
-        values: arena.floats(m.values),
-      };
-      return { matrix, bias: paddedBias };
-    }
-    if (m.format === 'bsr') {
-      const wideIndex = m.index instanceof Int32Array;
-      const matrix: HeapMatrix = {
-        format: 'bsr',
-        blockRows,
-        rowPtr: arena.ints(m.rowPtr),
-        index: arena.indices(m.index),
-        wideIndex,
-        values: arena.floats(m.values),
-      };
-      return { matrix, bias: paddedBias };
-    }
-    const blockCols = Math.ceil(m.cols / BLOCK);
-    const padded = new Float32Array(blockRows * blockCols * BLOCK * BLOCK);
-    for (let o = 0; o < m.rows; o++)
-      padded.set(m.values.subarray(o * m.cols, (o + 1) * m.cols), o * blockCols * BLOCK);
-    return {
-      matrix: { format: 'dense', blockRows, blockCols, values: arena.floats(padded) },
-      bias: paddedBias,
-    };
   }
 
   /** The attention head table and channel lists (see AttentionParams), and each head's matrix. */

@@ -6,6 +6,7 @@ import type { Kernels } from '../../src/kernels/types.js';
 import { type GcnConfig, type GcnShape, SkeletonGcn } from '../../src/model/gcn.js';
 import { setHardMask } from '../../src/model/layers.js';
 import { type CompactModel, compactModel } from '../../src/runtime/compact.js';
+import { chooseFormat } from '../../src/runtime/cost-model.js';
 import {
   describeStorage,
   InferenceEngine,
@@ -14,7 +15,7 @@ import {
   toRuntimeModel,
   validateRuntimeModel,
 } from '../../src/runtime/engine.js';
-import { denseValues, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
+import { denseValues, matrixShape, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
 import { referenceForward } from './reference.js';
 
 const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });
@@ -222,6 +223,27 @@ describe('inference engine', () => {
     }
     const bsr = storeMatrix(w, 'bsr');
     assert.ok(bsr.format === 'bsr' && bsr.values.length === 16 * bsr.index.length && bsr.rowPtr.length === 3);
+  });
+
+  it('chooses dense for dense weights, csr for scattered ones and bsr for full 4×4 blocks', () => {
+    const rng = new Rng(2);
+    const weight = (keep: (o: number, i: number) => boolean) => ({
+      rows: 512,
+      cols: 96,
+      data: Float32Array.from({ length: 512 * 96 }, (_, e) =>
+        keep(e % 96, Math.floor(e / 96)) ? rng.range(-1, 1) : 0,
+      ),
+    });
+    const blocks = new Set(Array.from({ length: 600 }, () => rng.int(24 * 128)));
+    const cases = [
+      { w: weight(() => true), format: 'dense' },
+      { w: weight(() => rng.uniform() < 0.05), format: 'csr' },
+      { w: weight((o, i) => blocks.has(Math.floor(o / 4) * 128 + Math.floor(i / 4))), format: 'bsr' },
+    ];
+    for (const { w, format } of cases) {
+      for (const columns of [24, 768])
+        assert.equal(chooseFormat(matrixShape(w), columns), format, `${format} at ${columns}`);
+    }
   });
 
   it('rejects inconsistent models and inputs with clear errors', () => {
