@@ -534,9 +534,10 @@ function columnSoftmax(scores: usize, bias: usize, scale: f32, nodes: i32, vecto
       v128.store(at, e);
       total = f32x4.add(total, e);
     }
+    const inverse = f32x4.div(f32x4.splat(1), total);
     for (let j = 0; j < nodes; j++) {
       const at = scores + <usize>j * rowBytes + lane;
-      v128.store(at, f32x4.div(v128.load(at), total));
+      v128.store(at, f32x4.mul(v128.load(at), inverse));
     }
   }
 }
