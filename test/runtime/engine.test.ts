@@ -141,6 +141,45 @@ describe('inference engine', () => {
     }
   }
 
+  it('runs models with whole layers pruned away (no heads, all heads static, constant logits)', () => {
+    const tiny: GcnShape = { nodes: 5, inputDim: 8, classes: 3, edges: [] };
+    const config = {
+      heads: 2,
+      headDim: 2,
+      encodingChannels: 4,
+      encoderChunks: 2,
+      convChannels: 4,
+      fcUnits: 6,
+    };
+    for (const dead of [
+      ['encoder'],
+      ['conv'],
+      ['fc'],
+      ['query', 'key'],
+      ['encoder', 'conv', 'fc', 'query', 'key'],
+    ]) {
+      const rng = new Rng(3);
+      const model = new SkeletonGcn(tiny, config, rng);
+      for (const p of model.parameters()) p.data.set(randn(p.shape, rng, 0.5).data);
+      const masks: Record<string, Uint8Array> = {};
+      for (const w of model.prunableWeights()) {
+        masks[w.name] = new Uint8Array(w.rows * w.cols).fill(dead.includes(w.name) ? 0 : 1);
+        setHardMask(w.layer, masks[w.name]);
+      }
+      const compact = compactModel(model, masks);
+      for (const format of STORAGE_FORMATS) {
+        for (const [, kernels] of backends) {
+          const engine = new InferenceEngine(toRuntimeModel(compact, { format }), kernels);
+          for (const batch of [1, 2]) {
+            const x = inputs(compact, batch, 5);
+            assertMatchesReference(compact, x, batch, engine.predict(x, batch));
+          }
+          engine.dispose();
+        }
+      }
+    }
+  });
+
   it('mixes formats per layer', () => {
     const compact = models[1][1];
     const runtime = toRuntimeModel(compact, { format: { encoder: 'bsr', projection: 'csr', fc: 'dense' } });
