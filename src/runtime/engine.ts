@@ -94,26 +94,27 @@ export function toRuntimeModel(compact: CompactModel, options: RuntimeOptions = 
   const batch = options.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1)
     throw new RangeError(`batch must be a positive integer, got ${batch}`);
+  // Columns each product runs over: batch · paddedNodes at node level, batch at the FC level.
   const nodeColumns = batch * paddedRows(compact.nodes);
-  const products: Record<LayerName, { w: Matrix; bias: Float32Array; columns: number }> = {
-    encoder: { ...compact.encoder, w: compact.encoder.weight, columns: nodeColumns },
+  const products: Record<LayerName, { weight: Matrix; bias: Float32Array; columns: number }> = {
+    encoder: { weight: compact.encoder.weight, bias: compact.encoder.bias, columns: nodeColumns },
     projection: {
-      w: projectionWeight(compact),
+      weight: projectionWeight(compact),
       bias: Float32Array.of(...compact.query.bias, ...compact.key.bias),
       columns: nodeColumns,
     },
-    conv: { ...compact.conv, w: compact.conv.weight, columns: nodeColumns },
-    fc: { ...compact.fc, w: compact.fc.weight, columns: batch },
-    classifier: { ...compact.classifier, w: compact.classifier.weight, columns: batch },
+    conv: { weight: compact.conv.weight, bias: compact.conv.bias, columns: nodeColumns },
+    fc: { weight: compact.fc.weight, bias: compact.fc.bias, columns: batch },
+    classifier: { weight: compact.classifier.weight, bias: compact.classifier.bias, columns: batch },
   };
   const formatOf = (layer: LayerName): FormatChoice =>
     typeof options.format === 'object' ? (options.format[layer] ?? 'auto') : (options.format ?? 'auto');
   const layers = Object.fromEntries(
     LAYER_NAMES.map((name) => {
-      const { w, bias, columns } = products[name];
+      const { weight, bias, columns } = products[name];
       const choice = formatOf(name);
-      const format = choice === 'auto' ? chooseFormat(matrixShape(w), columns) : choice;
-      return [name, { weight: storeMatrix(w, format), bias: Float32Array.from(bias) }];
+      const format = choice === 'auto' ? chooseFormat(matrixShape(weight), columns) : choice;
+      return [name, { weight: storeMatrix(weight, format), bias: Float32Array.from(bias) }];
     }),
   ) as Record<LayerName, RuntimeLayer>;
   return {
@@ -190,7 +191,6 @@ function checkStorage(name: string, m: StoredMatrix, fail: (message: string) => 
 
 /** Every activation and table of one batch size. */
 interface BatchPlan {
-  batch: number;
   /** Columns of node-level rows (batch · paddedNodes) and the leading dimension of FC-level rows. */
   columns: number;
   fcLd: number;
@@ -207,6 +207,27 @@ interface BatchPlan {
   fcGather: { src: Ptr; dst: Ptr };
   attention: AttentionParams;
   arena: HeapArena;
+}
+
+/**
+ * Offsets of the two gathers: input feature (m, i) of every node → encoder input row m·⌈inputs⌉₄ + i
+ * (chunk-major, so each chunk's encoder product reads contiguous rows); FC input r = v·F' + f' →
+ * row f' of the conv output, column v (per sample: + b·paddedNodes) → FC input row r.
+ */
+function gatherTables(model: RuntimeModel, columns: number, fcLd: number) {
+  const { chunks, chunkWidth, encoderInputs: inputs, fcInputs } = model;
+  const filters = model.layers.conv.weight.rows;
+  const perChunk = <T>(f: (m: number) => T[]) => Array.from({ length: chunks }, (_, m) => f(m)).flat();
+  return {
+    input: {
+      src: perChunk((m) => inputs.map((i) => m * chunkWidth + i)),
+      dst: perChunk((m) => inputs.map((_, i) => (m * paddedRows(inputs.length) + i) * columns)),
+    },
+    fc: {
+      src: fcInputs.map((r) => (r % filters) * columns + Math.floor(r / filters)),
+      dst: fcInputs.map((_, r) => r * fcLd),
+    },
+  };
 }
 
 /** Aᵀ-shaped [nodes, paddedNodes] matrix from a [nodes, nodes] one: out[j, i] = m[i, j]. */
@@ -363,24 +384,16 @@ export class InferenceEngine {
     const fcLd = batch === 1 ? 1 : paddedRows(batch);
     const inputs = this.model.encoderInputs;
     const mixedRows = heads.reduce((n, h) => n + h.channels.length, 0);
-    const filters = this.model.layers.conv.weight.rows;
     const channelRows = Math.max(
       paddedRows(chunks * this.encodings),
       (chunks - 1) * this.encodings + paddedRows(this.encodings),
     );
     const rows = (layer: LayerName) => paddedRows(this.model.layers[layer].weight.rows);
-    const inputSources = Array.from({ length: chunks }, (_, m) =>
-      inputs.map((i) => m * chunkWidth + i),
-    ).flat();
-    const inputTargets = Array.from({ length: chunks }, (_, m) =>
-      inputs.map((_, i) => (m * paddedRows(inputs.length) + i) * columns),
-    ).flat();
-    const fcSources = this.model.fcInputs.map((r) => (r % filters) * columns + Math.floor(r / filters));
+    const tables = gatherTables(this.model, columns, fcLd);
     const projected = arena.zeros(rows('projection') * columns);
     const channels = arena.zeros(channelRows * columns);
     const mixed = arena.zeros(paddedRows(mixedRows) * columns);
     const plan: BatchPlan = {
-      batch,
       columns,
       fcLd,
       input: arena.zeros(batch * nodes * chunks * chunkWidth),
@@ -392,8 +405,8 @@ export class InferenceEngine {
       fcIn: arena.zeros(paddedRows(this.model.fcInputs.length) * fcLd),
       hidden: arena.zeros(rows('fc') * fcLd),
       logits: arena.zeros(rows('classifier') * fcLd),
-      inputGather: { src: arena.ints(inputSources), dst: arena.ints(inputTargets) },
-      fcGather: { src: arena.ints(fcSources), dst: arena.ints(this.model.fcInputs.map((_, r) => r * fcLd)) },
+      inputGather: { src: arena.ints(tables.input.src), dst: arena.ints(tables.input.dst) },
+      fcGather: { src: arena.ints(tables.fc.src), dst: arena.ints(tables.fc.dst) },
       attention: {
         heads: heads.length,
         table: this.headTable,
