@@ -362,41 +362,30 @@ describe('backend creation', () => {
       assert.equal(kernels.name, 'wasm-simd');
       assert.equal(kernels.threads, 1);
     }
-    const rng = new Rng(5);
+    // The same small gemm on the unshared wasm module and on the TS fallback over that memory.
     const unshared = createKernelsSync({ memory });
     const fallback = createKernelsSync({ backend: 'ts', memory });
-    const saved = unshared.heap;
-    const a = saved.alloc(6 * 5);
-    const b = saved.alloc(5 * 7);
-    const c = saved.alloc(6 * 7);
-    for (const [ptr, n] of [
-      [a, 30],
-      [b, 35],
-    ])
-      for (let i = 0; i < n; i++) saved.f32[ptr + i] = rng.range(-1, 1);
-    const params = {
-      transA: false,
-      transB: false,
-      m: 6,
-      n: 7,
-      k: 5,
-      alpha: 1,
+    const rng = new Rng(5);
+    const [a, b, c] = [30, 35, 42].map((n) => unshared.heap.alloc(n));
+    for (let i = 0; i < 30; i++) unshared.heap.f32[a + i] = rng.range(-1, 1);
+    for (let i = 0; i < 35; i++) unshared.heap.f32[b + i] = rng.range(-1, 1);
+    const shape = { transA: false, transB: false, m: 6, n: 7, k: 5, alpha: 1, beta: 0, batch: 1 };
+    const params: GemmParams = {
+      ...shape,
       a,
       lda: 5,
       strideA: 0,
       b,
       ldb: 7,
       strideB: 0,
-      beta: 0,
       c,
       ldc: 7,
       strideC: 0,
-      batch: 1,
     };
     fallback.gemm(params);
-    const expected = saved.f32.slice(c, c + 42);
+    const expected = unshared.heap.f32.slice(c, c + 42);
     unshared.gemm(params);
-    assertClose(saved.f32.slice(c, c + 42), expected, 1e-6, 'unshared gemm');
+    assertClose(unshared.heap.f32.slice(c, c + 42), expected, 1e-6, 'unshared gemm');
   });
 
   it('shares one heap between backends created over one memory', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Rng, randn } from '../../src/engine/index.js';
-import { createKernelsSync } from '../../src/kernels/index.js';
+import { createKernels, createKernelsSync } from '../../src/kernels/index.js';
 import type { Kernels } from '../../src/kernels/types.js';
 import { type GcnConfig, type GcnShape, SkeletonGcn } from '../../src/model/gcn.js';
 import { setHardMask } from '../../src/model/layers.js';
@@ -178,6 +178,19 @@ describe('inference engine', () => {
         }
       }
     }
+  });
+
+  it('runs wasm SIMD on an unshared memory (a browser page without cross-origin isolation)', async () => {
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 4096 });
+    const kernels = await createKernels({ memory });
+    assert.equal(kernels.name, 'wasm-simd');
+    const compact = models[2][1];
+    const engine = new InferenceEngine(toRuntimeModel(compact), kernels);
+    for (const batch of [1, 5]) {
+      const x = inputs(compact, batch, 8);
+      assertMatchesReference(compact, x, batch, engine.predict(x, batch));
+    }
+    engine.dispose();
   });
 
   it('mixes formats per layer', () => {
