@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { SkelpruneError } from '../errors.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDeployCommands } from './commands/deploy.js';
 import { registerEvalCommand, registerModelCommands } from './commands/model.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerTrainCommand } from './commands/train.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerModelCommands(program);
   registerPruneCommand(program);
+  registerDeployCommands(program);
   return program;
 }
 

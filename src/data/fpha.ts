@@ -117,7 +117,12 @@ const FPHA_BONES: [number, number][] = [
 export const FPHA_SPLIT_FILE = 'data_split_action_recognition.txt';
 export const FPHA_ANNOTATION_DIR = 'Hand_pose_annotation_v1';
 const SKELETON_FILE = 'skeleton.txt';
-const FORMAT: FrameFileFormat = { separator: ' ', persons: 1, joints: FPHA_JOINT_NAMES.length };
+/** One FPHA skeleton.txt (64 space-separated columns, millimetres). */
+export const FPHA_FRAME_FORMAT: FrameFileFormat = {
+  separator: ' ',
+  persons: 1,
+  joints: FPHA_JOINT_NAMES.length,
+};
 const SPLIT_PATH = /^(Subject_\d+)\/([A-Za-z_]+)\/(\d+)$/;
 const SECTION_HEADER = /^(Training|Test)\s+(\d+)$/;
 /** How many missing paths an error names before summarizing the rest. */
@@ -144,14 +149,14 @@ export async function loadFpha(root: string): Promise<Dataset> {
 
   const read = await mapWithLimit(entries, 32, async (entry) => {
     const source = join(annotationDir, entry.id, SKELETON_FILE);
-    return { entry, source, data: await readFrameFile(source, FORMAT) };
+    return { entry, source, data: await readFrameFile(source, FPHA_FRAME_FORMAT) };
   });
   const sequences = read.map(({ entry, source, data }): SkeletonSequence => {
     if (data.frames === 0) {
       throw new DataFormatError(splitFile, entry.line, `${entry.id} is in the split but ${source} is empty`);
     }
     if (data.issue) issues.push(data.issue);
-    const { persons, joints } = FORMAT;
+    const { persons, joints } = FPHA_FRAME_FORMAT;
     const { id, label, subject } = entry;
     return { id, label, subject, frames: data.frames, persons, joints, positions: data.positions, source };
   });

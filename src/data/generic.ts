@@ -140,7 +140,7 @@ interface EmptySequence {
   readonly line: number;
 }
 
-function parseSequencesFile(text: string, file: string, skeleton: SkeletonFile) {
+export function parseSequencesFile(text: string, file: string, skeleton: SkeletonFile) {
   const sequences: SkeletonSequence[] = [];
   const empty: EmptySequence[] = [];
   const lineOfId = new Map<string, number>();

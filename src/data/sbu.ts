@@ -87,6 +87,14 @@ const OFFICIAL_FILE = 'skeleton_pos.txt';
 
 const MILLIMETRES: FrameFileFormat['axisTransform'] = { scale: [-2560, -1920, 1280], offset: [1280, 960, 0] };
 
+/** One SBU skeleton file (91 comma-separated columns), converted to millimetres as `loadSbu` does by default. */
+export const SBU_FRAME_FORMAT: FrameFileFormat = {
+  separator: ',',
+  persons: PERSONS,
+  joints: JOINTS,
+  axisTransform: MILLIMETRES,
+};
+
 interface SbuFile {
   readonly id: string;
   readonly set: string;
@@ -98,12 +106,8 @@ export async function loadSbu(root: string, options: SbuOptions = {}): Promise<D
   await requireDirectory(root, 'SBU set folders such as s01s02/');
   const issues: DataIssue[] = [];
   const files = await findSbuFiles(root, issues);
-  const format: FrameFileFormat = {
-    separator: ',',
-    persons: PERSONS,
-    joints: JOINTS,
-    axisTransform: options.units === 'normalized' ? undefined : MILLIMETRES,
-  };
+  const format: FrameFileFormat =
+    options.units === 'normalized' ? { ...SBU_FRAME_FORMAT, axisTransform: undefined } : SBU_FRAME_FORMAT;
   const read = await mapWithLimit(files, 32, async (file) => ({
     file,
     data: await readFrameFile(file.path, format),

@@ -24,6 +24,7 @@ import { chooseFormat } from './cost-model.js';
 import { HeapArena, type HeapLayer, uploadLayer } from './heap-arena.js';
 import {
   BLOCK,
+  denseValues,
   matrixShape,
   type StorageFormat,
   type StorageSummary,
@@ -127,6 +128,49 @@ export function toRuntimeModel(compact: CompactModel, options: RuntimeOptions = 
     heads: compact.heads.map((h) => ({ ...h, bias: Float32Array.from(h.bias) })),
     fcInputs: [...compact.fc.inputs],
     layers,
+  };
+}
+
+/** W [in, out] of a stored Wᵀ (rows = outputs). */
+function layerWeight(stored: StoredMatrix): Matrix {
+  const transposed = denseValues(stored);
+  const data = new Float32Array(stored.rows * stored.cols);
+  for (let o = 0; o < stored.rows; o++) {
+    for (let i = 0; i < stored.cols; i++) data[i * stored.rows + o] = transposed[o * stored.cols + i];
+  }
+  return { rows: stored.cols, cols: stored.rows, data };
+}
+
+/** Columns [from, from + count) of a matrix. */
+function columns(m: Matrix, from: number, count: number): Matrix {
+  const data = new Float32Array(m.rows * count);
+  for (let r = 0; r < m.rows; r++)
+    data.set(m.data.subarray(r * m.cols + from, r * m.cols + from + count), r * count);
+  return { rows: m.rows, cols: count, data };
+}
+
+/** The dense CompactModel a RuntimeModel stores (the inverse of toRuntimeModel), e.g. for ONNX export. */
+export function toCompactModel(model: RuntimeModel): CompactModel {
+  const { layers } = model;
+  const projection = layerWeight(layers.projection.weight);
+  const dims = projection.cols / 2;
+  return {
+    nodes: model.nodes,
+    chunks: model.chunks,
+    classes: model.classes,
+    chunkWidth: model.chunkWidth,
+    encoder: {
+      inputs: [...model.encoderInputs],
+      weight: layerWeight(layers.encoder.weight),
+      bias: layers.encoder.bias,
+    },
+    query: { weight: columns(projection, 0, dims), bias: layers.projection.bias.slice(0, dims) },
+    key: { weight: columns(projection, dims, dims), bias: layers.projection.bias.slice(dims) },
+    scoreScale: model.scoreScale,
+    heads: model.heads.map((h) => ({ ...h })),
+    conv: { weight: layerWeight(layers.conv.weight), bias: layers.conv.bias },
+    fc: { inputs: [...model.fcInputs], weight: layerWeight(layers.fc.weight), bias: layers.fc.bias },
+    classifier: { weight: layerWeight(layers.classifier.weight), bias: layers.classifier.bias },
   };
 }
 

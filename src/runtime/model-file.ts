@@ -3,16 +3,15 @@
  * `skelprune_model` metadata entry (JSON) holds the compact architecture, each layer's storage format,
  * the input pipeline (fitted preprocessing, features, skeleton), the class names and provenance, and
  * whose tensors hold each layer's stored weights and biases. Everything inference needs, nothing of
- * training; readable by any safetensors reader.
+ * training; readable by any safetensors reader. Pure (no file system): Node reads and writes files
+ * through ./model-io.ts, browsers decode fetched bytes directly.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { fittedPreprocessingSchema } from '../data/preprocess.js';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from '../engine/safetensors.js';
 import { SkelpruneError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
 import type { ModelInputSpec } from '../model/input.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { LAYER_NAMES, type LayerName, type RuntimeModel, validateRuntimeModel } from './engine.js';
 import type { StoredMatrix } from './storage.js';
 
@@ -184,22 +183,4 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
     throw new SkelpruneError(`${source}: inconsistent model: ${(error as Error).message}`);
   }
   return { model, input: header.input, classNames: header.classNames, info: header.info };
-}
-
-export async function saveModelFile(path: string, file: ModelFile): Promise<number> {
-  const bytes = encodeModelFile(file);
-  await writeFileAtomic(path, bytes);
-  return bytes.length;
-}
-
-export async function loadModelFile(path: string): Promise<ModelFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new SkelpruneError(
-      `cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  return decodeModelFile(bytes, path);
 }

@@ -1,0 +1,277 @@
+/**
+ * Deployment commands: `export` (a checkpoint → a compact .skp model, optionally ONNX), `predict`
+ * (classify sequences with a .skp model) and `bench` (measured latency and throughput).
+ */
+import { writeFile } from 'node:fs/promises';
+import { type Command, Option } from 'commander';
+import { readSequences } from '../../data/sequence-file.js';
+import { noGrad, Rng, randn, tidy } from '../../engine/index.js';
+import { SkelpruneError } from '../../errors.js';
+import { formatTable } from '../../report/table.js';
+import { compactModel } from '../../runtime/compact.js';
+import {
+  describeStorage,
+  InferenceEngine,
+  LAYER_NAMES,
+  type RuntimeModel,
+  toRuntimeModel,
+} from '../../runtime/engine.js';
+import { onnxRuntimeSpeed, runtimeSpeed, type Speed } from '../../runtime/latency.js';
+import type { ModelFile } from '../../runtime/model-file.js';
+import { loadModelFile, saveModelFile } from '../../runtime/model-io.js';
+import { exportOnnx } from '../../runtime/onnx.js';
+import { Predictor } from '../../runtime/predictor.js';
+import { STORAGE_FORMATS } from '../../runtime/storage.js';
+import { loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
+import { formatPercent } from '../../train/metrics.js';
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 ** 2).toFixed(2)} MiB`;
+}
+
+function formatLatency(ms: number): string {
+  return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
+}
+
+/** Largest |logit difference| between the checkpoint's masked model and the exported engine. */
+function verifyExport(
+  checkpointModel: ReturnType<typeof modelFromCheckpoint>['model'],
+  runtime: RuntimeModel,
+): number {
+  const engine = new InferenceEngine(runtime);
+  try {
+    return noGrad(() =>
+      tidy(() => {
+        checkpointModel.eval();
+        const x = randn([4, runtime.nodes, runtime.chunks * runtime.chunkWidth], new Rng(0));
+        const expected = checkpointModel.forward(x).toArray();
+        const actual = engine.predict(x.toArray(), 4);
+        const scale = Math.max(1, ...Array.from(expected, Math.abs));
+        return Math.max(...Array.from(actual, (v, i) => Math.abs(v - expected[i]))) / scale;
+      }),
+    );
+  } finally {
+    engine.dispose();
+  }
+}
+
+async function exportCommand(options: {
+  model: string;
+  out: string;
+  onnx?: string;
+  format: string;
+  batch: number;
+}): Promise<void> {
+  const checkpoint = await loadCheckpoint(options.model);
+  const { model } = modelFromCheckpoint(checkpoint, options.model);
+  const masks = Object.fromEntries(
+    Object.entries(checkpoint.tensors)
+      .filter(([name]) => name.startsWith('mask.'))
+      .map(([name, t]) => [name.slice('mask.'.length), Uint8Array.from(t.data)]),
+  );
+  const compact = compactModel(model, masks);
+  const format = options.format === 'auto' ? 'auto' : (options.format as (typeof STORAGE_FORMATS)[number]);
+  const runtime = toRuntimeModel(compact, { format, batch: options.batch });
+  const relativeError = verifyExport(model, runtime);
+  if (!(relativeError < 1e-4))
+    throw new Error(`export check failed: outputs differ from the checkpoint by ${relativeError} (relative)`);
+  const file: ModelFile = {
+    model: runtime,
+    input: checkpoint.meta.input,
+    classNames: checkpoint.meta.classNames,
+    info: {
+      source: options.model,
+      provenance: checkpoint.meta.provenance,
+      pruning: checkpoint.meta.pruning,
+      results: checkpoint.meta.results,
+      unprunedParameters: model.parameterCount(),
+      exported: new Date().toISOString(),
+    },
+  };
+  const bytes = await saveModelFile(options.out, file);
+  const storage = describeStorage(runtime);
+  const rows = [
+    ['layer', 'format', 'Wᵀ rows×cols', 'nonzeros', '4×4 blocks', 'bytes'],
+    ...LAYER_NAMES.map((name) => {
+      const s = storage[name];
+      return [
+        name,
+        s.format,
+        `${s.rows}×${s.cols}`,
+        count(s.nonzeros),
+        count(s.blocks),
+        formatBytes(s.bytes),
+      ];
+    }),
+  ];
+  const denseBytes = 4 * model.parameterCount();
+  console.log(formatTable(rows, 'llrrrr', true).join('\n'));
+  console.log(
+    `\nheads kept: ${runtime.heads.length} of ${model.config.heads} (${runtime.heads.filter((h) => h.dims.length > 0).length} with dynamic attention)`,
+  );
+  console.log(
+    `${options.out}: ${formatBytes(bytes)}; the unpruned model's float32 weights take ${formatBytes(denseBytes)} (${(denseBytes / bytes).toFixed(1)}× larger)`,
+  );
+  console.log(
+    `verified: the exported model reproduces the checkpoint's outputs (largest relative difference ${relativeError.toExponential(1)})`,
+  );
+  if (options.onnx) {
+    const onnx = exportOnnx(compact, { classNames: checkpoint.meta.classNames });
+    await writeFile(options.onnx, onnx);
+    console.log(`${options.onnx}: ONNX (opset 17, dense compacted weights), ${formatBytes(onnx.length)}`);
+  }
+}
+
+async function predictCommand(options: {
+  model: string;
+  input: string;
+  top: number;
+  json: boolean;
+}): Promise<void> {
+  const file = await loadModelFile(options.model);
+  const predictor = new Predictor(file);
+  const { preprocessing } = file.input;
+  const sequences = await readSequences(options.input, {
+    jointNames: file.input.jointNames,
+    bones: file.input.bones,
+    persons: preprocessing.persons,
+    classNames: file.classNames,
+  });
+  const predictions = predictor.classify(sequences);
+  predictor.dispose();
+  const names = file.classNames;
+  if (options.json) {
+    const records = predictions.map((p) => ({
+      id: p.id,
+      predicted: names[p.predicted],
+      label: p.label >= 0 ? names[p.label] : null,
+      probabilities: Object.fromEntries(names.map((n, i) => [n, Number(p.probabilities[i].toFixed(6))])),
+    }));
+    console.log(JSON.stringify(records, null, 2));
+    return;
+  }
+  const rows = [
+    ['sequence', 'predicted', 'probability', `top ${options.top}`, 'true class'],
+    ...predictions.map((p) => {
+      const top = [...p.probabilities.keys()]
+        .sort((a, b) => p.probabilities[b] - p.probabilities[a])
+        .slice(0, options.top);
+      return [
+        p.id,
+        names[p.predicted],
+        formatPercent(p.probabilities[p.predicted]),
+        top.map((c) => `${names[c]} ${formatPercent(p.probabilities[c])}`).join(', '),
+        p.label >= 0 ? names[p.label] : '',
+      ];
+    }),
+  ];
+  console.log(formatTable(rows, 'llrll', true).join('\n'));
+  const labelled = predictions.filter((p) => p.label >= 0);
+  if (labelled.length > 0) {
+    const correct = labelled.filter((p) => p.predicted === p.label).length;
+    console.log(`\n${correct}/${labelled.length} correct (${formatPercent(correct / labelled.length)})`);
+  }
+}
+
+interface BenchRow {
+  name: string;
+  bytes: number | null;
+  speed: Speed;
+}
+
+async function benchCommand(options: {
+  model: string;
+  dense?: string;
+  repeats: number;
+  batch: number;
+  onnx: boolean;
+}): Promise<void> {
+  const speedOptions = { repeats: options.repeats, batch: options.batch };
+  const models: { label: string; path: string }[] = [{ label: 'pruned', path: options.model }];
+  if (options.dense) models.unshift({ label: 'dense unpruned', path: options.dense });
+  const rows: BenchRow[] = [];
+  for (const { label, path } of models) {
+    const file = await loadModelFile(path);
+    const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
+    process.stderr.write(`timing skelprune runtime, ${label}...\n`);
+    rows.push({
+      name: `skelprune runtime, ${label}`,
+      bytes: size,
+      speed: await runtimeSpeed(file.model, speedOptions),
+    });
+    if (options.onnx) {
+      process.stderr.write(`timing onnxruntime-node, ${label}...\n`);
+      rows.push({
+        name: `onnxruntime-node, ${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`,
+        bytes: null,
+        speed: await onnxRuntimeSpeed(file.model, speedOptions),
+      });
+    }
+  }
+  const baseline = rows[0].speed.p50Ms;
+  const table = [
+    ['model', 'batch-1 p50', 'batch-1 p90', `batch-${options.batch} throughput`, 'speed-up (p50)', 'file'],
+    ...rows.map((r) => [
+      r.name,
+      formatLatency(r.speed.p50Ms),
+      formatLatency(r.speed.p90Ms),
+      `${count(Math.round(r.speed.throughput))} seq/s`,
+      `${(baseline / r.speed.p50Ms).toFixed(1)}×`,
+      r.bytes === null ? '' : formatBytes(r.bytes),
+    ]),
+  ];
+  console.log(formatTable(table, 'lrrrrr', true).join('\n'));
+  console.log(
+    `\nspeed-ups relative to the first row; ${options.repeats} timed batch-1 calls per row; random node features; onnxruntime-node with default session options`,
+  );
+}
+
+const positiveInteger = (name: string) => (text: string) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new SkelpruneError(`${name} expects a positive integer, found '${text}'`);
+  return n;
+};
+
+export function registerDeployCommands(program: Command): void {
+  program
+    .command('export')
+    .description(
+      'compact a (pruned) checkpoint into a .skp model file for fast inference; optionally ONNX too',
+    )
+    .requiredOption('--model <checkpoint>', 'checkpoint written by train or prune')
+    .requiredOption('--out <file>', 'the .skp model file to write')
+    .option('--onnx <file>', 'also write an ONNX model (dense compacted weights)')
+    .addOption(
+      new Option('--format <format>', 'storage of every layer; auto picks per layer by a measured cost model')
+        .choices(['auto', ...STORAGE_FORMATS])
+        .default('auto'),
+    )
+    .option('--batch <n>', 'the batch size auto optimises for', positiveInteger('--batch'), 1)
+    .action(exportCommand);
+  program
+    .command('predict')
+    .description(
+      'classify the sequences of a file or folder (SBU or FPHA file, generic .jsonl, or a dataset folder)',
+    )
+    .requiredOption('--model <file>', '.skp model file written by export')
+    .requiredOption('--input <path>', 'sequences to classify')
+    .option('--top <k>', 'classes listed per sequence', positiveInteger('--top'), 3)
+    .option('--json', 'print JSON (every class probability)', false)
+    .action(predictCommand);
+  program
+    .command('bench')
+    .description(
+      'measure batch-1 latency and batched throughput of a .skp model (and of a dense one, and onnxruntime-node)',
+    )
+    .requiredOption('--model <file>', '.skp model file (usually the pruned one)')
+    .option('--dense <file>', '.skp model file of the unpruned model, for the speed-up')
+    .option('--repeats <n>', 'timed batch-1 calls per model', positiveInteger('--repeats'), 2000)
+    .option('--batch <n>', 'batch size of the throughput measurement', positiveInteger('--batch'), 32)
+    .option('--no-onnx', 'skip onnxruntime-node')
+    .action(benchCommand);
+}

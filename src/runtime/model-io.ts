@@ -1,0 +1,24 @@
+/** Reading and writing model files on disk (Node). */
+import { readFile } from 'node:fs/promises';
+import { SkelpruneError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { decodeModelFile, encodeModelFile, type ModelFile } from './model-file.js';
+
+/** Writes a model file atomically; returns its size in bytes. */
+export async function saveModelFile(path: string, file: ModelFile): Promise<number> {
+  const bytes = encodeModelFile(file);
+  await writeFileAtomic(path, bytes);
+  return bytes.length;
+}
+
+export async function loadModelFile(path: string): Promise<ModelFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new SkelpruneError(
+      `cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  return decodeModelFile(bytes, path);
+}
