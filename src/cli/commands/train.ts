@@ -16,7 +16,13 @@ import {
 } from '../../train/experiment.js';
 import { runJobs } from '../../train/jobs.js';
 import { formatConfusion, formatPercent, meanMetrics } from '../../train/metrics.js';
-import { parseOverrides, type RunConfig, readConfigFile, resolveRunConfig } from '../../train/run-config.js';
+import {
+  DATASET_DEFAULTS,
+  parseOverrides,
+  type RunConfig,
+  readConfigFile,
+  resolveRunConfig,
+} from '../../train/run-config.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { createProgress, formatDuration } from '../progress.js';
 
@@ -39,9 +45,14 @@ const NUMERIC_FLAGS = {
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** "(default: 120; fpha: 200, sbu: 150)": the schema default and the datasets that differ. */
 function defaultOf(key: string): string {
-  const value = (TRAIN_DEFAULTS as Record<string, unknown>)[key];
-  return value === undefined ? '' : ` (default: ${value})`;
+  const base = (TRAIN_DEFAULTS as Record<string, unknown>)[key];
+  const perDataset = Object.entries(DATASET_DEFAULTS)
+    .filter(([, defaults]) => defaults[key] !== undefined && defaults[key] !== base)
+    .map(([dataset, defaults]) => `${dataset}: ${defaults[key]}`);
+  if (base === undefined) return '';
+  return ` (default: ${base}${perDataset.length > 0 ? `; ${perDataset.join(', ')}` : ''})`;
 }
 
 export function registerTrainCommand(program: Command): void {
