@@ -10,6 +10,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerEvalCommand, registerModelCommands } from './commands/model.js';
 import { registerPruneCommand } from './commands/prune.js';
+import { registerReproduceCommand } from './commands/reproduce.js';
 import { registerTrainCommand } from './commands/train.js';
 
 function packageVersion(): string {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerPruneCommand(program);
   registerDeployCommands(program);
+  registerReproduceCommand(program);
   return program;
 }
 

@@ -1,0 +1,116 @@
+/** `skelprune reproduce`: the paper's experiment tables, plots and mask pictures in one command. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
+import { METHODS, type MethodName } from '../../prune/methods.js';
+import { writeArtifacts } from '../../report/artifacts.js';
+import { type ReproduceOptions, reproduce } from '../../report/reproduce.js';
+import { resultsTable } from '../../report/results.js';
+import { parseOverrides } from '../../train/run-config.js';
+import { createProgress } from '../progress.js';
+
+/** The reduced protocol of --quick: synthetic data, one fold, small model, few epochs, two rates. */
+const QUICK = {
+  rates: [0.5, 0.9],
+  train: {
+    fold: 1,
+    epochs: 12,
+    synthetic: { sequencesPerClass: 20 },
+    model: { heads: 4, headDim: 4, encodingChannels: 16, convChannels: 32, fcUnits: 64 },
+  },
+  prune: { pruneEpochs: 8, finetuneEpochs: 3, fold: 1, synthetic: { sequencesPerClass: 20 } },
+  speedRepeats: 200,
+};
+
+function parseRates(text: string): number[] {
+  const rates = text.split(',').map(Number);
+  if (rates.some((r) => !(r > 0 && r < 1)))
+    throw new InvalidArgumentError(`expected rates in (0, 1) separated by commas, found '${text}'`);
+  return rates;
+}
+
+function parseMethods(text: string): MethodName[] {
+  const methods = text.split(',');
+  const unknown = methods.filter((m) => !(METHODS as readonly string[]).includes(m));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(
+      `unknown method(s) ${unknown.join(', ')} (methods: ${METHODS.join(', ')})`,
+    );
+  return methods as MethodName[];
+}
+
+function version(): string {
+  return (
+    JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+}
+
+export function registerReproduceCommand(program: Command): void {
+  program
+    .command('reproduce')
+    .description(
+      'run the whole protocol (dense baseline, every method at every rate, every fold) and write tables, plots, mask pictures and an HTML report',
+    )
+    .addOption(
+      new Option(
+        '--dataset <kind>',
+        'dataset format (ignored with --quick, which uses synthetic data)',
+      ).choices(DATASET_KINDS),
+    )
+    .option('--path <dir>', 'dataset folder')
+    .option('--rates <list>', 'pruning rates (default: 0.9,0.95,0.98)', parseRates)
+    .option('--methods <list>', `methods (default: all: ${METHODS.join(',')})`, parseMethods)
+    .option('--jobs <n>', 'runs in parallel worker processes', Number, 1)
+    .option('--out <dir>', 'output directory (default: runs/reproduce-<dataset>)')
+    .option('--seed <n>', 'random seed', Number, 0)
+    .option('--speed-repeats <n>', 'timed batch-1 calls per exported model', Number, 1000)
+    .option(
+      '--set <key=value...>',
+      'settings of the dense training (train.<key>) and of pruning (prune.<key>), e.g. train.epochs=100 prune.ctf.scale=frozen',
+    )
+    .option(
+      '--quick',
+      'a reduced protocol on the synthetic data (about a minute) producing every artifact',
+      false,
+    )
+    .action(async (flags: Record<string, unknown>) => {
+      const quick = Boolean(flags.quick);
+      const dataset = (quick ? 'synthetic' : flags.dataset) as DatasetKind | undefined;
+      if (!dataset) throw new InvalidArgumentError('--dataset is required (or --quick)');
+      const overrides = parseOverrides((flags.set as string[]) ?? []) as {
+        train?: Record<string, unknown>;
+        prune?: Record<string, unknown>;
+      };
+      const options: ReproduceOptions = {
+        dataset,
+        path: flags.path as string | undefined,
+        rates: (flags.rates as number[] | undefined) ?? (quick ? QUICK.rates : [0.9, 0.95, 0.98]),
+        methods: (flags.methods as MethodName[] | undefined) ?? [...METHODS],
+        jobs: flags.jobs as number,
+        out: (flags.out as string | undefined) ?? join('runs', `reproduce-${quick ? 'quick' : dataset}`),
+        seed: flags.seed as number,
+        train: { ...(quick ? QUICK.train : {}), ...overrides.train },
+        prune: { ...(quick ? QUICK.prune : {}), ...overrides.prune },
+        speedRepeats: quick ? QUICK.speedRepeats : (flags.speedRepeats as number),
+        command: `skelprune ${process.argv.slice(2).join(' ')}`,
+        version: version(),
+      };
+      const progress = createProgress();
+      const task = progress.task('reproduce');
+      let results: Awaited<ReturnType<typeof reproduce>>;
+      try {
+        results = await reproduce(options, (p) => task.update(p.fraction, { status: p.status }));
+      } finally {
+        progress.stop();
+      }
+      task.done('writing the report');
+      const written = await writeArtifacts(results, options.out);
+      console.log(`\n${resultsTable(results)}\n`);
+      console.log(
+        `${written.length} files in ${options.out}: results.json, results.md, report.html, plots/, masks/`,
+      );
+    });
+}

@@ -1,0 +1,131 @@
+/**
+ * Everything a reproduce run leaves in its output folder, made from its results: results.json,
+ * results.md (the paper-style table), plots (SVG and PNG), mask pictures, confusion matrices, and one
+ * self-contained report.html showing all of it. Every file is written atomically.
+ */
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { confusionChart, type RenderedChart, rateChart, renderChart } from './charts.js';
+import { renderHtmlReport } from './html.js';
+import { headDiagonalPicture, type MaskPicture, maskPicture } from './mask-images.js';
+import { type ReproduceResults, type RunFigures, resultsTable } from './results.js';
+
+/** Methods whose masks are drawn, as in the paper's Figure 2. */
+const PICTURED = ['mp-structured', 'mp-unstructured', 'ctf'];
+
+export interface ChartArtifact {
+  name: string;
+  title: string;
+  chart: RenderedChart;
+}
+
+export interface MaskArtifact {
+  method: string;
+  rate: number;
+  layer: string;
+  picture: MaskPicture;
+  file: string;
+}
+
+const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}`;
+const pruned = (results: ReproduceResults) => results.runs.filter((r) => r.method !== 'dense');
+
+async function charts(results: ReproduceResults): Promise<ChartArtifact[]> {
+  const dense = results.runs.find((r) => r.method === 'dense')!;
+  const point = (value: (r: RunFigures) => number) => (r: RunFigures) => ({
+    method: r.method,
+    rate: 100 * r.achievedRate,
+    value: value(r),
+  });
+  const specs: [string, string, TopLevelSpec][] = [
+    [
+      'accuracy-vs-rate',
+      'Top-1 accuracy against the pruning rate',
+      rateChart(pruned(results).map(point((r) => 100 * r.top1)), {
+        title: `${results.dataset.title}: top-1 accuracy vs pruning rate`,
+        yTitle: 'top-1 accuracy (%)',
+        reference: { value: 100 * dense.top1, label: 'unpruned' },
+      }),
+    ],
+    [
+      'speedup-vs-rate',
+      'Measured batch-1 speed-up against the pruning rate',
+      rateChart(
+        pruned(results)
+          .filter((r) => r.speed)
+          .map(point((r) => r.speed!.speedup)),
+        {
+          title: `${results.dataset.title}: measured speed-up vs pruning rate`,
+          yTitle: 'speed-up over the unpruned model (×)',
+          reference: { value: 1, label: 'unpruned' },
+        },
+      ),
+    ],
+  ];
+  const out: ChartArtifact[] = [];
+  for (const [name, title, spec] of specs) out.push({ name, title, chart: await renderChart(spec) });
+  for (const run of results.runs) {
+    const label = run.method === 'dense' ? 'dense' : `${run.method}-${rateLabel(run.rate)}`;
+    const title = run.method === 'dense' ? 'unpruned' : `${run.method} at ${rateLabel(run.rate)}%`;
+    out.push({
+      name: `confusion-${label}`,
+      title: `Confusion matrix, ${title}`,
+      chart: await renderChart(
+        confusionChart(run.confusion, results.classNames, `Confusion matrix, ${title} (all folds)`),
+      ),
+    });
+  }
+  return out;
+}
+
+async function maskPictures(results: ReproduceResults): Promise<MaskArtifact[]> {
+  const out: MaskArtifact[] = [];
+  for (const run of pruned(results).filter((r) => PICTURED.includes(r.method))) {
+    const { meta, tensors } = await loadCheckpoint(run.checkpoint);
+    const { heads } = meta.model;
+    for (const [name, t] of Object.entries(tensors)) {
+      if (!name.startsWith('mask.')) continue;
+      const layer = name.slice('mask.'.length);
+      const [rows, cols] = t.shape;
+      const mask = Uint8Array.from(t.data);
+      const picture =
+        layer === 'conv'
+          ? headDiagonalPicture(mask, heads, rows / heads, cols)
+          : maskPicture(mask, rows, cols);
+      out.push({
+        method: run.method,
+        rate: run.rate,
+        layer,
+        picture,
+        file: `masks/${run.method}-${rateLabel(run.rate)}-${layer}.png`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Writes every artifact into `dir`; returns the paths written, relative to it. */
+export async function writeArtifacts(results: ReproduceResults, dir: string): Promise<string[]> {
+  const written: string[] = [];
+  const write = async (file: string, data: string | Uint8Array) => {
+    await writeFileAtomic(join(dir, file), data);
+    written.push(file);
+  };
+  await write('results.json', `${JSON.stringify(results, null, 2)}\n`);
+  const table = resultsTable(results);
+  await write(
+    'results.md',
+    `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)); accuracies are means over folds; sizes, FLOPs and speed are of fold 1.\n\n${table}\n\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`,
+  );
+  const chartArtifacts = await charts(results);
+  for (const { name, chart } of chartArtifacts) {
+    await write(`plots/${name}.svg`, chart.svg);
+    await write(`plots/${name}.png`, chart.png);
+  }
+  const masks = await maskPictures(results);
+  for (const m of masks) await write(m.file, m.picture.png);
+  await write('report.html', renderHtmlReport(results, chartArtifacts, masks));
+  return written;
+}

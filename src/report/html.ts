@@ -1,0 +1,131 @@
+/**
+ * The self-contained HTML report of a reproduce run: no external resources (charts inline as SVG,
+ * pictures as data URIs), so the single file can be mailed, archived or opened offline.
+ */
+import { formatPercent } from '../train/metrics.js';
+import type { ChartArtifact, MaskArtifact } from './artifacts.js';
+import type { ReproduceResults, RunFigures } from './results.js';
+
+const escape = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+const STYLE = `
+body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #1a1a1a; }
+h1 { font-size: 1.6rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ddd; padding-bottom: .3rem; }
+table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .3rem .6rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; } th { background: #f5f5f5; }
+.charts { display: flex; flex-wrap: wrap; gap: 1.5rem; } .charts svg { max-width: 100%; height: auto; }
+.masks { display: grid; gap: .8rem; align-items: start; }
+.masks figure { margin: 0; } .masks img { image-rendering: pixelated; width: 100%; border: 1px solid #ccc; }
+figcaption { font-size: .75rem; color: #555; } .note { color: #555; font-size: .85rem; }
+details { margin: .5rem 0; } summary { cursor: pointer; }
+`;
+
+function resultsTableHtml(results: ReproduceResults): string {
+  const head = [
+    'method',
+    'target',
+    'achieved',
+    'top-1',
+    'mean-class',
+    'parameters',
+    'FLOPs compacted',
+    'FLOPs sparse',
+    'structured share',
+    'file',
+    'latency p50',
+    'speed-up',
+  ];
+  const row = (r: RunFigures) => [
+    r.method,
+    r.method === 'dense' ? '—' : formatPercent(r.rate, 0),
+    r.method === 'dense' ? '—' : formatPercent(r.achievedRate, 2),
+    formatPercent(r.top1),
+    formatPercent(r.meanClass),
+    r.parameters.toLocaleString('en-US'),
+    `${(r.flops.compacted / 1e6).toFixed(2)} M`,
+    `${(r.flops.sparse / 1e6).toFixed(2)} M`,
+    r.method === 'dense' ? '—' : formatPercent(r.structuredShare, 0),
+    r.speed ? `${(r.speed.bytes / 1024).toFixed(0)} KiB` : '—',
+    r.speed ? `${(r.speed.p50Ms * 1000).toFixed(0)} µs` : '—',
+    r.speed ? `${r.speed.speedup.toFixed(1)}×` : '—',
+  ];
+  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${results.runs
+    .map(
+      (r) =>
+        `<tr>${row(r)
+          .map((c) => `<td>${escape(c)}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('')}</tbody></table>`;
+}
+
+function foldTableHtml(results: ReproduceResults): string {
+  if (results.dataset.folds < 2) return '';
+  const folds = results.runs[0].folds.map((f) => f.fold);
+  return `<details><summary>Top-1 accuracy per fold</summary><table><thead><tr><th>method</th><th>rate</th>${folds
+    .map((f) => `<th>${escape(f)}</th>`)
+    .join('')}</tr></thead><tbody>${results.runs
+    .map(
+      (r) =>
+        `<tr><td>${escape(r.method)}</td><td>${r.method === 'dense' ? '—' : formatPercent(r.rate, 0)}</td>${r.folds
+          .map((f) => `<td>${formatPercent(f.top1)}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('')}</tbody></table></details>`;
+}
+
+function maskSection(masks: readonly MaskArtifact[]): string {
+  if (masks.length === 0) return '<p class="note">No structured, unstructured or CTF runs to picture.</p>';
+  const layers = [...new Set(masks.map((m) => m.layer))];
+  const groups = [...new Set(masks.map((m) => `${m.method}|${m.rate}`))];
+  return groups
+    .map((group) => {
+      const [method, rate] = group.split('|');
+      const figures = layers
+        .map((layer) =>
+          masks.find((m) => m.method === method && String(m.rate) === rate && m.layer === layer),
+        )
+        .filter((m): m is MaskArtifact => m !== undefined)
+        .map(
+          (m) =>
+            `<figure><img alt="${escape(`${m.method} ${m.layer} mask`)}" src="data:image/png;base64,${base64(m.picture.png)}"><figcaption>${escape(m.layer)} (${m.picture.width}×${m.picture.height} px)</figcaption></figure>`,
+        );
+      return `<h3>${escape(method)} at ${formatPercent(Number(rate), 0)}</h3><div class="masks" style="grid-template-columns: repeat(${figures.length}, 1fr)">${figures.join('')}</div>`;
+    })
+    .join('');
+}
+
+export function renderHtmlReport(
+  results: ReproduceResults,
+  charts: readonly ChartArtifact[],
+  masks: readonly MaskArtifact[],
+): string {
+  const p = results.provenance;
+  const curves = charts.filter((c) => !c.name.startsWith('confusion-'));
+  const confusions = charts.filter((c) => c.name.startsWith('confusion-'));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>skelprune: ${escape(results.dataset.title)}</title><style>${STYLE}</style></head>
+<body>
+<h1>Coarse-to-fine pruning on ${escape(results.dataset.title)}</h1>
+<p class="note">Protocol ${escape(results.dataset.protocol)} (${results.dataset.folds} fold${results.dataset.folds === 1 ? '' : 's'}). Produced by <code>${escape(p.command)}</code> on ${escape(p.date)}, ${escape(p.machine.cpu)} (${p.machine.cores} cores, ${p.machine.memoryGiB} GiB), ${escape(p.machine.os)}, Node ${escape(p.machine.node)}, skelprune ${escape(p.skelprune)}, seed ${p.seed}.</p>
+<h2>Results</h2>
+${resultsTableHtml(results)}
+<p class="note">Accuracies are means over folds. Parameters, FLOPs (per sequence; compacted: dense products on the physically smaller matrices; sparse: kept weights only), the exported file and the measured batch-1 latency of skelprune's runtime are those of fold 1; speed-ups are relative to the unpruned model's latency.</p>
+${foldTableHtml(results)}
+<h2>Accuracy and speed against the pruning rate</h2>
+<div class="charts">${curves.map((c) => `<figure>${c.chart.svg}<figcaption>${escape(c.title)}</figcaption></figure>`).join('')}</div>
+<h2>Masks</h2>
+<p class="note">Kept weights are dark, pruned ones white. The graph convolution is drawn with one attention head per diagonal block (grey: no weights); other layers as stored (rows: inputs, columns: outputs), averaged down where larger than the picture.</p>
+${maskSection(masks)}
+<h2>Confusion matrices</h2>
+${confusions.map((c, i) => `<details${i === 0 ? ' open' : ''}><summary>${escape(c.title)}</summary>${c.chart.svg}</details>`).join('')}
+</body></html>
+`;
+}

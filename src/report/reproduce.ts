@@ -1,0 +1,285 @@
+/**
+ * `skelprune reproduce`: the paper's protocol in one run. The dense baseline is trained on every fold,
+ * every method is applied at every rate on every fold from that baseline, and each fold-1 model is
+ * exported and timed. Every step writes its own result and is skipped when found again, so an
+ * interrupted run resumes where it stopped.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { DatasetKind } from '../data/load.js';
+import { noGrad } from '../engine/index.js';
+import { compactionPlan } from '../model/compaction.js';
+import { resolvePruneConfig } from '../prune/config.js';
+import type { MethodName } from '../prune/methods.js';
+import { flopTotals, structuredShare } from '../prune/report.js';
+import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
+import { compactModel as buildCompact } from '../runtime/compact.js';
+import { toRuntimeModel } from '../runtime/engine.js';
+import { runtimeSpeed } from '../runtime/latency.js';
+import { saveModelFile } from '../runtime/model-io.js';
+import { loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
+import type { FoldEvent, FoldJob, FoldResult } from '../train/experiment.js';
+import { loadRunDataset, runProtocol } from '../train/experiment.js';
+import { type JobSpec, runJobs } from '../train/jobs.js';
+import { meanMetrics } from '../train/metrics.js';
+import { resolveRunConfig } from '../train/run-config.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { FoldFigures, Provenance, ReproduceResults, RunFigures, SpeedFigures } from './results.js';
+
+export interface ReproduceOptions {
+  dataset: DatasetKind;
+  path?: string;
+  rates: number[];
+  methods: MethodName[];
+  jobs: number;
+  out: string;
+  seed: number;
+  /** Settings for the dense training and for pruning (config keys, as for train and prune). */
+  train: Record<string, unknown>;
+  prune: Record<string, unknown>;
+  /** Timed batch-1 calls per exported model. */
+  speedRepeats: number;
+  command: string;
+  version: string;
+}
+
+export interface ReproduceProgress {
+  /** Fraction of all work done, by epochs (and timing steps). */
+  fraction: number;
+  status: string;
+}
+
+const EXPORT_WORK = 5;
+
+function provenance(options: ReproduceOptions): Provenance {
+  return {
+    command: options.command,
+    seed: options.seed,
+    date: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.availableParallelism(),
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+    },
+    skelprune: options.version,
+  };
+}
+
+/** Tracks finished epochs per job to report overall progress. */
+class WorkMeter {
+  private readonly done = new Map<string, number>();
+  private readonly running = new Map<string, string>();
+  constructor(
+    private readonly total: number,
+    private readonly report: (p: ReproduceProgress) => void,
+  ) {}
+
+  update(job: string, epochs: number, label: string): void {
+    this.done.set(job, epochs);
+    this.running.set(job, label);
+    this.emit();
+  }
+
+  finish(job: string, epochs: number): void {
+    this.done.set(job, epochs);
+    this.running.delete(job);
+    this.emit();
+  }
+
+  private emit(): void {
+    const done = [...this.done.values()].reduce((s, v) => s + v, 0);
+    this.report({
+      fraction: Math.min(1, done / this.total),
+      status: [...this.running.values()].join(' · ') || 'starting',
+    });
+  }
+}
+
+const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+
+export async function reproduce(
+  options: ReproduceOptions,
+  onProgress: (p: ReproduceProgress) => void,
+): Promise<ReproduceResults> {
+  const base = { dataset: options.dataset, path: options.path, seed: options.seed };
+  const denseConfig = resolveRunConfig(
+    {},
+    { ...base, ...options.train, out: join(options.out, 'dense'), jobs: options.jobs },
+  );
+  const dataset = await loadRunDataset(denseConfig);
+  const protocol = runProtocol(denseConfig, dataset);
+  const allFolds = dataset.protocols[protocol];
+  const folds = denseConfig.fold === 'all' ? allFolds.map((_, i) => i) : [denseConfig.fold - 1];
+  const pruneConfigs = options.methods.flatMap((method) =>
+    options.rates.map((rate) =>
+      resolvePruneConfig({}, { ...base, ...options.prune, method, rate, fold: denseConfig.fold }),
+    ),
+  );
+  const pruneEpochs = pruneConfigs[0] ? pruneConfigs[0].pruneEpochs + pruneConfigs[0].finetuneEpochs : 0;
+  const meter = new WorkMeter(
+    folds.length * (denseConfig.epochs + pruneConfigs.length * pruneEpochs) +
+      (1 + pruneConfigs.length) * EXPORT_WORK,
+    onProgress,
+  );
+
+  // 1. The dense baseline on every fold.
+  const foldDir = (dir: string, k: number) => join(dir, `fold-${k + 1}`);
+  const denseJobs: FoldJob[] = folds.map((k) => ({
+    config: denseConfig,
+    foldIndex: k,
+    dir: foldDir(denseConfig.out!, k),
+    command: options.command,
+  }));
+  const denseResults = await runJobs<FoldResult, FoldEvent>(
+    denseJobs.map((args) => spec('../train/experiment.js', 'trainFold', args)),
+    options.jobs,
+    (i, event) => {
+      if (event.type === 'epoch')
+        meter.update(`dense-${i}`, event.record.epoch, `dense fold ${folds[i] + 1}`);
+    },
+  );
+  denseResults.forEach((r, i) => meter.finish(`dense-${i}`, denseResults[i].epochsRun));
+
+  // 2. Every method at every rate on every fold, from the dense checkpoints.
+  const pruneJobs: PruneJob[] = pruneConfigs.flatMap((config) =>
+    folds.map((k, i) => ({
+      config,
+      checkpoint: denseResults[i].checkpoint,
+      dir: foldDir(join(options.out, config.method, rateLabel(config.rate)), k),
+      command: options.command,
+    })),
+  );
+  const prunePhaseEpochs = new Map<number, number>();
+  const pruneResults = await runJobs<PruneResult, PruneEvent>(
+    pruneJobs.map((args) => spec('../prune/run.js', 'pruneFold', args)),
+    options.jobs,
+    (i, event) => {
+      if (event.type !== 'epoch') return;
+      if (event.phase === 'prune') prunePhaseEpochs.set(i, event.record.epoch);
+      const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
+      const { method, rate } = pruneJobs[i].config;
+      meter.update(`prune-${i}`, done, `${method} ${rateLabel(rate)} fold ${(i % folds.length) + 1}`);
+    },
+  );
+  pruneResults.forEach((_, i) => meter.finish(`prune-${i}`, pruneEpochs));
+
+  // 3. Export and time the fold-1 models one at a time (timings need a quiet machine).
+  const denseSpeed = await exportAndTime(
+    denseResults[0].checkpoint,
+    join(options.out, 'dense', 'model.skp'),
+    options,
+    null,
+  );
+  meter.finish('speed-dense', EXPORT_WORK);
+  const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
+  for (const [c, config] of pruneConfigs.entries()) {
+    const results = pruneResults.slice(c * folds.length, (c + 1) * folds.length);
+    const dir = join(options.out, config.method, rateLabel(config.rate));
+    meter.update(`speed-${c}`, 0, `timing ${config.method} ${rateLabel(config.rate)}`);
+    const speed = await exportAndTime(results[0].checkpoint, join(dir, 'model.skp'), options, denseSpeed);
+    meter.finish(`speed-${c}`, EXPORT_WORK);
+    runs.push(prunedFigures(results, speed));
+  }
+  return {
+    dataset: { name: dataset.name, title: dataset.title, protocol, folds: folds.length },
+    provenance: provenance(options),
+    classNames: [...dataset.classNames],
+    runs,
+  };
+}
+
+function spec<A>(module: string, fn: string, args: A): JobSpec<A> {
+  return { module: new URL(module, import.meta.url).href, fn, args };
+}
+
+/** Exports a checkpoint to .skp (cached) and times it; speed-up relative to `dense`. */
+async function exportAndTime(
+  checkpointPath: string,
+  skpPath: string,
+  options: ReproduceOptions,
+  dense: SpeedFigures | null,
+): Promise<SpeedFigures> {
+  const cachePath = skpPath.replace(/\.skp$/, '.speed.json');
+  if (existsSync(cachePath) && existsSync(skpPath))
+    return JSON.parse(await readFile(cachePath, 'utf8')) as SpeedFigures;
+  const checkpoint = await loadCheckpoint(checkpointPath);
+  const { model } = modelFromCheckpoint(checkpoint, checkpointPath);
+  const masks = Object.fromEntries(
+    Object.entries(checkpoint.tensors)
+      .filter(([name]) => name.startsWith('mask.'))
+      .map(([name, t]) => [name.slice('mask.'.length), Uint8Array.from(t.data)]),
+  );
+  const runtime = toRuntimeModel(noGrad(() => buildCompact(model, masks)));
+  const bytes = await saveModelFile(skpPath, {
+    model: runtime,
+    input: checkpoint.meta.input,
+    classNames: checkpoint.meta.classNames,
+    info: { source: checkpointPath },
+  });
+  const speed = await runtimeSpeed(runtime, { repeats: options.speedRepeats });
+  const figures: SpeedFigures = {
+    p50Ms: speed.p50Ms,
+    p90Ms: speed.p90Ms,
+    throughput: speed.throughput,
+    bytes,
+    speedup: dense ? dense.p50Ms / speed.p50Ms : 1,
+  };
+  await writeFileAtomic(cachePath, `${JSON.stringify(figures, null, 2)}\n`);
+  return figures;
+}
+
+function foldFigures(
+  folds: readonly { fold: string; metrics: { top1: number; meanClass: number } }[],
+): FoldFigures[] {
+  return folds.map((f) => ({ fold: f.fold, top1: f.metrics.top1, meanClass: f.metrics.meanClass }));
+}
+
+async function denseFigures(results: readonly FoldResult[], speed: SpeedFigures): Promise<RunFigures> {
+  const { model } = modelFromCheckpoint(await loadCheckpoint(results[0].checkpoint));
+  const mean = meanMetrics(results.map((r) => r.metrics));
+  const flops = 2 * compactModelCosts(model);
+  return {
+    method: 'dense',
+    rate: 0,
+    achievedRate: 0,
+    folds: foldFigures(results),
+    top1: mean.top1,
+    meanClass: mean.meanClass,
+    parameters: model.parameterCount(),
+    flops: { dense: flops, compacted: flops, sparse: flops },
+    structuredShare: 0,
+    speed,
+    confusion: mean.confusion,
+    checkpoint: results[0].checkpoint,
+  };
+}
+
+function compactModelCosts(model: ReturnType<typeof modelFromCheckpoint>['model']): number {
+  return compactionPlan(model, {}).costs.reduce((s, c) => s + c.macs, 0);
+}
+
+function prunedFigures(results: readonly PruneResult[], speed: SpeedFigures): RunFigures {
+  const mean = meanMetrics(results.map((r) => r.metrics));
+  const first = results[0];
+  const flops = flopTotals(first);
+  const pruned = first.layers.reduce((s, l) => s + l.structure.total - l.structure.kept, 0);
+  const denseParameters = first.costs.reduce((s, c) => s + c.params, 0);
+  return {
+    method: first.method,
+    rate: first.rate,
+    achievedRate: results.reduce((s, r) => s + r.achievedRate, 0) / results.length,
+    folds: foldFigures(results),
+    top1: mean.top1,
+    meanClass: mean.meanClass,
+    parameters: denseParameters - pruned,
+    flops: { dense: flops.dense, compacted: flops.structured, sparse: flops.sparse },
+    structuredShare: structuredShare(first),
+    speed,
+    confusion: mean.confusion,
+    checkpoint: first.checkpoint,
+  };
+}

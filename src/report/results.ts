@@ -1,0 +1,114 @@
+/**
+ * The figures of a reproduce run, in one JSON-serialisable shape (results.json), and the paper-style
+ * markdown table made from them. Every number a report shows is computed here once.
+ */
+import { formatPercent } from '../train/metrics.js';
+import { markdownTable } from './table.js';
+
+export interface Provenance {
+  command: string;
+  seed: number;
+  date: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string };
+  skelprune: string;
+}
+
+/** Measured inference of one exported model (fold 1). */
+export interface SpeedFigures {
+  /** Batch-1 latency, median and 90th percentile, milliseconds. */
+  p50Ms: number;
+  p90Ms: number;
+  /** Sequences per second at the throughput batch. */
+  throughput: number;
+  /** Size of the exported .skp file. */
+  bytes: number;
+  /** Dense p50 / this p50. */
+  speedup: number;
+}
+
+export interface FoldFigures {
+  fold: string;
+  top1: number;
+  meanClass: number;
+}
+
+export interface RunFigures {
+  /** 'dense' for the unpruned baseline. */
+  method: string;
+  /** Target rate (0 for dense). */
+  rate: number;
+  /** Mean achieved rate over folds (fraction of prunable weights removed). */
+  achievedRate: number;
+  folds: FoldFigures[];
+  /** Means over folds. */
+  top1: number;
+  meanClass: number;
+  /** Parameters kept (prunable kept + non-prunable), fold 1. */
+  parameters: number;
+  /** FLOPs per sequence, fold 1: dense, on the compacted matrices, counting only kept weights. */
+  flops: { dense: number; compacted: number; sparse: number };
+  /** Share of the pruned weights in whole removed rows, columns or blocks, fold 1. */
+  structuredShare: number;
+  speed: SpeedFigures | null;
+  /** Summed over folds. */
+  confusion: number[][];
+  /** The fold-1 checkpoint (masks for the pictures). */
+  checkpoint: string;
+}
+
+export interface ReproduceResults {
+  dataset: { name: string; title: string; protocol: string; folds: number };
+  provenance: Provenance;
+  classNames: string[];
+  /** The dense baseline first, then every method × rate. */
+  runs: RunFigures[];
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+function megaFlops(flops: number): string {
+  return `${(flops / 1e6).toFixed(2)} M`;
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+/** The results table: accuracy, rates, size, FLOPs and measured speed of every run. */
+export function resultsTable(results: ReproduceResults): string {
+  const header = [
+    'method',
+    'target rate',
+    'achieved',
+    'top-1',
+    'mean-class',
+    'parameters',
+    'FLOPs (compacted)',
+    'FLOPs (sparse)',
+    'structured share',
+    'model file',
+    'batch-1 latency',
+    'speed-up',
+  ];
+  const rows = results.runs.map((r) => [
+    r.method,
+    r.method === 'dense' ? '—' : formatPercent(r.rate, 0),
+    r.method === 'dense' ? '—' : formatPercent(r.achievedRate, 2),
+    formatPercent(r.top1),
+    formatPercent(r.meanClass),
+    count(r.parameters),
+    megaFlops(r.flops.compacted),
+    megaFlops(r.flops.sparse),
+    r.method === 'dense' ? '—' : formatPercent(r.structuredShare, 0),
+    r.speed ? kib(r.speed.bytes) : '—',
+    r.speed ? `${(r.speed.p50Ms * 1000).toFixed(0)} µs` : '—',
+    r.speed ? `${r.speed.speedup.toFixed(1)}×` : '—',
+  ]);
+  return markdownTable([header, ...rows], 'lrrrrrrrrrrr');
+}
+
+/** Accuracy of a run relative to the dense baseline, in percentage points. */
+export function pointsBelowDense(results: ReproduceResults, run: RunFigures): number {
+  const dense = results.runs.find((r) => r.method === 'dense');
+  return dense ? 100 * (dense.top1 - run.top1) : Number.NaN;
+}
