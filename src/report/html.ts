@@ -6,7 +6,7 @@ import { formatPercent } from '../train/metrics.js';
 import type { ChartArtifact, MaskArtifact } from './artifacts.js';
 import type { ReproduceResults, RunFigures } from './results.js';
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
@@ -59,7 +59,7 @@ function resultsTableHtml(results: ReproduceResults): string {
     .map(
       (r) =>
         `<tr>${row(r)
-          .map((c) => `<td>${escape(c)}</td>`)
+          .map((c) => `<td>${escapeHtml(c)}</td>`)
           .join('')}</tr>`,
     )
     .join('')}</tbody></table>`;
@@ -69,11 +69,11 @@ function foldTableHtml(results: ReproduceResults): string {
   if (results.dataset.folds < 2) return '';
   const folds = results.runs[0].folds.map((f) => f.fold);
   return `<details><summary>Top-1 accuracy per fold</summary><table><thead><tr><th>method</th><th>rate</th>${folds
-    .map((f) => `<th>${escape(f)}</th>`)
+    .map((f) => `<th>${escapeHtml(f)}</th>`)
     .join('')}</tr></thead><tbody>${results.runs
     .map(
       (r) =>
-        `<tr><td>${escape(r.method)}</td><td>${r.method === 'dense' ? '—' : formatPercent(r.rate, 0)}</td>${r.folds
+        `<tr><td>${escapeHtml(r.method)}</td><td>${r.method === 'dense' ? '—' : formatPercent(r.rate, 0)}</td>${r.folds
           .map((f) => `<td>${formatPercent(f.top1)}</td>`)
           .join('')}</tr>`,
     )
@@ -94,9 +94,9 @@ function maskSection(masks: readonly MaskArtifact[]): string {
         .filter((m): m is MaskArtifact => m !== undefined)
         .map(
           (m) =>
-            `<figure><img alt="${escape(`${m.method} ${m.layer} mask`)}" src="data:image/png;base64,${base64(m.picture.png)}"><figcaption>${escape(m.layer)} (${m.picture.width}×${m.picture.height} px)</figcaption></figure>`,
+            `<figure><img alt="${escapeHtml(`${m.method} ${m.layer} mask`)}" src="data:image/png;base64,${base64(m.picture.png)}"><figcaption>${escapeHtml(m.layer)} (${m.picture.width}×${m.picture.height} px)</figcaption></figure>`,
         );
-      return `<h3>${escape(method)} at ${formatPercent(Number(rate), 0)}</h3><div class="masks" style="grid-template-columns: repeat(${figures.length}, 1fr)">${figures.join('')}</div>`;
+      return `<h3>${escapeHtml(method)} at ${formatPercent(Number(rate), 0)}</h3><div class="masks" style="grid-template-columns: repeat(${figures.length}, 1fr)">${figures.join('')}</div>`;
     })
     .join('');
 }
@@ -111,21 +111,21 @@ export function renderHtmlReport(
   const confusions = charts.filter((c) => c.name.startsWith('confusion-'));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>skelprune: ${escape(results.dataset.title)}</title><style>${STYLE}</style></head>
+<title>skelprune: ${escapeHtml(results.dataset.title)}</title><style>${STYLE}</style></head>
 <body>
-<h1>Coarse-to-fine pruning on ${escape(results.dataset.title)}</h1>
-<p class="note">Protocol ${escape(results.dataset.protocol)} (${results.dataset.folds} fold${results.dataset.folds === 1 ? '' : 's'}). Produced by <code>${escape(p.command)}</code> on ${escape(p.date)}, ${escape(p.machine.cpu)} (${p.machine.cores} cores, ${p.machine.memoryGiB} GiB), ${escape(p.machine.os)}, Node ${escape(p.machine.node)}, skelprune ${escape(p.skelprune)}, seed ${p.seed}.</p>
+<h1>Coarse-to-fine pruning on ${escapeHtml(results.dataset.title)}</h1>
+<p class="note">Protocol ${escapeHtml(results.dataset.protocol)} (${results.dataset.folds} fold${results.dataset.folds === 1 ? '' : 's'}). Produced by <code>${escapeHtml(p.command)}</code> on ${escapeHtml(p.date)}, ${escapeHtml(p.machine.cpu)} (${p.machine.cores} cores, ${p.machine.memoryGiB} GiB), ${escapeHtml(p.machine.os)}, Node ${escapeHtml(p.machine.node)}, skelprune ${escapeHtml(p.skelprune)}, seed ${p.seed}.</p>
 <h2>Results</h2>
 ${resultsTableHtml(results)}
 <p class="note">Accuracies are means over folds. Parameters, FLOPs (per sequence; compacted: dense products on the physically smaller matrices; sparse: kept weights only), the exported file and the measured batch-1 latency of skelprune's runtime are those of fold 1; speed-ups are relative to the unpruned model's latency.</p>
 ${foldTableHtml(results)}
 <h2>Accuracy and speed against the pruning rate</h2>
-<div class="charts">${curves.map((c) => `<figure>${c.chart.svg}<figcaption>${escape(c.title)}</figcaption></figure>`).join('')}</div>
+<div class="charts">${curves.map((c) => `<figure>${c.chart.svg}<figcaption>${escapeHtml(c.title)}</figcaption></figure>`).join('')}</div>
 <h2>Masks</h2>
 <p class="note">Kept weights are dark, pruned ones white. The graph convolution is drawn with one attention head per diagonal block (grey: no weights); other layers as stored (rows: inputs, columns: outputs), averaged down where larger than the picture.</p>
 ${maskSection(masks)}
 <h2>Confusion matrices</h2>
-${confusions.map((c, i) => `<details${i === 0 ? ' open' : ''}><summary>${escape(c.title)}</summary>${c.chart.svg}</details>`).join('')}
+${confusions.map((c, i) => `<details${i === 0 ? ' open' : ''}><summary>${escapeHtml(c.title)}</summary>${c.chart.svg}</details>`).join('')}
 </body></html>
 `;
 }

@@ -142,7 +142,7 @@ export async function reproduce(
         meter.update(`dense-${i}`, event.record.epoch, `dense fold ${folds[i] + 1}`);
     },
   );
-  denseResults.forEach((r, i) => meter.finish(`dense-${i}`, denseResults[i].epochsRun));
+  for (const [i, r] of denseResults.entries()) meter.finish(`dense-${i}`, r.epochsRun);
 
   // 2. Every method at every rate on every fold, from the dense checkpoints.
   const pruneJobs: PruneJob[] = pruneConfigs.flatMap((config) =>
@@ -165,7 +165,7 @@ export async function reproduce(
       meter.update(`prune-${i}`, done, `${method} ${rateLabel(rate)} fold ${(i % folds.length) + 1}`);
     },
   );
-  pruneResults.forEach((_, i) => meter.finish(`prune-${i}`, pruneEpochs));
+  for (const i of pruneResults.keys()) meter.finish(`prune-${i}`, pruneEpochs);
 
   // 3. Export and time the fold-1 models one at a time (timings need a quiet machine).
   const denseSpeed = await exportAndTime(
