@@ -1,0 +1,36 @@
+/** Headless Chromium (Debian's package, driven by playwright-core) for the browser tests. */
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.SKELPRUNE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** A skip reason when no Chromium is installed (scripts/install-chromium.sh installs it). */
+export const skipWithoutChromium: string | false = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM}: run scripts/install-chromium.sh (or set SKELPRUNE_CHROMIUM)`;
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    // Flags that keep Chromium off the network (closed here) and quiet in a container.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Fraction of pixels of an RGBA image that are not (near) white. */
+export function inkFraction(data: Uint8Array | Uint8ClampedArray, channels: number): number {
+  let ink = 0;
+  const pixels = data.length / channels;
+  for (let i = 0; i < data.length; i += channels) {
+    if (data[i] < 240 || data[i + 1] < 240 || data[i + 2] < 240) ink++;
+  }
+  return ink / pixels;
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { decode } from 'fast-png';
+import type { ReproduceResults } from '../../src/report/results.js';
+import { inkFraction, launchChromium, skipWithoutChromium } from '../browser.js';
+import { projectRoot } from '../helpers.js';
+
+const out = mkdtempSync(join(tmpdir(), 'skelprune-reproduce-'));
+const artifacts = join(projectRoot, 'test-artifacts');
+
+describe('reproduce --quick', () => {
+  it('runs the reduced protocol and writes every artifact', () => {
+    const run = spawnSync(
+      process.execPath,
+      [join(projectRoot, 'bin/skelprune.js'), 'reproduce', '--quick', '--out', out],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReproduceResults;
+    assert.equal(results.runs[0].method, 'dense');
+    assert.equal(results.runs.length, 1 + 7 * 2, 'dense + 7 methods × 2 rates');
+    for (const run of results.runs.slice(1)) {
+      assert.ok(
+        Math.abs(run.achievedRate - run.rate) < 0.001,
+        `${run.method} ${run.rate}: achieved ${run.achievedRate}`,
+      );
+      assert.ok(run.speed && run.speed.p50Ms > 0 && run.speed.bytes > 0);
+    }
+    assert.match(results.provenance.command, /reproduce --quick/);
+    assert.ok(results.provenance.machine.cores > 0 && results.provenance.date);
+    assert.match(readFileSync(join(out, 'results.md'), 'utf8'), /\| ctf +\| +90% \| +90\.00% \|/);
+    for (const chart of ['accuracy-vs-rate', 'speedup-vs-rate', 'confusion-dense', 'confusion-ctf-90']) {
+      assert.match(readFileSync(join(out, 'plots', `${chart}.svg`), 'utf8'), /^<svg/);
+      assert.ok(existsSync(join(out, 'plots', `${chart}.png`)));
+    }
+    const masks = readdirSync(join(out, 'masks'));
+    for (const method of ['ctf', 'mp-structured', 'mp-unstructured']) {
+      for (const layer of ['encoder', 'query', 'key', 'conv', 'fc'])
+        assert.ok(masks.includes(`${method}-90-${layer}.png`), `${method} ${layer}`);
+    }
+    const picture = decode(readFileSync(join(out, 'masks', 'ctf-90-conv.png')));
+    assert.ok(
+      inkFraction(picture.data as Uint8Array, picture.channels) > 0,
+      'the conv mask shows kept weights',
+    );
+  });
+
+  it('writes a self-contained HTML report that opens in Chromium without console errors', {
+    skip: skipWithoutChromium,
+  }, async () => {
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no external resources');
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`file://${join(out, 'report.html')}`);
+      assert.equal(
+        await page.locator('h1').textContent(),
+        'Coarse-to-fine pruning on Synthetic motions (seed 1)',
+      );
+      assert.equal(await page.locator('.charts svg').count(), 2);
+      assert.ok((await page.locator('.masks img').count()) >= 15);
+      mkdirSync(artifacts, { recursive: true });
+      const screenshot = await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: false });
+      const image = decode(screenshot);
+      assert.ok(inkFraction(image.data as Uint8Array, image.channels) > 0.02, 'the screenshot is not blank');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
