@@ -1,6 +1,7 @@
 /** File-system helpers shared by the readers: user-facing errors for missing paths, bounded parallelism. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { SkelpruneError } from '../errors.js';
+import { type FrameFile, type FrameFileFormat, parseFrameFile } from './frame-file.js';
 
 /** Reads a whole file; a missing file is a user error naming it. */
 export async function readBytes(path: string): Promise<Uint8Array> {
@@ -9,6 +10,10 @@ export async function readBytes(path: string): Promise<Uint8Array> {
   } catch (error) {
     throw asUserError(error, path);
   }
+}
+
+export async function readFrameFile(path: string, format: FrameFileFormat): Promise<FrameFile> {
+  return parseFrameFile(await readBytes(path), path, format);
 }
 
 export async function readText(path: string): Promise<string> {

@@ -11,8 +11,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataFormatError } from '../errors.js';
-import { mapWithLimit, readText, requireDirectory } from './files.js';
-import { type FrameFileFormat, readFrameFile } from './frame-file.js';
+import { mapWithLimit, readFrameFile, readText, requireDirectory } from './files.js';
+import { FPHA_FRAME_FORMAT } from './frame-file.js';
 import { leaveOneSubjectOut } from './splits.js';
 import type { DataIssue, Dataset, SkeletonGraph, SkeletonSequence } from './types.js';
 
@@ -117,12 +117,6 @@ const FPHA_BONES: [number, number][] = [
 export const FPHA_SPLIT_FILE = 'data_split_action_recognition.txt';
 export const FPHA_ANNOTATION_DIR = 'Hand_pose_annotation_v1';
 const SKELETON_FILE = 'skeleton.txt';
-/** One FPHA skeleton.txt (64 space-separated columns, millimetres). */
-export const FPHA_FRAME_FORMAT: FrameFileFormat = {
-  separator: ' ',
-  persons: 1,
-  joints: FPHA_JOINT_NAMES.length,
-};
 const SPLIT_PATH = /^(Subject_\d+)\/([A-Za-z_]+)\/(\d+)$/;
 const SECTION_HEADER = /^(Training|Test)\s+(\d+)$/;
 /** How many missing paths an error names before summarizing the rest. */

@@ -1,8 +1,9 @@
 /**
- * Reads a per-frame skeleton text file, the shape SBU and FPHA share: one line per frame, a frame
- * number first, then x y z of every joint of every person.
+ * Per-frame skeleton text files, the shape SBU and FPHA share: one line per frame, a frame number
+ * first, then x y z of every joint of every person. Pure (no file system), so browsers parse dropped
+ * files with the same code; Node reads the bytes through ./files.ts.
  */
-import { readBytes } from './files.js';
+import { DataFormatError } from '../errors.js';
 import { parseNumericTable } from './numeric-table.js';
 import type { DataIssue } from './types.js';
 
@@ -17,6 +18,20 @@ export interface FrameFileFormat {
   };
 }
 
+/**
+ * One SBU skeleton file (91 comma-separated columns: two persons × 15 joints), converted to the
+ * official Kinect millimetres as `loadSbu` does by default (X = 1280 − 2560x, Y = 960 − 1920y, Z = 1280z).
+ */
+export const SBU_FRAME_FORMAT: FrameFileFormat = {
+  separator: ',',
+  persons: 2,
+  joints: 15,
+  axisTransform: { scale: [-2560, -1920, 1280], offset: [1280, 960, 0] },
+};
+
+/** One FPHA skeleton.txt (64 space-separated columns: 21 hand joints, millimetres). */
+export const FPHA_FRAME_FORMAT: FrameFileFormat = { separator: ' ', persons: 1, joints: 21 };
+
 export interface FrameFile {
   readonly frames: number;
   /** frames × persons × joints × 3. */
@@ -25,12 +40,29 @@ export interface FrameFile {
   readonly issue?: DataIssue;
 }
 
-export async function readFrameFile(path: string, format: FrameFileFormat): Promise<FrameFile> {
+/** SBU or FPHA, from the separator and field count of the first line of `bytes`. */
+export function sniffFrameFormat(bytes: Uint8Array, file: string): FrameFileFormat {
+  const newline = bytes.indexOf(10);
+  const first = new TextDecoder().decode(bytes.subarray(0, newline === -1 ? bytes.length : newline)).trim();
+  const commaFields = first.split(',').length;
+  const spaceFields = first.split(/\s+/).length;
+  if (commaFields === columnsOf(SBU_FRAME_FORMAT)) return SBU_FRAME_FORMAT;
+  if (spaceFields === columnsOf(FPHA_FRAME_FORMAT)) return FPHA_FRAME_FORMAT;
+  throw new DataFormatError(
+    file,
+    1,
+    `expected an SBU line (${columnsOf(SBU_FRAME_FORMAT)} comma-separated numbers) or an FPHA line (${columnsOf(FPHA_FRAME_FORMAT)} space-separated numbers), found ${Math.max(commaFields, spaceFields)} fields`,
+  );
+}
+
+/** The frame number and every coordinate. */
+function columnsOf(format: FrameFileFormat): number {
+  return 1 + format.persons * format.joints * 3;
+}
+
+export function parseFrameFile(bytes: Uint8Array, file: string, format: FrameFileFormat): FrameFile {
   const coordinates = format.persons * format.joints * 3;
-  const table = parseNumericTable(await readBytes(path), path, {
-    separator: format.separator,
-    columns: 1 + coordinates,
-  });
+  const table = parseNumericTable(bytes, file, { separator: format.separator, columns: columnsOf(format) });
   const positions = new Float32Array(table.rows * coordinates);
   const { scale, offset } = format.axisTransform ?? { scale: [1, 1, 1], offset: [0, 0, 0] };
   for (let row = 0; row < table.rows; row++) {
@@ -41,7 +73,7 @@ export async function readFrameFile(path: string, format: FrameFileFormat): Prom
       positions[to + k] = offset[axis] + scale[axis] * table.values[from + k];
     }
   }
-  const issue = frameNumberGap(table.values, table.rows, table.columns, path);
+  const issue = frameNumberGap(table.values, table.rows, table.columns, file);
   return issue ? { frames: table.rows, positions, issue } : { frames: table.rows, positions };
 }
 

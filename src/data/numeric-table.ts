@@ -84,10 +84,15 @@ class LineCursor {
   }
 
   text(): string {
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.start, this.end - this.start).toString(
-      'latin1',
-    );
+    return latin1(this.bytes.subarray(this.start, this.end));
   }
+}
+
+/** One character per byte, as Node's 'latin1' decodes, without Node's Buffer (browsers parse too). */
+function latin1(bytes: Uint8Array): string {
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return text;
 }
 
 function countLines(bytes: Uint8Array): number {
@@ -166,7 +171,7 @@ function scanNumber(bytes: Uint8Array, start: number, end: number): boolean {
       ? exponent < 0
         ? mantissa / EXACT_POWERS_OF_TEN[-exponent]
         : mantissa * EXACT_POWERS_OF_TEN[exponent]
-      : Math.abs(Number(Buffer.from(bytes.subarray(start, i)).toString('latin1')));
+      : Math.abs(Number(latin1(bytes.subarray(start, i))));
   if (!Number.isFinite(magnitude)) return false;
   scanned.value = negative ? -magnitude : magnitude;
   scanned.end = i;

@@ -10,8 +10,15 @@
  */
 import { join } from 'node:path';
 import { SkelpruneError } from '../errors.js';
-import { isFile, listDirectories, listFiles, mapWithLimit, requireDirectory } from './files.js';
-import { type FrameFileFormat, readFrameFile } from './frame-file.js';
+import {
+  isFile,
+  listDirectories,
+  listFiles,
+  mapWithLimit,
+  readFrameFile,
+  requireDirectory,
+} from './files.js';
+import { type FrameFileFormat, SBU_FRAME_FORMAT } from './frame-file.js';
 import type { DataIssue, Dataset, Fold, SkeletonGraph, SkeletonSequence } from './types.js';
 
 /** Folder 0C holds class C−1. Names follow datasets.md §1c (mapping B, the one the data supports). */
@@ -78,22 +85,12 @@ export interface SbuOptions {
   readonly units?: 'mm' | 'normalized';
 }
 
-const PERSONS = 2;
+const PERSONS = SBU_FRAME_FORMAT.persons;
 const JOINTS = SBU_JOINT_NAMES.length;
 const SET_NAME = /^s\d\ds\d\d$/;
 const CLASS_FOLDER = /^0([1-8])$/;
 const SEQUENCE_FOLDER = /^(\d{3})$/;
 const OFFICIAL_FILE = 'skeleton_pos.txt';
-
-const MILLIMETRES: FrameFileFormat['axisTransform'] = { scale: [-2560, -1920, 1280], offset: [1280, 960, 0] };
-
-/** One SBU skeleton file (91 comma-separated columns), converted to millimetres as `loadSbu` does by default. */
-export const SBU_FRAME_FORMAT: FrameFileFormat = {
-  separator: ',',
-  persons: PERSONS,
-  joints: JOINTS,
-  axisTransform: MILLIMETRES,
-};
 
 interface SbuFile {
   readonly id: string;

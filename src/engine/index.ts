@@ -18,13 +18,8 @@ export {
   type SgdOptions,
 } from './optim.js';
 export { Rng } from './random.js';
-export {
-  decodeSafetensors,
-  encodeSafetensors,
-  loadSafetensors,
-  type NamedArray,
-  saveSafetensors,
-} from './safetensors.js';
+export { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
+export { loadSafetensors, saveSafetensors } from './safetensors-file.js';
 export { constantLr, cosineLr, type LrSchedule, LrScheduler, stepLr, warmupLr } from './schedule.js';
 export { formatShape, type Shape, ShapeError } from './shape.js';
 export {

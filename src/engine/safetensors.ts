@@ -2,11 +2,10 @@
  * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
  * length, a JSON header mapping names to {dtype, shape, data_offsets} (plus optional string
  * `__metadata__`), then the raw little-endian data. Checkpoints written here open in PyTorch, JAX and
- * anything else that reads safetensors. F32, I32, U16 and U8 are supported.
+ * anything else that reads safetensors. F32, I32, U16 and U8 are supported. Pure (no file system, so
+ * browsers decode model files too); ./safetensors-file.ts reads and writes files.
  */
-import { readFile } from 'node:fs/promises';
 import { SkelpruneError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
 
 export type DType = 'F32' | 'I32' | 'U16' | 'U8';
 
@@ -136,16 +135,4 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
   }
   if (covered !== dataLength) throw fail(`${dataLength - covered} trailing bytes after the last tensor`);
   return { tensors, metadata: metadata as Record<string, string> };
-}
-
-export async function saveSafetensors(
-  path: string,
-  tensors: Record<string, NamedArray>,
-  metadata: Record<string, string> = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-export async function loadSafetensors(path: string): Promise<SafetensorsContent> {
-  return decodeSafetensors(await readFile(path), path);
 }

@@ -1,0 +1,56 @@
+/**
+ * Sequences to classify from the bytes of one file, whatever its format: an SBU skeleton file, an FPHA
+ * skeleton.txt (told apart by their first line) or a generic `.jsonl` read against the model's own
+ * skeleton. Pure (no file system): the CLI reads files through ./sequence-file.ts, the browser demo
+ * parses dropped files directly.
+ */
+import { DataFormatError } from '../errors.js';
+import { parseFrameFile, sniffFrameFormat } from './frame-file.js';
+import { parseSequencesFile } from './generic-format.js';
+import type { SkeletonSequence } from './types.js';
+
+/** What the reader knows about the skeleton the sequences must have (the model's). */
+export interface ExpectedSkeleton {
+  jointNames: readonly string[];
+  bones: readonly (readonly [number, number])[];
+  persons: number;
+  classNames: readonly string[];
+}
+
+/** `file` names the source in messages and ids (a path or a dropped file's name). */
+export function parseSequenceFile(
+  bytes: Uint8Array,
+  file: string,
+  skeleton: ExpectedSkeleton,
+): SkeletonSequence[] {
+  if (file.endsWith('.jsonl')) return parseJsonLines(new TextDecoder().decode(bytes), file, skeleton);
+  const format = sniffFrameFormat(bytes, file);
+  const { frames, positions } = parseFrameFile(bytes, file, format);
+  if (frames === 0) throw new DataFormatError(file, undefined, 'expected frames, found an empty file');
+  return [
+    {
+      id: file.split(/[\\/]/).pop() ?? file,
+      label: -1,
+      subject: '',
+      frames,
+      persons: format.persons,
+      joints: format.joints,
+      positions,
+      source: file,
+    },
+  ];
+}
+
+function parseJsonLines(text: string, file: string, skeleton: ExpectedSkeleton): SkeletonSequence[] {
+  const generic = {
+    name: 'input',
+    units: 'unspecified',
+    jointNames: [...skeleton.jointNames],
+    bones: skeleton.bones.map(([a, b]): [number, number] => [a, b]),
+    persons: skeleton.persons,
+    classNames: [...skeleton.classNames],
+    centerJoint: 0,
+    centerMode: 'first-frame' as const,
+  };
+  return parseSequencesFile(text, file, generic).sequences;
+}
