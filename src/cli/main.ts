@@ -11,6 +11,7 @@ import { registerDeployCommands } from './commands/deploy.js';
 import { registerEvalCommand, registerModelCommands } from './commands/model.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerReproduceCommand } from './commands/reproduce.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 
 function packageVersion(): string {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerPruneCommand(program);
   registerDeployCommands(program);
   registerReproduceCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

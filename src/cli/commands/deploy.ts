@@ -24,18 +24,9 @@ import { Predictor } from '../../runtime/predictor.js';
 import { STORAGE_FORMATS } from '../../runtime/storage.js';
 import { loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
 import { formatPercent } from '../../train/metrics.js';
+import { formatBytes, formatLatency } from '../../util/format.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(2)} MiB`;
-}
-
-function formatLatency(ms: number): string {
-  return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
-}
 
 /** Largest |logit difference| between the checkpoint's masked model and the exported engine. */
 function verifyExport(

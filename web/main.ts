@@ -1,0 +1,26 @@
+/**
+ * The page's entry: compiles the wasm SIMD kernels (asynchronously, as browsers require), starts the
+ * demo and loads the models `skelprune serve` offers. A failure before the demo runs is shown in the
+ * page's error box, not only in the console.
+ */
+import { createKernels } from '../src/kernels/index.js';
+import { DemoApp } from './app.js';
+import { byId } from './dom.js';
+import { fetchServedModels } from './models.js';
+
+async function start(): Promise<void> {
+  const kernels = await createKernels();
+  document.body.dataset.backend = kernels.name;
+  byId('backend').textContent =
+    kernels.name === 'wasm-simd' ? 'wasm SIMD' : 'plain TypeScript (no wasm SIMD here)';
+  const app = new DemoApp(kernels);
+  app.addServedModels(await fetchServedModels());
+  document.body.dataset.ready = 'true';
+}
+
+start().catch((error: unknown) => {
+  const box = byId('error');
+  box.textContent = `The demo could not start: ${error instanceof Error ? error.message : String(error)}`;
+  box.hidden = false;
+  throw error;
+});
