@@ -1,8 +1,8 @@
 /**
- * The exported model file (`.skp`, format version 1; docs/model-format.md): a safetensors file whose
+ * The exported model file (`.skp`, format version 2; docs/model-format.md): a safetensors file whose
  * `skelprune_model` metadata entry (JSON) holds the compact architecture, each layer's storage format,
  * the input pipeline (fitted preprocessing, features, skeleton), the class names and provenance, and
- * whose tensors hold each layer's stored weights and biases. Everything inference needs, nothing of
+ * whose tensors hold each layer's weights (in the smaller of two lossless encodings) and biases. Everything inference needs, nothing of
  * training; readable by any safetensors reader. Pure (no file system): Node reads and writes files
  * through ./model-io.ts, browsers decode fetched bytes directly.
  */
@@ -13,10 +13,10 @@ import { SkelpruneError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
 import type { ModelInputSpec } from '../model/input.js';
 import { LAYER_NAMES, type LayerName, type RuntimeModel, validateRuntimeModel } from './engine.js';
-import type { StoredMatrix } from './storage.js';
+import { denseValues, type StoredMatrix, storeTransposed } from './storage.js';
 
 export const MODEL_FORMAT = 'skelprune-model';
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 const METADATA_KEY = 'skelprune_model';
 
 const index = z.int().nonnegative();
@@ -36,7 +36,12 @@ const headerSchema = z.object({
     fcInputs: z.array(index),
     layers: z.record(
       z.enum(LAYER_NAMES),
-      z.object({ format: z.enum(['dense', 'csr', 'bsr']), rows: index, cols: index }),
+      z.object({
+        format: z.enum(['dense', 'csr', 'bsr']),
+        encoding: z.enum(['dense', 'bitmap']),
+        rows: index,
+        cols: index,
+      }),
     ),
   }),
   input: z.object({
@@ -60,18 +65,63 @@ export interface ModelFile {
   info: Record<string, unknown>;
 }
 
-function storedTensors(name: string, m: StoredMatrix): Record<string, NamedArray> {
-  if (m.format === 'dense') return { [`${name}.values`]: { shape: [m.rows, m.cols], data: m.values } };
+/**
+ * How a layer's Wᵀ is written, whatever its runtime format: all values (dense), or a bitmap of the
+ * nonzero positions plus their values (bitmap), whichever is smaller. Both are lossless; the reader
+ * rebuilds the runtime format, so bsr's zero padding and csr's indices never take disk space.
+ */
+export type WeightEncoding = 'dense' | 'bitmap';
+
+const bitmapBytes = (entries: number) => Math.ceil(entries / 8);
+
+function encodeWeight(
+  name: string,
+  m: StoredMatrix,
+): { encoding: WeightEncoding; tensors: Record<string, NamedArray> } {
+  const dense = denseValues(m);
+  const nonzeros = dense.reduce((n, v) => n + (v === 0 ? 0 : 1), 0);
+  if (bitmapBytes(dense.length) + 4 * nonzeros >= dense.byteLength) {
+    return { encoding: 'dense', tensors: { [`${name}.values`]: { shape: [m.rows, m.cols], data: dense } } };
+  }
+  const mask = new Uint8Array(bitmapBytes(dense.length));
+  const values = new Float32Array(nonzeros);
+  let n = 0;
+  dense.forEach((v, k) => {
+    if (v === 0) return;
+    mask[k >> 3] |= 1 << (k & 7);
+    values[n++] = v;
+  });
   return {
-    [`${name}.rowPtr`]: { shape: [m.rowPtr.length], data: m.rowPtr },
-    [`${name}.index`]: { shape: [m.index.length], data: m.index },
-    [`${name}.values`]: { shape: [m.values.length], data: m.values },
+    encoding: 'bitmap',
+    tensors: {
+      [`${name}.mask`]: { shape: [mask.length], data: mask },
+      [`${name}.values`]: { shape: [nonzeros], data: values },
+    },
   };
+}
+
+/** Wᵀ [rows, cols] row-major from a bitmap of nonzero positions and the nonzero values in order. */
+function unpackBitmap(
+  mask: Uint8Array,
+  values: Float32Array,
+  rows: number,
+  cols: number,
+): Float32Array | null {
+  if (mask.length !== bitmapBytes(rows * cols)) return null;
+  const dense = new Float32Array(rows * cols);
+  let n = 0;
+  for (let k = 0; k < dense.length; k++) {
+    if ((mask[k >> 3] >> (k & 7)) & 1) dense[k] = n < values.length ? values[n++] : Number.NaN;
+  }
+  return n === values.length && !dense.some(Number.isNaN) ? dense : null;
 }
 
 export function encodeModelFile(file: ModelFile): Uint8Array {
   const { model } = file;
   const { nodes } = model;
+  const encoded = Object.fromEntries(
+    LAYER_NAMES.map((name) => [name, encodeWeight(name, model.layers[name].weight)]),
+  ) as Record<LayerName, ReturnType<typeof encodeWeight>>;
   const header: ModelFileHeader = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
@@ -87,7 +137,7 @@ export function encodeModelFile(file: ModelFile): Uint8Array {
       layers: Object.fromEntries(
         LAYER_NAMES.map((name) => {
           const { format, rows, cols } = model.layers[name].weight;
-          return [name, { format, rows, cols }];
+          return [name, { format, encoding: encoded[name].encoding, rows, cols }];
         }),
       ) as ModelFileHeader['model']['layers'],
     },
@@ -103,7 +153,7 @@ export function encodeModelFile(file: ModelFile): Uint8Array {
   tensors['heads.bias'] = { shape: [model.heads.length, nodes, nodes], data: biases };
   for (const name of LAYER_NAMES) {
     const layer = model.layers[name];
-    Object.assign(tensors, storedTensors(name, layer.weight));
+    Object.assign(tensors, encoded[name].tensors);
     tensors[`${name}.bias`] = { shape: [layer.bias.length], data: layer.bias };
   }
   return encodeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify(header) });
@@ -150,22 +200,19 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
     throw new SkelpruneError(`${source}: tensor 'heads.bias' has the wrong size`);
   const layers = Object.fromEntries(
     LAYER_NAMES.map((name) => {
-      const { format, rows, cols } = header.model.layers[name];
+      const { format, encoding, rows, cols } = header.model.layers[name];
       const values = tensor(`${name}.values`, Float32Array);
-      const weight: StoredMatrix =
-        format === 'dense'
-          ? { format, rows, cols, values }
-          : {
-              format,
-              rows,
-              cols,
-              rowPtr: tensor(`${name}.rowPtr`, Int32Array),
-              index:
-                tensors[`${name}.index`]?.data instanceof Uint16Array
-                  ? tensor(`${name}.index`, Uint16Array)
-                  : tensor(`${name}.index`, Int32Array),
-              values,
-            };
+      const dense =
+        encoding === 'dense'
+          ? values.length === rows * cols
+            ? values
+            : null
+          : unpackBitmap(tensor(`${name}.mask`, Uint8Array), values, rows, cols);
+      if (!dense)
+        throw new SkelpruneError(
+          `${source}: the weights of layer '${name}' do not match its ${rows}×${cols} shape`,
+        );
+      const weight = storeTransposed(dense, rows, cols, format);
       return [name, { weight, bias: tensor(`${name}.bias`, Float32Array) }];
     }),
   ) as Record<LayerName, RuntimeModel['layers'][LayerName]>;

@@ -178,6 +178,18 @@ export function denseValues(m: StoredMatrix): Float32Array {
   return out;
 }
 
+/** Wᵀ given as dense row-major [rows, cols] values, stored in `format` (the inverse of denseValues). */
+export function storeTransposed(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  format: StorageFormat,
+): StoredMatrix {
+  const w = new Float32Array(rows * cols);
+  for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) w[i * rows + o] = values[o * cols + i];
+  return storeMatrix({ rows: cols, cols: rows, data: w }, format);
+}
+
 /** Format, shape, nonzeros, nonempty blocks and bytes of a stored matrix. */
 export function summarizeStorage(m: StoredMatrix): StorageSummary {
   const dense = denseValues(m);

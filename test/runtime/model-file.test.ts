@@ -12,9 +12,10 @@ import { SkeletonGcn } from '../../src/model/gcn.js';
 import { ModelInput } from '../../src/model/input.js';
 import { setHardMask } from '../../src/model/layers.js';
 import { compactModel } from '../../src/runtime/compact.js';
-import { toRuntimeModel } from '../../src/runtime/engine.js';
+import { LAYER_NAMES, toRuntimeModel } from '../../src/runtime/engine.js';
 import { decodeModelFile, encodeModelFile, type ModelFile } from '../../src/runtime/model-file.js';
 import { Predictor } from '../../src/runtime/predictor.js';
+import { denseValues } from '../../src/runtime/storage.js';
 import { projectRoot } from '../helpers.js';
 
 const cli = join(projectRoot, 'bin/skelprune.js');
@@ -76,7 +77,7 @@ describe('the .skp model file', () => {
   it('rejects corrupted contents', () => {
     const { tensors, metadata } = decodeSafetensors(bytes);
     const header = JSON.parse(metadata.skelprune_model);
-    header.model.layers.fc.rows += 1;
+    header.model.classes += 1;
     const inconsistent = encodeSafetensors(tensors, { skelprune_model: JSON.stringify(header) });
     assert.throws(() => decodeModelFile(inconsistent, 'm.skp'), /m\.skp: inconsistent model: /);
     const noHeader = encodeSafetensors(tensors);
@@ -85,12 +86,34 @@ describe('the .skp model file', () => {
     assert.throws(() => decodeModelFile(garbled, 'm.skp'), /m\.skp: the model description is not valid JSON/);
   });
 
+  it('writes sparse layers as a bitmap plus values, restoring each runtime format exactly', () => {
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    const layers = JSON.parse(metadata.skelprune_model).model.layers;
+    const fc = file.model.layers.fc.weight;
+    assert.equal(layers.fc.encoding, 'bitmap');
+    const stored = tensors['fc.values'].data.length * 4 + tensors['fc.mask'].data.length;
+    assert.ok(stored < denseValues(fc).byteLength / 2, `fc takes ${stored} bytes`);
+    const loaded = decodeModelFile(bytes, 'm.skp');
+    for (const name of LAYER_NAMES)
+      assert.deepEqual(loaded.model.layers[name].weight, file.model.layers[name].weight);
+  });
+
+  it('rejects a bitmap that does not match the stored values', () => {
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    const values = tensors['fc.values'].data as Float32Array;
+    const shortened = { ...tensors, 'fc.values': { shape: [values.length - 1], data: values.subarray(1) } };
+    assert.throws(
+      () => decodeModelFile(encodeSafetensors(shortened, metadata), 'm.skp'),
+      /m\.skp: the weights of layer 'fc' do not match its \d+×\d+ shape/,
+    );
+  });
+
   it('rejects a format version it does not know', () => {
     const { tensors, metadata } = decodeSafetensors(bytes);
-    const header = { ...JSON.parse(metadata.skelprune_model), version: 2 };
+    const header = { ...JSON.parse(metadata.skelprune_model), version: 1 };
     assert.throws(
       () => decodeModelFile(encodeSafetensors(tensors, { skelprune_model: JSON.stringify(header) }), 'm.skp'),
-      /m\.skp: model format version 2 is not supported \(this skelprune reads version 1\)/,
+      /m\.skp: model format version 1 is not supported \(this skelprune reads version 2\)/,
     );
   });
 
