@@ -215,7 +215,7 @@ export class DemoApp {
     const { pruned, dense } = this.latency;
     speedup.textContent =
       models.length === 2 && pruned.count > 0 && dense.count > 0
-        ? `pruned model: ${(dense.meanMs / pruned.meanMs).toFixed(1)}× the dense model's speed`
+        ? `the pruned model runs ${(dense.meanMs / pruned.meanMs).toFixed(1)}× as fast as the dense one`
         : '';
   }
 

@@ -43,12 +43,15 @@ type Pruning = z.output<typeof pruningSchema>;
 export function loadModel(bytes: Uint8Array, name: string, kernels: Kernels): LoadedModel {
   const file = decodeModelFile(bytes, name);
   const summary = summarize(file, bytes.length);
-  return {
-    name,
-    slot: summary.pruning ? 'pruned' : 'dense',
-    predictor: new Predictor(file, kernels),
-    summary,
-  };
+  const predictor = new Predictor(file, kernels);
+  warmUp(predictor);
+  return { name, slot: summary.pruning ? 'pruned' : 'dense', predictor, summary };
+}
+
+/** The first inference allocates the engine's buffers: done here, it stays out of the latencies shown. */
+function warmUp(predictor: Predictor): void {
+  const { nodes, chunks, chunkWidth } = predictor.file.model;
+  predictor.engine.predict(new Float32Array(nodes * chunks * chunkWidth), 1);
 }
 
 function summarize(file: ModelFile, fileBytes: number): ModelSummary {
@@ -78,11 +81,11 @@ interface ServedModel {
 
 /**
  * The bytes of every model the server offers; none when the page is served without `skelprune serve`
- * (a plain static server has no models/index.json).
+ * (a static server has no models/index.json; Vite's dev server answers with the page itself).
  */
 export async function fetchServedModels(): Promise<{ name: string; bytes: Uint8Array }[]> {
   const index = await fetch('models/index.json');
-  if (!index.ok) return [];
+  if (!index.ok || !index.headers.get('Content-Type')?.includes('json')) return [];
   const served = (await index.json()) as ServedModel[];
   return Promise.all(
     served.map(async ({ name, url }) => {

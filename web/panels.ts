@@ -26,11 +26,7 @@ export function predictionColumn({
   measurements,
   trueClass,
 }: ColumnContent): HTMLElement {
-  const column = el(
-    'div',
-    { class: 'prediction', 'data-slot': model.slot },
-    el('h3', {}, `${model.slot}: ${modelLabel(model)}`),
-  );
+  const column = el('div', { class: 'prediction', 'data-slot': model.slot }, el('h3', {}, modelLabel(model)));
   if ('error' in result) {
     column.append(el('p', { class: 'mismatch' }, result.error));
     return column;
@@ -70,7 +66,7 @@ export function modelCard(model: LoadedModel): HTMLElement {
   const weights =
     summary.unprunedParameters === null
       ? `${count(summary.nonzeros)} nonzero`
-      : `${count(summary.nonzeros)} nonzero of ${count(summary.unprunedParameters)} parameters unpruned`;
+      : `${count(summary.nonzeros)} nonzero (the unpruned model: ${count(summary.unprunedParameters)})`;
   const layers = el(
     'table',
     { class: 'layers' },

@@ -56,7 +56,12 @@ async function readModel(path: string, url: string): Promise<ServedModel> {
 
 /** The file under WEB_ROOT a URL path names, or null for anything outside it. */
 function staticFile(urlPath: string): string | null {
-  const relative = normalize(decodeURIComponent(urlPath)).replace(/^[/\\]+/, '');
+  let relative: string;
+  try {
+    relative = normalize(decodeURIComponent(urlPath)).replace(/^[/\\]+/, '');
+  } catch {
+    return null; // malformed %-escapes
+  }
   if (relative.split(sep).includes('..')) return null;
   return join(WEB_ROOT, relative === '' ? 'index.html' : relative);
 }
