@@ -3,9 +3,11 @@
  * every few frames with the pruned model (or the dense one, or both side by side), and takes dropped
  * files (models and sequences), showing the library's own message for a file it cannot use.
  */
+
+import type { SkeletonSequence } from '../src/data/types.js';
 import { SkelpruneError } from '../src/errors.js';
 import type { Kernels } from '../src/kernels/types.js';
-import { classifyWindow, LatencyMeter, windowOf } from './classify.js';
+import { classifyWindow, LatencyMeter, type WindowPrediction, windowOf } from './classify.js';
 import { byId, el } from './dom.js';
 import { type LoadedModel, loadModel, type Slot } from './models.js';
 import { modelCard, predictionColumn, sequenceItem } from './panels.js';
@@ -176,47 +178,50 @@ export class DemoApp {
   private classify(frame: number): void {
     this.lastClassified = frame;
     const models = this.comparing();
-    const { columns, speedup } = this.elements;
-    columns.dataset.frame = String(frame);
     if (models.length === 0) {
-      columns.replaceChildren(
-        el(
-          'p',
-          { class: 'hint' },
-          'No model loaded: start the page with ',
-          el('code', {}, 'skelprune serve --model model.skp'),
-          ', or drop a .skp model file below.',
-        ),
-      );
-      speedup.textContent = '';
+      this.showNoModel();
       return;
     }
     const window = windowOf(this.current.sequence, frame, this.windowLength);
-    columns.replaceChildren(
-      ...models.map((model) => {
-        const meter = this.latency[model.slot];
-        let result: ReturnType<typeof classifyWindow> | { error: string };
-        try {
-          result = classifyWindow(model.predictor, window);
-          meter.add(result.latencyMs);
-        } catch (error) {
-          if (!(error instanceof SkelpruneError)) throw error;
-          result = { error: error.message };
-        }
-        return predictionColumn({
-          model,
-          result,
-          meanLatencyMs: meter.meanMs,
-          measurements: meter.count,
-          trueClass: this.current.trueClass,
-        });
-      }),
-    );
+    this.elements.columns.replaceChildren(...models.map((model) => this.predictionFor(model, window)));
     const { pruned, dense } = this.latency;
-    speedup.textContent =
+    this.elements.speedup.textContent =
       models.length === 2 && pruned.count > 0 && dense.count > 0
         ? `the pruned model runs ${(dense.meanMs / pruned.meanMs).toFixed(1)}× as fast as the dense one`
         : '';
+  }
+
+  /** One model's column; a window the model cannot take shows the library's message instead. */
+  private predictionFor(model: LoadedModel, window: SkeletonSequence): HTMLElement {
+    const meter = this.latency[model.slot];
+    let result: WindowPrediction | { error: string };
+    try {
+      result = classifyWindow(model.predictor, window);
+      meter.add(result.latencyMs);
+    } catch (error) {
+      if (!(error instanceof SkelpruneError)) throw error;
+      result = { error: error.message };
+    }
+    return predictionColumn({
+      model,
+      result,
+      meanLatencyMs: meter.meanMs,
+      measurements: meter.count,
+      trueClass: this.current.trueClass,
+    });
+  }
+
+  private showNoModel(): void {
+    this.elements.columns.replaceChildren(
+      el(
+        'p',
+        { class: 'hint' },
+        'No model loaded: start the page with ',
+        el('code', {}, 'skelprune serve --model model.skp'),
+        ', or drop a .skp model file below.',
+      ),
+    );
+    this.elements.speedup.textContent = '';
   }
 
   private renderModels(): void {

@@ -74,9 +74,9 @@ export function modelCard(model: LoadedModel): HTMLElement {
       'tr',
       {},
       el('th', {}, 'layer'),
-      el('th', {}, 'format'),
+      el('th', {}, 'kernel'),
       el('th', {}, 'nonzeros'),
-      el('th', {}, 'bytes'),
+      el('th', {}, 'in memory'),
     ),
     ...summary.layers.map((layer) =>
       el(
