@@ -50,7 +50,7 @@ function verifyExport(
   }
 }
 
-async function exportCommand(options: {
+export async function exportCommand(options: {
   model: string;
   out: string;
   onnx?: string;
@@ -86,7 +86,7 @@ async function exportCommand(options: {
   const bytes = await saveModelFile(options.out, file);
   const storage = describeStorage(runtime);
   const rows = [
-    ['layer', 'format', 'Wᵀ rows×cols', 'nonzeros', '4×4 blocks', 'bytes'],
+    ['layer', 'format', 'Wᵀ rows×cols', 'nonzeros', '4×4 blocks', 'in memory'],
     ...LAYER_NAMES.map((name) => {
       const s = storage[name];
       return [
@@ -174,7 +174,7 @@ interface BenchRow {
   speed: Speed;
 }
 
-async function benchCommand(options: {
+export async function benchCommand(options: {
   model: string;
   dense?: string;
   repeats: number;
@@ -217,7 +217,7 @@ async function benchCommand(options: {
   ];
   console.log(formatTable(table, 'lrrrrr', true).join('\n'));
   console.log(
-    `\nspeed-ups relative to the first row; ${options.repeats} timed batch-1 calls per row; random node features; onnxruntime-node with default session options`,
+    `\nspeed-ups relative to the first row; ${options.repeats} timed batch-1 calls per row; random node features${options.onnx ? '; onnxruntime-node with default session options' : ''}`,
   );
 }
 
