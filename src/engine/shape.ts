@@ -1,4 +1,5 @@
 /** Shape arithmetic shared by the ops, and the errors that name the op and the shapes involved. */
+import { contiguousStrides } from '../kernels/strides.js';
 
 export type Shape = readonly number[];
 
@@ -14,16 +15,6 @@ export function sizeOf(shape: Shape): number {
   let size = 1;
   for (const d of shape) size *= d;
   return size;
-}
-
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = stride;
-    stride *= shape[i];
-  }
-  return strides;
 }
 
 export function assertValidShape(shape: Shape, op: string): void {

@@ -4,13 +4,14 @@
  * replaces the buffer). Arithmetic runs in float64 and is rounded to float32 on store.
  */
 import type { Heap } from './heap.js';
-import { collapseBroadcast, collapsePermutation } from './strides.js';
+import { collapseBroadcast, collapsePermutation, isEmptyShape } from './strides.js';
 import {
   type ActivationOp,
   type AdamParams,
   ATTENTION_HEAD_FIELDS,
   type AttentionParams,
   type BinaryOp,
+  type GatherParams,
   type GemmParams,
   type HeapMatrix,
   type Kernels,
@@ -283,7 +284,7 @@ export class TsKernels implements Kernels {
     y: Ptr,
     shape: readonly number[],
   ): void {
-    if (shape.some((size) => size === 0)) return;
+    if (isEmptyShape(shape)) return;
     const layout = collapseBroadcast(shape, aStrides, bStrides);
     const rank = layout.shape.length;
     const inner = layout.shape[rank - 1];
@@ -406,7 +407,7 @@ export class TsKernels implements Kernels {
   }
 
   permute(x: Ptr, y: Ptr, shape: readonly number[], perm: readonly number[]): void {
-    if (shape.some((size) => size === 0)) return;
+    if (isEmptyShape(shape)) return;
     const layout = collapsePermutation(shape, perm);
     const rank = layout.shape.length;
     const inner = layout.shape[rank - 1];
@@ -544,18 +545,8 @@ export class TsKernels implements Kernels {
     }
   }
 
-  gatherRows(
-    src: Ptr,
-    srcOffsets: Ptr,
-    dst: Ptr,
-    dstOffsets: Ptr,
-    count: number,
-    outer: number,
-    srcOuter: number,
-    dstOuter: number,
-    inner: number,
-    srcInner: number,
-  ): void {
+  gatherRows(p: GatherParams): void {
+    const { src, srcOffsets, dst, dstOffsets, count, outer, srcOuter, dstOuter, inner, srcInner } = p;
     const f = this.heap.f32;
     const { i32 } = this.integerViews();
     for (let r = 0; r < count; r++) {

@@ -10,6 +10,11 @@ export interface BroadcastLayout {
   bStrides: number[];
 }
 
+/** Whether a tensor of the given shape has no elements (some axis of size 0): nothing to compute. */
+export function isEmptyShape(shape: readonly number[]): boolean {
+  return shape.some((size) => size === 0);
+}
+
 /** Row-major strides of a contiguous tensor of the given shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);

@@ -141,6 +141,23 @@ export interface AttentionParams {
   out: Ptr;
 }
 
+/**
+ * A strided row gather: dst[dstOffsets[r] + o·dstOuter + i] = src[srcOffsets[r] + o·srcOuter +
+ * i·srcInner] for r < count, o < outer, i < inner; the offset tables are i32.
+ */
+export interface GatherParams {
+  src: Ptr;
+  srcOffsets: Ptr;
+  dst: Ptr;
+  dstOffsets: Ptr;
+  count: number;
+  outer: number;
+  srcOuter: number;
+  dstOuter: number;
+  inner: number;
+  srcInner: number;
+}
+
 export interface Kernels {
   /** 'wasm-simd' or 'ts'. */
   readonly name: string;
@@ -215,22 +232,8 @@ export interface Kernels {
   /** The attention of all heads and samples of a graph layer, see {@link AttentionParams}. */
   attentionMix(p: AttentionParams): void;
 
-  /**
-   * dst[dstOffsets[r] + o·dstOuter + i] = src[srcOffsets[r] + o·srcOuter + i·srcInner] for r < count,
-   * o < outer, i < inner; the offset tables are i32.
-   */
-  gatherRows(
-    src: Ptr,
-    srcOffsets: Ptr,
-    dst: Ptr,
-    dstOffsets: Ptr,
-    count: number,
-    outer: number,
-    srcOuter: number,
-    dstOuter: number,
-    inner: number,
-    srcInner: number,
-  ): void;
+  /** The strided row gather of {@link GatherParams}. */
+  gatherRows(p: GatherParams): void;
 
   /** One Adam/AdamW step over n parameters: updates p, m, v in place. */
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void;

@@ -5,12 +5,13 @@
  */
 import type { Heap } from './heap.js';
 import type { GemmPool } from './pool.js';
-import { collapseBroadcast, collapsePermutation, contiguousStrides } from './strides.js';
+import { collapseBroadcast, collapsePermutation, contiguousStrides, isEmptyShape } from './strides.js';
 import type {
   ActivationOp,
   AdamParams,
   AttentionParams,
   BinaryOp,
+  GatherParams,
   GemmParams,
   HeapMatrix,
   Kernels,
@@ -19,6 +20,9 @@ import type {
   SgdParams,
   UnaryOp,
 } from './types.js';
+
+/** The arguments after the matrix of the product exports, the same for every format. */
+type ProductOperands = [x: number, ld: number, columns: number, bias: number, relu: number, y: number];
 
 /** The functions src/kernels/assembly/index.ts exports; pointers are byte addresses. */
 export interface KernelExports {
@@ -71,12 +75,7 @@ export interface KernelExports {
     index: number,
     wide: number,
     values: number,
-    x: number,
-    ld: number,
-    columns: number,
-    bias: number,
-    relu: number,
-    y: number,
+    ...operands: ProductOperands
   ): void;
   blockProduct(
     blockRows: number,
@@ -85,12 +84,7 @@ export interface KernelExports {
     wide: number,
     values: number,
     denseBlockCols: number,
-    x: number,
-    ld: number,
-    columns: number,
-    bias: number,
-    relu: number,
-    y: number,
+    ...operands: ProductOperands
   ): void;
   biasActivation(rows: number, bias: number, relu: number, y: number, ld: number, columns: number): void;
   attentionMix(
@@ -175,7 +169,7 @@ export function denseProductUsesGemm(blockRows: number, blockCols: number, colum
   return columns >= 96 && blockRows * blockCols * 16 >= 32768;
 }
 
-/** Loop rank of the layout tables binary() and permute() read (assembly RANK). */
+/** Loop rank of the layout tables binary() and permute() read (LAYOUT_RANK of assembly/layout.ts). */
 const LAYOUT_RANK = 6;
 const LAYOUT_INTS = 3 * LAYOUT_RANK;
 
@@ -271,7 +265,7 @@ export class WasmKernels implements Kernels {
     y: Ptr,
     shape: readonly number[],
   ): void {
-    if (shape.some((size) => size === 0)) return;
+    if (isEmptyShape(shape)) return;
     const layout = collapseBroadcast(shape, aStrides, bStrides);
     this.writeLayout([layout.shape, layout.aStrides, layout.bStrides]);
     this.exports.binary(BINARY_CODES[op], a * 4, b * 4, y * 4, this.layout * 4);
@@ -302,7 +296,7 @@ export class WasmKernels implements Kernels {
   }
 
   permute(x: Ptr, y: Ptr, shape: readonly number[], perm: readonly number[]): void {
-    if (shape.some((size) => size === 0)) return;
+    if (isEmptyShape(shape)) return;
     const { shape: outShape, inStrides } = collapsePermutation(shape, perm);
     const outStrides = contiguousStrides(outShape);
     // Loop order: output order, except that the axis contiguous in the input moves next to the
@@ -327,53 +321,7 @@ export class WasmKernels implements Kernels {
 
   product(w: HeapMatrix, x: Ptr, ld: number, columns: number, bias: Ptr, relu: boolean, y: Ptr): void {
     const act = relu ? 1 : 0;
-    if (w.format === 'csr') {
-      const wide = w.wideIndex ? 1 : 0;
-      this.exports.csrProduct(
-        w.rows,
-        w.rowPtr * 4,
-        w.index * 4,
-        wide,
-        w.values * 4,
-        x * 4,
-        ld,
-        columns,
-        bias * 4,
-        act,
-        y * 4,
-      );
-    } else if (w.format === 'bsr') {
-      const wide = w.wideIndex ? 1 : 0;
-      this.exports.blockProduct(
-        w.blockRows,
-        w.rowPtr * 4,
-        w.index * 4,
-        wide,
-        w.values * 4,
-        0,
-        x * 4,
-        ld,
-        columns,
-        bias * 4,
-        act,
-        y * 4,
-      );
-    } else if (!denseProductUsesGemm(w.blockRows, w.blockCols, columns)) {
-      this.exports.blockProduct(
-        w.blockRows,
-        0,
-        0,
-        0,
-        w.values * 4,
-        w.blockCols,
-        x * 4,
-        ld,
-        columns,
-        bias * 4,
-        act,
-        y * 4,
-      );
-    } else {
+    if (w.format === 'dense' && denseProductUsesGemm(w.blockRows, w.blockCols, columns)) {
       const m = 4 * w.blockRows;
       const k = 4 * w.blockCols;
       const n = Math.ceil(columns / 4) * 4;
@@ -382,7 +330,16 @@ export class WasmKernels implements Kernels {
         ...{ a: w.values, lda: k, strideA: 0, b: x, ldb: ld, strideB: 0, c: y, ldc: ld, strideC: 0 },
       });
       this.exports.biasActivation(m, bias * 4, act, y * 4, ld, columns);
+      return;
     }
+    const operands: ProductOperands = [x * 4, ld, columns, bias * 4, act, y * 4];
+    if (w.format === 'dense') {
+      this.exports.blockProduct(w.blockRows, 0, 0, 0, w.values * 4, w.blockCols, ...operands);
+      return;
+    }
+    const structure = [w.rowPtr * 4, w.index * 4, w.wideIndex ? 1 : 0, w.values * 4] as const;
+    if (w.format === 'csr') this.exports.csrProduct(w.rows, ...structure, ...operands);
+    else this.exports.blockProduct(w.blockRows, ...structure, 0, ...operands);
   }
 
   attentionMix(p: AttentionParams): void {
@@ -403,29 +360,18 @@ export class WasmKernels implements Kernels {
     );
   }
 
-  gatherRows(
-    src: Ptr,
-    srcOffsets: Ptr,
-    dst: Ptr,
-    dstOffsets: Ptr,
-    count: number,
-    outer: number,
-    srcOuter: number,
-    dstOuter: number,
-    inner: number,
-    srcInner: number,
-  ): void {
+  gatherRows(p: GatherParams): void {
     this.exports.gatherRows(
-      src * 4,
-      srcOffsets * 4,
-      dst * 4,
-      dstOffsets * 4,
-      count,
-      outer,
-      srcOuter,
-      dstOuter,
-      inner,
-      srcInner,
+      p.src * 4,
+      p.srcOffsets * 4,
+      p.dst * 4,
+      p.dstOffsets * 4,
+      p.count,
+      p.outer,
+      p.srcOuter,
+      p.dstOuter,
+      p.inner,
+      p.srcInner,
     );
   }
 

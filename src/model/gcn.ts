@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { dropout, Module, matmul, Parameter, type Rng, softmax, type Tensor } from '../engine/index.js';
-import { Linear, type PrunableWeight } from './layers.js';
+import { Linear, type PrunableWeight, prunableWeight } from './layers.js';
 
 export const gcnConfigSchema = z.strictObject({
   /** Channels of the node encoding (C), per temporal chunk. */
@@ -158,42 +158,28 @@ export class SkeletonGcn extends Module {
     const { headDim, encodingChannels, encoderChunks } = this.config;
     const perHead = { kind: 'col-groups', size: headDim } as const;
     return [
-      {
-        name: 'encoder',
-        layer: this.encoder,
-        rows: this.encoder.inFeatures,
-        cols: this.encoder.outFeatures,
+      prunableWeight('encoder', this.encoder, {
         blocks: { kind: 'tiles', rows: 8, cols: 8 },
         meaning: { rows: 'input feature (frame × channel)', cols: 'encoding channel', blocks: '8×8 tile' },
         usesPerSequence: nodes * encoderChunks,
-      },
-      ...(['query', 'key'] as const).map((name) => ({
-        name,
-        layer: this[name],
-        rows: this[name].inFeatures,
-        cols: this[name].outFeatures,
-        blocks: perHead,
-        meaning: { rows: 'encoding channel', cols: `${name} dimension`, blocks: 'attention head' },
-        usesPerSequence: nodes,
-      })),
-      {
-        name: 'conv',
-        layer: this.conv,
-        rows: this.conv.inFeatures,
-        cols: this.conv.outFeatures,
+      }),
+      ...(['query', 'key'] as const).map((name) =>
+        prunableWeight(name, this[name], {
+          blocks: perHead,
+          meaning: { rows: 'encoding channel', cols: `${name} dimension`, blocks: 'attention head' },
+          usesPerSequence: nodes,
+        }),
+      ),
+      prunableWeight('conv', this.conv, {
         blocks: { kind: 'row-groups', size: encoderChunks * encodingChannels },
         meaning: { rows: 'head × encoding channel', cols: 'convolution filter', blocks: 'attention head' },
         usesPerSequence: nodes,
-      },
-      {
-        name: 'fc',
-        layer: this.fc,
-        rows: this.fc.inFeatures,
-        cols: this.fc.outFeatures,
+      }),
+      prunableWeight('fc', this.fc, {
         blocks: { kind: 'tiles', rows: 16, cols: 16 },
         meaning: { rows: 'node × filter', cols: 'hidden unit', blocks: '16×16 tile' },
         usesPerSequence: 1,
-      },
+      }),
     ];
   }
 

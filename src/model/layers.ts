@@ -79,6 +79,15 @@ export interface PrunableWeight {
   readonly usesPerSequence: number;
 }
 
+/** A layer's weight as a prunable matrix: rows are its inputs, columns its outputs. */
+export function prunableWeight(
+  name: string,
+  layer: Linear,
+  detail: Pick<PrunableWeight, 'blocks' | 'meaning' | 'usesPerSequence'>,
+): PrunableWeight {
+  return { name, layer, rows: layer.inFeatures, cols: layer.outFeatures, ...detail };
+}
+
 /**
  * A block layout as an exact 4-D view [blockRows, rowsPerBlock, blockCols, colsPerBlock] of the
  * [rows, cols] matrix: row-major entry (i, j) sits at (⌊i/r⌋, i mod r, ⌊j/c⌋, j mod c). Tiles shrink to

@@ -7,24 +7,21 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Dataset, fitPreprocessing, getFold, validationSplit } from '../data/index.js';
-import type { SkeletonSequence } from '../data/types.js';
+import type { Dataset } from '../data/index.js';
 import { Rng } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import { compactionPlan, type PrunedCost } from '../model/compaction.js';
-import { SkeletonGcn } from '../model/gcn.js';
-import { ModelInput } from '../model/input.js';
+import type { SkeletonGcn } from '../model/gcn.js';
+import type { ModelInput } from '../model/input.js';
 import { tiling } from '../model/layers.js';
 import {
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_VERSION,
   type CheckpointMeta,
   loadCheckpoint,
   modelFromCheckpoint,
   saveCheckpoint,
 } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
-import { loadRunDataset } from '../train/experiment.js';
+import { foldData, freshModel, loadRunDataset } from '../train/experiment.js';
 import { type ClassificationMetrics, classificationMetrics } from '../train/metrics.js';
 import { RunSession, type SessionEvent } from '../train/session.js';
 import { predictBatch, Trainer } from '../train/trainer.js';
@@ -71,11 +68,6 @@ function identity(job: PruneJob): string {
   return JSON.stringify({ config, checkpoint: job.checkpoint ?? null, fold: job.foldIndex ?? null });
 }
 
-function pick(dataset: Dataset, ids: readonly string[]): SkeletonSequence[] {
-  const byId = new Map(dataset.sequences.map((s) => [s.id, s]));
-  return ids.map((id) => byId.get(id)!);
-}
-
 interface Start {
   model: SkeletonGcn;
   input: ModelInput;
@@ -111,35 +103,7 @@ async function startingPoint(job: PruneJob, dataset: Dataset): Promise<Start> {
   }
   const protocol = config.protocol ?? Object.keys(dataset.protocols)[0];
   const foldIndex = job.foldIndex ?? (config.fold === 'all' ? 0 : config.fold - 1);
-  const fold = getFold(dataset, protocol, foldIndex);
-  const train = pick(
-    dataset,
-    validationSplit(dataset, fold.train, { fraction: config.validationFraction, seed: config.seed }).train,
-  );
-  const input = ModelInput.fromGraph(
-    dataset.graph,
-    fitPreprocessing(train, dataset.graph, config.preprocess),
-    config.features,
-  );
-  const shape = {
-    nodes: input.nodes,
-    inputDim: input.dim,
-    classes: dataset.classNames.length,
-    edges: input.edges(),
-  };
-  const model = new SkeletonGcn(shape, config.model, new Rng(config.seed).fork('model'));
-  const meta: CheckpointMeta = {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    architecture: 'skeleton-gcn',
-    model: model.config,
-    shape,
-    input: input.spec as CheckpointMeta['input'],
-    classNames: [...dataset.classNames],
-    provenance: { dataset: dataset.name, protocol, fold: fold.name, foldIndex, seed: config.seed },
-    results: {},
-    pruning: null,
-  };
+  const { model, input, meta } = freshModel(dataset, foldData(dataset, protocol, foldIndex, config), config);
   return { model, input, meta, protocol, foldIndex };
 }
 
@@ -172,18 +136,9 @@ export async function pruneFold(
   const dataset = await loadRunDataset(config);
   const start = await startingPoint(job, dataset);
   const { model, input } = start;
-  const fold = getFold(dataset, start.protocol, start.foldIndex);
-  const split = validationSplit(dataset, fold.train, {
-    fraction: config.validationFraction,
-    seed: config.seed,
-  });
-  const data = {
-    input,
-    train: pick(dataset, split.train),
-    validation: pick(dataset, split.validation),
-    classes: dataset.classNames.length,
-  };
-  const testBatch = input.encode(pick(dataset, fold.test));
+  const { fold, train, validation, test } = foldData(dataset, start.protocol, start.foldIndex, config);
+  const data = { input, train, validation, classes: dataset.classNames.length };
+  const testBatch = input.encode(test);
   const fromScratch = job.checkpoint === undefined;
   const denseTop1 = fromScratch
     ? null

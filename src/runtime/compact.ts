@@ -10,6 +10,7 @@
 
 import { compactionPlan } from '../model/compaction.js';
 import type { SkeletonGcn } from '../model/gcn.js';
+import type { Linear } from '../model/layers.js';
 import type { HardMask } from '../prune/masks.js';
 
 /** A dense row-major matrix. */
@@ -52,6 +53,9 @@ export interface CompactModel {
 
 const relu = (x: number) => Math.max(x, 0);
 
+/** 0, 1, …, n − 1. */
+const indices = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 function submatrix(
   data: Float32Array,
   cols: number,
@@ -67,19 +71,36 @@ function submatrix(
   return { rows: rowSet.length, cols: colSet.length, data: out };
 }
 
+/** An input row r of a weight whose value is a constant. */
+interface ConstantInput {
+  row: number;
+  value: number;
+}
+
 /** bias[j] + Σ over constant inputs r of value(r) · W[r, colSet[j]], in float64. */
 function foldedBias(
   bias: Float32Array | null,
   data: Float32Array,
   cols: number,
   colSet: readonly number[],
-  constants: readonly { row: number; value: number }[],
+  constants: readonly ConstantInput[],
 ): Float64Array {
   return Float64Array.from(colSet, (c) => {
     let sum = bias ? bias[c] : 0;
     for (const { row, value } of constants) sum += value * data[row * cols + c];
     return sum;
   });
+}
+
+/** {@link foldedBias} over every output of a layer, from its own bias. */
+function layerFoldedBias(layer: Linear, constants: readonly ConstantInput[]): Float64Array {
+  return foldedBias(
+    layer.bias!.data,
+    layer.weight.data,
+    layer.outFeatures,
+    indices(layer.outFeatures),
+    constants,
+  );
 }
 
 /**
@@ -106,7 +127,7 @@ export function compactModel(model: SkeletonGcn, masks: Readonly<Record<string, 
   const compactChannel = (ch: number) =>
     Math.floor(ch / c) * plan.encoder.cols.length + encPosition.get(ch % c)!;
   const isComputed = (ch: number) => encPosition.has(ch % c);
-  const constantChannels = Array.from({ length: width }, (_, ch) => ch)
+  const constantChannels = indices(width)
     .filter((ch) => !isComputed(ch))
     .map((ch) => ({ row: ch, value: relu(encBias[ch % c]) }));
 
@@ -154,35 +175,23 @@ export function compactModel(model: SkeletonGcn, masks: Readonly<Record<string, 
   const convConstants = Array.from({ length: heads }, (_, index) =>
     constantChannels.map(({ row, value }) => ({ row: index * width + row, value })),
   ).flat();
-  const convFolded = foldedBias(
-    model.conv.bias!.data,
-    weights(model.conv),
-    filters,
-    Array.from({ length: filters }, (_, f) => f),
-    convConstants,
-  );
+  const convFolded = layerFoldedBias(model.conv, convConstants);
   const filterPosition = new Map(plan.conv.cols.map((f, i) => [f, i]));
 
   // FC: rows of computed filters; constant filters (relu of their folded bias) fold into its bias.
-  const constantFilters = Array.from({ length: filters }, (_, f) => f).filter((f) => !filterPosition.has(f));
+  const constantFilters = indices(filters).filter((f) => !filterPosition.has(f));
   const fcConstants = constantFilters.flatMap((f) =>
     Array.from({ length: nodes }, (_, v) => ({ row: v * filters + f, value: relu(convFolded[f]) })),
   );
-  const fcFolded = foldedBias(
-    model.fc.bias!.data,
-    weights(model.fc),
-    fcUnits,
-    Array.from({ length: fcUnits }, (_, u) => u),
-    fcConstants,
-  );
+  const fcFolded = layerFoldedBias(model.fc, fcConstants);
   const unitPosition = new Set(plan.fc.cols);
 
   // Classifier: constant units fold into its bias.
   const classes = model.shape.classes;
-  const unitConstants = Array.from({ length: fcUnits }, (_, u) => u)
+  const unitConstants = indices(fcUnits)
     .filter((u) => !unitPosition.has(u))
     .map((u) => ({ row: u, value: relu(fcFolded[u]) }));
-  const allClasses = Array.from({ length: classes }, (_, j) => j);
+  const allClasses = indices(classes);
   return {
     nodes,
     chunks,
@@ -210,15 +219,7 @@ export function compactModel(model: SkeletonGcn, masks: Readonly<Record<string, 
     },
     classifier: {
       weight: submatrix(weights(model.classifier), classes, plan.fc.cols, allClasses),
-      bias: Float32Array.from(
-        foldedBias(
-          model.classifier.bias!.data,
-          weights(model.classifier),
-          classes,
-          allClasses,
-          unitConstants,
-        ),
-      ),
+      bias: Float32Array.from(layerFoldedBias(model.classifier, unitConstants)),
     },
   };
 }

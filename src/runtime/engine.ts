@@ -18,10 +18,11 @@
  */
 import { kernels as processKernels } from '../engine/backend.js';
 import type { Heap } from '../kernels/heap.js';
-import type { AttentionParams, Kernels, Ptr } from '../kernels/types.js';
+import type { AttentionParams, GatherParams, Kernels, Ptr } from '../kernels/types.js';
 import type { CompactHead, CompactModel, Matrix } from './compact.js';
 import { chooseFormat } from './cost-model.js';
 import { HeapArena, type HeapLayer, uploadLayer } from './heap-arena.js';
+import { rowSoftmax } from './softmax.js';
 import {
   BLOCK,
   denseValues,
@@ -247,29 +248,58 @@ interface BatchPlan {
   fcIn: Ptr;
   hidden: Ptr;
   logits: Ptr;
-  inputGather: { src: Ptr; dst: Ptr };
-  fcGather: { src: Ptr; dst: Ptr };
+  inputGather: GatherParams;
+  fcGather: GatherParams;
   attention: AttentionParams;
   arena: HeapArena;
 }
 
 /**
- * Offsets of the two gathers: input feature (m, i) of every node → encoder input row m·⌈inputs⌉₄ + i
- * (chunk-major, so each chunk's encoder product reads contiguous rows); FC input r = v·F' + f' →
- * row f' of the conv output, column v (per sample: + b·paddedNodes) → FC input row r.
+ * The two gathers of a batch plan, with their offset tables uploaded: input feature (m, i) of every
+ * node → encoder input row m·⌈inputs⌉₄ + i (chunk-major, so each chunk's encoder product reads
+ * contiguous rows); FC input r = v·F' + f' → row f' of the conv output, column v (per sample:
+ * + b·paddedNodes) → FC input row r.
  */
-function gatherTables(model: RuntimeModel, columns: number, fcLd: number) {
-  const { chunks, chunkWidth, encoderInputs: inputs, fcInputs } = model;
+function planGathers(
+  model: RuntimeModel,
+  arena: HeapArena,
+  batch: number,
+  plan: Pick<BatchPlan, 'columns' | 'fcLd' | 'input' | 'encoderIn' | 'filters' | 'fcIn'>,
+): Pick<BatchPlan, 'inputGather' | 'fcGather'> {
+  const { nodes, chunks, chunkWidth, encoderInputs: inputs, fcInputs } = model;
+  const { columns, fcLd } = plan;
   const filters = model.layers.conv.weight.rows;
+  const paddedNodes = paddedRows(nodes);
+  const width = chunks * chunkWidth;
   const perChunk = <T>(f: (m: number) => T[]) => Array.from({ length: chunks }, (_, m) => f(m)).flat();
+  const inputSrc = perChunk((m) => inputs.map((i) => m * chunkWidth + i));
+  const inputDst = perChunk((m) => inputs.map((_, i) => (m * paddedRows(inputs.length) + i) * columns));
+  const fcSrc = fcInputs.map((r) => (r % filters) * columns + Math.floor(r / filters));
+  const fcDst = fcInputs.map((_, r) => r * fcLd);
   return {
-    input: {
-      src: perChunk((m) => inputs.map((i) => m * chunkWidth + i)),
-      dst: perChunk((m) => inputs.map((_, i) => (m * paddedRows(inputs.length) + i) * columns)),
+    inputGather: {
+      src: plan.input,
+      srcOffsets: arena.ints(inputSrc),
+      dst: plan.encoderIn,
+      dstOffsets: arena.ints(inputDst),
+      count: chunks * inputs.length,
+      outer: batch,
+      srcOuter: nodes * width,
+      dstOuter: paddedNodes,
+      inner: nodes,
+      srcInner: width,
     },
-    fc: {
-      src: fcInputs.map((r) => (r % filters) * columns + Math.floor(r / filters)),
-      dst: fcInputs.map((_, r) => r * fcLd),
+    fcGather: {
+      src: plan.filters,
+      srcOffsets: arena.ints(fcSrc),
+      dst: plan.fcIn,
+      dstOffsets: arena.ints(fcDst),
+      count: fcInputs.length,
+      outer: batch,
+      srcOuter: paddedNodes,
+      dstOuter: 1,
+      inner: 1,
+      srcInner: 0,
     },
   };
 }
@@ -278,19 +308,6 @@ function gatherTables(model: RuntimeModel, columns: number, fcLd: number) {
 function transposedPadded(m: ArrayLike<number>, nodes: number, width: number): Float32Array {
   const out = new Float32Array(nodes * width);
   for (let i = 0; i < nodes; i++) for (let j = 0; j < nodes; j++) out[j * width + i] = m[i * nodes + j];
-  return out;
-}
-
-/** softmax of each row of a static head's logits, in float64. */
-function rowSoftmax(logits: Float32Array, nodes: number): Float64Array {
-  const out = new Float64Array(nodes * nodes);
-  for (let i = 0; i < nodes; i++) {
-    const row = logits.subarray(i * nodes, (i + 1) * nodes);
-    const top = Math.max(...row);
-    let total = 0;
-    for (let j = 0; j < nodes; j++) total += out[i * nodes + j] = Math.exp(row[j] - top);
-    for (let j = 0; j < nodes; j++) out[i * nodes + j] /= total;
-  }
   return out;
 }
 
@@ -346,20 +363,8 @@ export class InferenceEngine {
     const { encoder, projection, conv, fc, classifier } = this.layers;
     const { columns, fcLd } = plan;
     this.heap.f32.set(x, plan.input);
-    const width = chunks * chunkWidth;
     const inputs = this.model.encoderInputs.length;
-    k.gatherRows(
-      plan.input,
-      plan.inputGather.src,
-      plan.encoderIn,
-      plan.inputGather.dst,
-      chunks * inputs,
-      batch,
-      nodes * width,
-      this.paddedNodes,
-      nodes,
-      width,
-    );
+    k.gatherRows(plan.inputGather);
     // Chunk m's output rows start at m·C'; a block format's padding rows spill into chunk m + 1,
     // which overwrites them next.
     for (let m = 0; m < chunks; m++) {
@@ -371,19 +376,7 @@ export class InferenceEngine {
       k.product(projection.matrix, plan.channels, columns, columns, projection.bias, false, plan.projected);
     if (this.model.heads.length > 0) k.attentionMix(plan.attention);
     k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
-    const fcInputs = this.model.fcInputs.length;
-    k.gatherRows(
-      plan.filters,
-      plan.fcGather.src,
-      plan.fcIn,
-      plan.fcGather.dst,
-      fcInputs,
-      batch,
-      this.paddedNodes,
-      1,
-      1,
-      0,
-    );
+    k.gatherRows(plan.fcGather);
     k.product(fc.matrix, plan.fcIn, fcLd, batch, fc.bias, true, plan.hidden);
     k.product(classifier.matrix, plan.hidden, fcLd, batch, classifier.bias, false, plan.logits);
     const f = this.heap.f32;
@@ -433,11 +426,10 @@ export class InferenceEngine {
       (chunks - 1) * this.encodings + paddedRows(this.encodings),
     );
     const rows = (layer: LayerName) => paddedRows(this.model.layers[layer].weight.rows);
-    const tables = gatherTables(this.model, columns, fcLd);
     const projected = arena.zeros(rows('projection') * columns);
     const channels = arena.zeros(channelRows * columns);
     const mixed = arena.zeros(paddedRows(mixedRows) * columns);
-    const plan: BatchPlan = {
+    const buffers = {
       columns,
       fcLd,
       input: arena.zeros(batch * nodes * chunks * chunkWidth),
@@ -449,8 +441,10 @@ export class InferenceEngine {
       fcIn: arena.zeros(paddedRows(this.model.fcInputs.length) * fcLd),
       hidden: arena.zeros(rows('fc') * fcLd),
       logits: arena.zeros(rows('classifier') * fcLd),
-      inputGather: { src: arena.ints(tables.input.src), dst: arena.ints(tables.input.dst) },
-      fcGather: { src: arena.ints(tables.fc.src), dst: arena.ints(tables.fc.dst) },
+    };
+    const plan: BatchPlan = {
+      ...buffers,
+      ...planGathers(this.model, arena, batch, buffers),
       attention: {
         heads: heads.length,
         table: this.headTable,

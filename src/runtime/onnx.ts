@@ -13,6 +13,7 @@
 import protobuf from 'protobufjs';
 import type { CompactHead, CompactModel, Matrix } from './compact.js';
 import { onnxProtoSchema } from './onnx-proto/schema.js';
+import { rowSoftmax } from './softmax.js';
 
 /** Opset 17 with IR version 8 (ONNX 1.12, 2022): every current runtime loads it. */
 export const ONNX_OPSET = 17;
@@ -175,19 +176,6 @@ function encodeNodes(g: GraphBuilder, m: CompactModel): string {
   const encoded = dense(g, 'encoder', x, leading, m.encoder, { relu: true });
   const shape = g.int64s('node_channels.shape', [0, nodes, chunks * weight.cols]);
   return g.node('Reshape', [encoded, shape], 'node_channels', [ONNX_BATCH, nodes, chunks * weight.cols]);
-}
-
-/** softmax over each row of an [N, N] matrix, in float64. */
-function rowSoftmax(logits: Float32Array, n: number): Float64Array {
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const row = logits.subarray(i * n, (i + 1) * n);
-    const max = Math.max(...row);
-    let total = 0;
-    for (let j = 0; j < n; j++) total += out[i * n + j] = Math.exp(row[j] - max);
-    for (let j = 0; j < n; j++) out[i * n + j] /= total;
-  }
-  return out;
 }
 
 /** Query [B, N, D] and transposed key [B, D, N] of all dynamic heads' dims, with the score scale. */

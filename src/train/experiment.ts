@@ -9,7 +9,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Dataset, fitPreprocessing, getFold, loadDataset, validationSplit } from '../data/index.js';
+import {
+  type Dataset,
+  type Fold,
+  fitPreprocessing,
+  getFold,
+  loadDataset,
+  validationSplit,
+} from '../data/index.js';
 import type { SkeletonSequence } from '../data/types.js';
 import { Rng } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
@@ -76,6 +83,77 @@ function pick(dataset: Dataset, ids: readonly string[]): SkeletonSequence[] {
   });
 }
 
+/** One fold of a protocol and its sequences: training split into train and validation, and test. */
+export interface FoldData {
+  protocol: string;
+  foldIndex: number;
+  fold: Fold;
+  train: SkeletonSequence[];
+  validation: SkeletonSequence[];
+  test: SkeletonSequence[];
+}
+
+/** A fold's sequences, its validation part a stratified, seeded share of its training part. */
+export function foldData(
+  dataset: Dataset,
+  protocol: string,
+  foldIndex: number,
+  config: Pick<RunConfig, 'validationFraction' | 'seed'>,
+): FoldData {
+  const fold = getFold(dataset, protocol, foldIndex);
+  const split = validationSplit(dataset, fold.train, {
+    fraction: config.validationFraction,
+    seed: config.seed,
+  });
+  return {
+    protocol,
+    foldIndex,
+    fold,
+    train: pick(dataset, split.train),
+    validation: pick(dataset, split.validation),
+    test: pick(dataset, fold.test),
+  };
+}
+
+/**
+ * A freshly initialised model for a fold: preprocessing fitted on its training part, the model input
+ * and the checkpoint metadata (provenance: dataset, protocol, fold, seed).
+ */
+export function freshModel(
+  dataset: Dataset,
+  data: FoldData,
+  config: Pick<RunConfig, 'preprocess' | 'features' | 'model' | 'seed'>,
+): { model: SkeletonGcn; input: ModelInput; meta: CheckpointMeta } {
+  const preprocessing = fitPreprocessing(data.train, dataset.graph, config.preprocess);
+  const input = ModelInput.fromGraph(dataset.graph, preprocessing, config.features);
+  const shape = {
+    nodes: input.nodes,
+    inputDim: input.dim,
+    classes: dataset.classNames.length,
+    edges: input.edges(),
+  };
+  const model = new SkeletonGcn(shape, config.model, new Rng(config.seed).fork('model'));
+  const meta: CheckpointMeta = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    architecture: 'skeleton-gcn',
+    model: model.config,
+    shape,
+    input: input.spec as CheckpointMeta['input'],
+    classNames: [...dataset.classNames],
+    provenance: {
+      dataset: dataset.name,
+      protocol: data.protocol,
+      fold: data.fold.name,
+      foldIndex: data.foldIndex,
+      seed: config.seed,
+    },
+    results: {},
+    pruning: null,
+  };
+  return { model, input, meta };
+}
+
 /** The settings that decide a run's result (not where or how parallel it runs). */
 function identity(config: RunConfig): string {
   const { jobs: _jobs, out: _out, ...rest } = config;
@@ -94,47 +172,18 @@ export async function trainFold(
   }
 
   const dataset = await loadRunDataset(config);
-  const protocol = runProtocol(config, dataset);
-  const fold = getFold(dataset, protocol, foldIndex);
-  const split = validationSplit(dataset, fold.train, {
-    fraction: config.validationFraction,
-    seed: config.seed,
-  });
-  const train = pick(dataset, split.train);
-  const preprocessing = fitPreprocessing(train, dataset.graph, config.preprocess);
-  const input = ModelInput.fromGraph(dataset.graph, preprocessing, config.features);
-  const shape = {
-    nodes: input.nodes,
-    inputDim: input.dim,
-    classes: dataset.classNames.length,
-    edges: input.edges(),
-  };
-  const model = new SkeletonGcn(shape, config.model, new Rng(config.seed).fork('model'));
+  const data = foldData(dataset, runProtocol(config, dataset), foldIndex, config);
+  const { fold, train } = data;
+  const { model, input, meta: fresh } = freshModel(dataset, data, config);
   const trainer = new Trainer(
     model,
-    { input, train, validation: pick(dataset, split.validation), classes: dataset.classNames.length },
+    { input, train, validation: data.validation, classes: dataset.classNames.length },
     config,
     config.seed,
   );
   const meta: CheckpointMeta = {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    architecture: 'skeleton-gcn',
-    model: model.config,
-    shape,
-    input: input.spec as CheckpointMeta['input'],
-    classNames: [...dataset.classNames],
-    provenance: {
-      dataset: dataset.name,
-      protocol,
-      fold: fold.name,
-      foldIndex,
-      seed: config.seed,
-      command: job.command,
-      identity: identity(config),
-    },
-    results: {},
-    pruning: null,
+    ...fresh,
+    provenance: { ...fresh.provenance, command: job.command, identity: identity(config) },
   };
 
   const session = new RunSession(dir, meta, model, identity(config));
@@ -149,7 +198,7 @@ export async function trainFold(
     ));
 
   trainer.restoreBest();
-  const testBatch = input.encode(pick(dataset, fold.test));
+  const testBatch = input.encode(data.test);
   const started = performance.now();
   const evaluation = trainer.evaluateBatch(testBatch);
   const inferenceSeconds = (performance.now() - started) / 1000;

@@ -240,8 +240,8 @@ describe('gathers', () => {
       }
       for (const [name, kernels] of backends) {
         const dst = filled(count * 70, Number.NaN);
-        const tables = [ints(srcOffsets), ints(dstOffsets)];
-        kernels.gatherRows(src, tables[0], dst, tables[1], count, outer, srcOuter, dstOuter, inner, srcInner);
+        const tables = { srcOffsets: ints(srcOffsets), dstOffsets: ints(dstOffsets) };
+        kernels.gatherRows({ src, dst, ...tables, count, outer, srcOuter, dstOuter, inner, srcInner });
         assert.deepEqual(read(dst, count * 70), expected, `${name} gather ${count}×${outer}×${inner}`);
       }
     }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Rng, randn } from '../../src/engine/index.js';
+import { Rng } from '../../src/engine/index.js';
 import { createKernels, createKernelsSync } from '../../src/kernels/index.js';
 import type { Kernels } from '../../src/kernels/types.js';
-import { type GcnConfig, type GcnShape, SkeletonGcn } from '../../src/model/gcn.js';
-import { setHardMask } from '../../src/model/layers.js';
+import type { GcnConfig, GcnShape } from '../../src/model/gcn.js';
 import { type CompactModel, compactModel } from '../../src/runtime/compact.js';
 import { chooseFormat } from '../../src/runtime/cost-model.js';
 import {
@@ -16,6 +15,7 @@ import {
   validateRuntimeModel,
 } from '../../src/runtime/engine.js';
 import { denseValues, matrixShape, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
+import { type Masks, prunedGcn, randomGcn, SMALL_CONFIG, SMALL_SHAPE, setHardMasks } from './models.js';
 import { referenceForward } from './reference.js';
 
 const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });
@@ -26,67 +26,23 @@ const backends: [string, Kernels][] = [
 ];
 after(() => wasm.dispose());
 
-const smallShape: GcnShape = {
-  nodes: 6,
-  inputDim: 24,
-  classes: 5,
-  edges: [
-    [0, 1],
-    [1, 2],
-  ],
-};
-const smallConfig: Partial<GcnConfig> = {
-  heads: 4,
-  headDim: 3,
-  encodingChannels: 6,
-  encoderChunks: 2,
-  convChannels: 8,
-  fcUnits: 10,
-  dropout: 0,
-};
-
-/**
- * A model with random biases and masks keeping `keep` of the entries; when pruned, whole structures
- * die as in compact.test.ts: encoder column 1 (a constant channel), conv filter 2 (a constant filter),
- * FC unit 3 (a constant unit), every conv row of head 0 (a dead head), query dims of head 1 (static).
- */
+/** A random model, compacted; below keep 1 pruned as {@link prunedGcn} prunes. */
 function gcnModel(shape: GcnShape, config: Partial<GcnConfig>, seed: number, keep: number): CompactModel {
-  const rng = new Rng(seed);
-  const model = new SkeletonGcn(shape, config, rng);
-  for (const p of model.parameters()) p.data.set(randn(p.shape, rng, 0.5).data);
-  if (keep === 1) return compactModel(model, {});
-  const { headDim = 8, encodingChannels = 32, encoderChunks = 1 } = config;
-  const masks: Record<string, Uint8Array> = {};
-  for (const w of model.prunableWeights()) {
-    masks[w.name] = Uint8Array.from({ length: w.rows * w.cols }, () => (rng.uniform() < keep ? 1 : 0));
-  }
-  const kill = (name: string, predicate: (i: number, j: number) => boolean) => {
-    const w = model.prunableWeights().find((p) => p.name === name)!;
-    for (let i = 0; i < w.rows; i++)
-      for (let j = 0; j < w.cols; j++) if (predicate(i, j)) masks[name][i * w.cols + j] = 0;
-  };
-  const width = encoderChunks * encodingChannels;
-  kill('encoder', (_, j) => j === 1);
-  kill('conv', (i, j) => j === 2 || Math.floor(i / width) === 0);
-  kill('fc', (_, j) => j === 3);
-  kill('query', (_, j) => Math.floor(j / headDim) === 1);
-  model.encoder.bias!.data[1] = 1;
-  model.conv.bias!.data[2] = 2;
-  model.fc.bias!.data[3] = 1.5;
-  for (const w of model.prunableWeights()) setHardMask(w.layer, masks[w.name]);
+  if (keep === 1) return compactModel(randomGcn(shape, config, new Rng(seed)), {});
+  const { model, masks } = prunedGcn(shape, config, seed, keep);
   return compactModel(model, masks);
 }
 
 const models: [string, CompactModel][] = [
-  ['dense', gcnModel(smallShape, smallConfig, 1, 1)],
-  ['pruned to 60%', gcnModel(smallShape, smallConfig, 60, 0.6)],
-  ['pruned to 25%', gcnModel(smallShape, smallConfig, 25, 0.25)],
+  ['dense', gcnModel(SMALL_SHAPE, SMALL_CONFIG, 1, 1)],
+  ['pruned to 60%', gcnModel(SMALL_SHAPE, SMALL_CONFIG, 60, 0.6)],
+  ['pruned to 25%', gcnModel(SMALL_SHAPE, SMALL_CONFIG, 25, 0.25)],
   // 37 nodes: 40 columns per sample, so attention rows span more than one 8-vector chunk.
   [
     'pruned, 37 nodes',
     gcnModel(
       { nodes: 37, inputDim: 9, classes: 3, edges: [] },
-      { ...smallConfig, encoderChunks: 3, encodingChannels: 7, headDim: 2 },
+      { ...SMALL_CONFIG, encoderChunks: 3, encodingChannels: 7, headDim: 2 },
       37,
       0.5,
     ),
@@ -158,14 +114,12 @@ describe('inference engine', () => {
       ['query', 'key'],
       ['encoder', 'conv', 'fc', 'query', 'key'],
     ]) {
-      const rng = new Rng(3);
-      const model = new SkeletonGcn(tiny, config, rng);
-      for (const p of model.parameters()) p.data.set(randn(p.shape, rng, 0.5).data);
-      const masks: Record<string, Uint8Array> = {};
+      const model = randomGcn(tiny, config, new Rng(3));
+      const masks: Masks = {};
       for (const w of model.prunableWeights()) {
         masks[w.name] = new Uint8Array(w.rows * w.cols).fill(dead.includes(w.name) ? 0 : 1);
-        setHardMask(w.layer, masks[w.name]);
       }
+      setHardMasks(model, masks);
       const compact = compactModel(model, masks);
       for (const format of STORAGE_FORMATS) {
         for (const [, kernels] of backends) {

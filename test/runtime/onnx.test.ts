@@ -2,33 +2,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Rng, randn } from '../../src/engine/index.js';
-import { type GcnConfig, type GcnShape, SkeletonGcn } from '../../src/model/gcn.js';
-import { setHardMask } from '../../src/model/layers.js';
+import { type GcnConfig, SkeletonGcn } from '../../src/model/gcn.js';
 import { type CompactModel, compactModel } from '../../src/runtime/compact.js';
 import { exportOnnx, ONNX_IR_VERSION, ONNX_OPSET, onnxSchema } from '../../src/runtime/onnx.js';
 import { assertClose } from '../helpers.js';
+import {
+  type Masks,
+  randomGcn,
+  randomMasks,
+  removeStructures,
+  SMALL_CONFIG,
+  SMALL_SHAPE,
+  setHardMasks,
+} from './models.js';
 import { referenceForward } from './reference.js';
 
-const shape: GcnShape = {
-  nodes: 6,
-  inputDim: 24,
-  classes: 5,
-  edges: [
-    [0, 1],
-    [1, 2],
-  ],
-};
-const config: Partial<GcnConfig> = {
-  heads: 4,
-  headDim: 3,
-  encodingChannels: 6,
-  encoderChunks: 2,
-  convChannels: 8,
-  fcUnits: 10,
-  dropout: 0,
-};
-
-type Masks = Record<string, Uint8Array>;
+const config = SMALL_CONFIG;
 
 /** A model with random non-zero parameters; `prune` edits its masks before they are installed. */
 function randomModel(
@@ -36,47 +25,20 @@ function randomModel(
   cfg: Partial<GcnConfig>,
   prune?: (model: SkeletonGcn, masks: Masks) => void,
 ) {
-  const rng = new Rng(seed);
-  const model = new SkeletonGcn(shape, cfg, rng);
-  for (const p of model.parameters()) p.data.set(randn(p.shape, rng, 0.5).data);
+  const model = randomGcn(SMALL_SHAPE, cfg, new Rng(seed));
   if (!prune) return compactModel(model, {});
   const masks: Masks = {};
   for (const w of model.prunableWeights()) masks[w.name] = new Uint8Array(w.rows * w.cols).fill(1);
   prune(model, masks);
-  for (const w of model.prunableWeights()) setHardMask(w.layer, masks[w.name]);
+  setHardMasks(model, masks);
   return compactModel(model, masks);
 }
 
-/** Prunes the entries of a prunable weight where `predicate(row, col)` holds. */
-function removeEntries(
-  model: SkeletonGcn,
-  masks: Masks,
-  name: string,
-  predicate: (i: number, j: number) => boolean,
-) {
-  const w = model.prunableWeights().find((p) => p.name === name)!;
-  for (let i = 0; i < w.rows; i++)
-    for (let j = 0; j < w.cols; j++) if (predicate(i, j)) masks[name][i * w.cols + j] = 0;
-}
-
-/**
- * Random fine-grained pruning plus whole structures, as in compact.test.ts: a constant encoder
- * channel, a constant filter, a constant FC unit, a dead head (0) and a static head (1).
- */
+/** Random fine-grained pruning (drawn from Rng(seed + 1)) plus the whole structures of removeStructures. */
 function prunedModel(seed: number, keep: number) {
   return randomModel(seed, config, (model, masks) => {
-    const rng = new Rng(seed + 1);
-    for (const mask of Object.values(masks))
-      for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < keep ? 1 : 0;
-    const width = config.encoderChunks! * config.encodingChannels!;
-    removeEntries(model, masks, 'encoder', (_, j) => j === 1);
-    removeEntries(model, masks, 'conv', (i, j) => j === 2 || Math.floor(i / width) === 0);
-    removeEntries(model, masks, 'fc', (_, j) => j === 3);
-    removeEntries(model, masks, 'query', (_, j) => Math.floor(j / config.headDim!) === 1);
-    // Positive biases make every removed structure a non-zero constant folded into a bias.
-    model.encoder.bias!.data[1] = 1;
-    model.conv.bias!.data[2] = 2;
-    model.fc.bias!.data[3] = 1.5;
+    Object.assign(masks, randomMasks(model, keep, new Rng(seed + 1)));
+    removeStructures(model, masks);
   });
 }
 

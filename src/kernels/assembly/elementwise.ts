@@ -1,5 +1,6 @@
 // Element-wise kernels. One streaming loop serves them all: it is inlined with a constant function
 // code (and constant operand layouts), so the optimizer emits one straight SIMD loop per variant.
+import { layoutField, leadingAxesOffset } from './layout';
 import { expV, loadChunk, logV, sigmoidV, storeChunk, tanhV } from './math';
 
 // Function codes; the unary and binary ones are shared with wasm.ts.
@@ -184,9 +185,6 @@ export function select(cond: usize, a: usize, b: usize, y: usize, n: i32): void 
   stream(SELECT, true, true, cond, a, b, y, n, 0, 0);
 }
 
-/** Rank of the padded layout binary() reads. */
-const RANK = 6;
-
 /**
  * y = a op b over a rank-6 broadcast; `layout` holds i32 shape[6], aStrides[6], bStrides[6]
  * (element strides, leading axes padded with size 1). op: 0 add, 1 sub, 2 mul, 3 div.
@@ -209,32 +207,17 @@ export function binary(op: i32, a: usize, b: usize, y: usize, layout: usize): vo
 }
 
 @inline
-function dim(layout: usize, table: i32, axis: i32): i32 {
-  return load<i32>(layout + <usize>(table * RANK + axis) * 4);
-}
-
-@inline
 function binaryNd(fn: i32, a: usize, b: usize, y: usize, layout: usize): void {
-  const inner = dim(layout, 0, 5);
-  const aInner = dim(layout, 1, 5);
-  const bInner = dim(layout, 2, 5);
-  for (let i0 = 0; i0 < dim(layout, 0, 0); i0++) {
-    for (let i1 = 0; i1 < dim(layout, 0, 1); i1++) {
-      for (let i2 = 0; i2 < dim(layout, 0, 2); i2++) {
-        for (let i3 = 0; i3 < dim(layout, 0, 3); i3++) {
-          for (let i4 = 0; i4 < dim(layout, 0, 4); i4++) {
-            const aOffset =
-              i0 * dim(layout, 1, 0) +
-              i1 * dim(layout, 1, 1) +
-              i2 * dim(layout, 1, 2) +
-              i3 * dim(layout, 1, 3) +
-              i4 * dim(layout, 1, 4);
-            const bOffset =
-              i0 * dim(layout, 2, 0) +
-              i1 * dim(layout, 2, 1) +
-              i2 * dim(layout, 2, 2) +
-              i3 * dim(layout, 2, 3) +
-              i4 * dim(layout, 2, 4);
+  const inner = layoutField(layout, 0, 5);
+  const aInner = layoutField(layout, 1, 5);
+  const bInner = layoutField(layout, 2, 5);
+  for (let i0 = 0; i0 < layoutField(layout, 0, 0); i0++) {
+    for (let i1 = 0; i1 < layoutField(layout, 0, 1); i1++) {
+      for (let i2 = 0; i2 < layoutField(layout, 0, 2); i2++) {
+        for (let i3 = 0; i3 < layoutField(layout, 0, 3); i3++) {
+          for (let i4 = 0; i4 < layoutField(layout, 0, 4); i4++) {
+            const aOffset = leadingAxesOffset(layout, 1, i0, i1, i2, i3) + i4 * layoutField(layout, 1, 4);
+            const bOffset = leadingAxesOffset(layout, 2, i0, i1, i2, i3) + i4 * layoutField(layout, 2, 4);
             binaryRow(fn, a + <usize>aOffset * 4, aInner, b + <usize>bOffset * 4, bInner, y, inner);
             y += <usize>inner * 4;
           }

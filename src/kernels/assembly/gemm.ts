@@ -2,6 +2,7 @@
 // MR×K row panels, and an MR×NR register tile of f32x4 accumulators runs over them. Transposed
 // operands only change the strides packing reads with, so no transpose is ever materialised.
 // All pointers are byte addresses; leading dimensions and strides are in elements.
+import { transpose4x4 } from './math';
 
 /** Rows of the register tile. */
 const MR = 4;
@@ -158,20 +159,7 @@ function packContiguousDepth(src: usize, lineStride: i32, depth: i32, width: i32
   let d = 0;
   for (; d + 4 <= depth; d += 4) {
     for (let l = 0; l < width; l += 4) {
-      const row = src + <usize>l * line + <usize>d * 4;
-      const r0 = v128.load(row);
-      const r1 = v128.load(row + line);
-      const r2 = v128.load(row + 2 * line);
-      const r3 = v128.load(row + 3 * line);
-      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-      const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-      const base = dst + <usize>d * out + <usize>l * 4;
-      v128.store(base, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-      v128.store(base + out, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-      v128.store(base + 2 * out, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-      v128.store(base + 3 * out, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+      transpose4x4(src + <usize>l * line + <usize>d * 4, line, dst + <usize>d * out + <usize>l * 4, out);
     }
   }
   for (; d < depth; d++) {

@@ -181,3 +181,23 @@ export function horizontalMax(v: v128): f32 {
 export function laneMask(count: i32): v128 {
   return i32x4.gt_s(i32x4.splat(count), i32x4(0, 1, 2, 3));
 }
+
+/**
+ * Transposes a 4×4 block in registers: the four rows at src, src + inStep, … (bytes apart) become
+ * the four columns written at dst, dst + outStep, ….
+ */
+@inline
+export function transpose4x4(src: usize, inStep: usize, dst: usize, outStep: usize): void {
+  const r0 = v128.load(src);
+  const r1 = v128.load(src + inStep);
+  const r2 = v128.load(src + 2 * inStep);
+  const r3 = v128.load(src + 3 * inStep);
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + outStep, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * outStep, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * outStep, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
