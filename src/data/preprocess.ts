@@ -40,6 +40,11 @@ const augmentSchema = z.strictObject({
   jitter: z.number().min(0).default(0),
   /** Largest fraction of the frames cut away by a random contiguous crop. 0 = off. */
   temporalCrop: z.number().min(0).lt(1).default(0),
+  /**
+   * Probability of listing the persons in reverse order (two-person interactions such as SBU's keep
+   * their label whoever acts first). 0 = off; no effect on one-person data.
+   */
+  personSwap: z.number().min(0).max(1).default(0),
 });
 
 const centerChoiceSchema = z.union([
@@ -254,8 +259,19 @@ export function preprocessSequence(
     fitted.temporal.mode === 'resample'
       ? resample(values, frames, fitted.temporal.frames)
       : chunkMeans(values, frames, fitted.temporal.chunks);
-  if (rng) augmentInPlace(out, fitted.augment, rng);
+  if (rng) augmentInPlace(out, fitted, rng);
   return out;
+}
+
+function reversePersons(out: Float32Array, persons: number, joints: number): void {
+  const person = joints * 3;
+  const frame = persons * person;
+  const copy = out.slice();
+  for (let t = 0; t < out.length; t += frame) {
+    for (let p = 0; p < persons; p++) {
+      out.set(copy.subarray(t + p * person, t + (p + 1) * person), t + (persons - 1 - p) * person);
+    }
+  }
 }
 
 function temporalCrop(frames: number, maxCut: number, rng: Rng): { start: number; frames: number } {
@@ -360,8 +376,15 @@ function chunkMeans(values: Float64Array, frames: number, chunks: number): Float
   return out;
 }
 
-/** Random rotation about the origin, then a random size factor, then Gaussian jitter, all in place. */
-function augmentInPlace(out: Float32Array, augment: FittedPreprocessing['augment'], rng: Rng): void {
+/**
+ * Random person order, rotation about the origin, then a random size factor, then Gaussian jitter,
+ * all in place on [T, persons, joints, 3].
+ */
+function augmentInPlace(out: Float32Array, fitted: FittedPreprocessing, rng: Rng): void {
+  const { augment } = fitted;
+  if (augment.personSwap > 0 && fitted.persons > 1 && rng.uniform() < augment.personSwap) {
+    reversePersons(out, fitted.persons, fitted.joints);
+  }
   if (augment.rotation > 0) {
     const limit = (augment.rotation * Math.PI) / 180;
     const [x, y, z] = [rng.range(-limit, limit), rng.range(-limit, limit), rng.range(-limit, limit)];

@@ -25,7 +25,7 @@ import { ModelInput } from '../model/input.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, saveCheckpoint } from './checkpoint.js';
 import { type ClassificationMetrics, formatConfusion } from './metrics.js';
-import type { RunConfig } from './run-config.js';
+import { type RunConfig, runConfigSchema } from './run-config.js';
 import { RunSession } from './session.js';
 import { type EpochRecord, type StepProgress, Trainer } from './trainer.js';
 
@@ -160,6 +160,12 @@ function identity(config: RunConfig): string {
   return JSON.stringify(rest);
 }
 
+/** Settings saved by an earlier version compare with their newer defaults filled in. */
+function sameSettings(savedIdentity: string, config: RunConfig): boolean {
+  const saved = runConfigSchema.safeParse(JSON.parse(savedIdentity));
+  return saved.success && identity(saved.data) === identity(config);
+}
+
 export async function trainFold(
   job: FoldJob,
   onEvent: (event: FoldEvent) => void = () => {},
@@ -168,7 +174,7 @@ export async function trainFold(
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
     const saved = JSON.parse(await readFile(resultPath, 'utf8')) as FoldResult & { identity: string };
-    if (saved.identity === identity(config)) return saved;
+    if (sameSettings(saved.identity, config)) return saved;
   }
 
   const dataset = await loadRunDataset(config);

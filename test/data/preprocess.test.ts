@@ -223,6 +223,20 @@ describe('preprocessing: augmentation', () => {
     }
   });
 
+  it('swaps the two persons of an interaction with probability personSwap', () => {
+    const plain = run(seq, {});
+    const swapped = run(seq, { augment: { personSwap: 1 } }, new Rng(3));
+    const half = 3 * 3;
+    for (let t = 0; t < plain.length; t += 2 * half) {
+      assert.deepEqual(swapped.subarray(t, t + half), plain.subarray(t + half, t + 2 * half));
+      assert.deepEqual(swapped.subarray(t + half, t + 2 * half), plain.subarray(t, t + half));
+    }
+    const outcomes = Array.from({ length: 40 }, (_, s) =>
+      run(seq, { augment: { personSwap: 0.5 } }, new Rng(s))[0] === plain[0] ? 'kept' : 'swapped',
+    );
+    assert.ok(outcomes.includes('kept') && outcomes.includes('swapped'));
+  });
+
   it('crops a contiguous window of at least (1 − temporalCrop) of the frames', () => {
     const ramp = sequence(20, (f) => f);
     for (let seed = 0; seed < 20; seed++) {
