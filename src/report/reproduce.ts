@@ -138,8 +138,10 @@ export async function reproduce(
     denseJobs.map((args) => spec('../train/experiment.js', 'trainFold', args)),
     options.jobs,
     (i, event) => {
-      if (event.type === 'epoch')
-        meter.update(`dense-${i}`, event.record.epoch, `dense fold ${folds[i] + 1}`);
+      if (event.type !== 'epoch') return;
+      const { epoch } = event.record;
+      if (epoch >= denseConfig.epochs) meter.finish(`dense-${i}`, epoch);
+      else meter.update(`dense-${i}`, epoch, `dense fold ${folds[i] + 1}`);
     },
   );
   for (const [i, r] of denseResults.entries()) meter.finish(`dense-${i}`, r.epochsRun);
@@ -162,7 +164,8 @@ export async function reproduce(
       if (event.phase === 'prune') prunePhaseEpochs.set(i, event.record.epoch);
       const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
       const { method, rate } = pruneJobs[i].config;
-      meter.update(`prune-${i}`, done, `${method} ${rateLabel(rate)} fold ${(i % folds.length) + 1}`);
+      if (done >= pruneEpochs) meter.finish(`prune-${i}`, done);
+      else meter.update(`prune-${i}`, done, `${method} ${rateLabel(rate)} fold ${(i % folds.length) + 1}`);
     },
   );
   for (const i of pruneResults.keys()) meter.finish(`prune-${i}`, pruneEpochs);
