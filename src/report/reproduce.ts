@@ -19,7 +19,7 @@ import { compactModel as buildCompact } from '../runtime/compact.js';
 import { toRuntimeModel } from '../runtime/engine.js';
 import { runtimeSpeed } from '../runtime/latency.js';
 import { saveModelFile } from '../runtime/model-io.js';
-import { loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
+import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
 import type { FoldEvent, FoldJob, FoldResult } from '../train/experiment.js';
 import { loadRunDataset, runProtocol } from '../train/experiment.js';
 import { type JobSpec, runJobs } from '../train/jobs.js';
@@ -211,11 +211,7 @@ async function exportAndTime(
     return JSON.parse(await readFile(cachePath, 'utf8')) as SpeedFigures;
   const checkpoint = await loadCheckpoint(checkpointPath);
   const { model } = modelFromCheckpoint(checkpoint, checkpointPath);
-  const masks = Object.fromEntries(
-    Object.entries(checkpoint.tensors)
-      .filter(([name]) => name.startsWith('mask.'))
-      .map(([name, t]) => [name.slice('mask.'.length), Uint8Array.from(t.data)]),
-  );
+  const masks = checkpointMasks(checkpoint);
   const runtime = toRuntimeModel(noGrad(() => buildCompact(model, masks)));
   const bytes = await saveModelFile(skpPath, {
     model: runtime,

@@ -102,6 +102,15 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   return { meta: parsed.data, tensors };
 }
 
+/** The hard masks of a pruned checkpoint by prunable weight name (empty for a dense one). */
+export function checkpointMasks(checkpoint: Checkpoint): Record<string, Uint8Array> {
+  return Object.fromEntries(
+    Object.entries(checkpoint.tensors)
+      .filter(([name]) => name.startsWith('mask.'))
+      .map(([name, t]) => [name.slice('mask.'.length), Uint8Array.from(t.data)]),
+  );
+}
+
 /** Rebuilds the model and its input pipeline from a checkpoint, with the saved weights. */
 export function modelFromCheckpoint(
   checkpoint: Checkpoint,

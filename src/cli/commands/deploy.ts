@@ -22,7 +22,7 @@ import { loadModelFile, saveModelFile } from '../../runtime/model-io.js';
 import { exportOnnx } from '../../runtime/onnx.js';
 import { Predictor } from '../../runtime/predictor.js';
 import { STORAGE_FORMATS } from '../../runtime/storage.js';
-import { loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
+import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
 import { formatPercent } from '../../train/metrics.js';
 import { formatBytes, formatLatency } from '../../util/format.js';
 
@@ -59,11 +59,7 @@ export async function exportCommand(options: {
 }): Promise<void> {
   const checkpoint = await loadCheckpoint(options.model);
   const { model } = modelFromCheckpoint(checkpoint, options.model);
-  const masks = Object.fromEntries(
-    Object.entries(checkpoint.tensors)
-      .filter(([name]) => name.startsWith('mask.'))
-      .map(([name, t]) => [name.slice('mask.'.length), Uint8Array.from(t.data)]),
-  );
+  const masks = checkpointMasks(checkpoint);
   const compact = compactModel(model, masks);
   const format = options.format === 'auto' ? 'auto' : (options.format as (typeof STORAGE_FORMATS)[number]);
   const runtime = toRuntimeModel(compact, { format, batch: options.batch });
