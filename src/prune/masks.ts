@@ -65,6 +65,14 @@ export function maskStructure(mask: HardMask, rows: number, cols: number, t: Til
   };
 }
 
+/** Entry order by score (higher first), then by `tieBreak` (higher first), then by position. */
+function rankEntries(score: Float32Array, tieBreak?: Float32Array): Uint32Array {
+  const order = new Uint32Array(score.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const tie = tieBreak ?? new Float32Array(score.length);
+  return order.sort((a, b) => score[b] - score[a] || tie[b] - tie[a] || a - b);
+}
+
 /**
  * Keeps the highest-scoring entries across several matrices until the kept cost reaches `budget`
  * (each entry of matrix ℓ costs `costs[ℓ]`; all 1 for a weight-count budget). Ties in `scores` are
@@ -91,12 +99,9 @@ export function keepTopEntries(
     if (tieBreak) flatTie.set(tieBreak[l], offsets[l]);
     layerOf.fill(l, offsets[l], offsets[l] + s.length);
   });
-  const order = new Uint32Array(total);
-  for (let i = 0; i < total; i++) order[i] = i;
-  order.sort((a, b) => flatScore[b] - flatScore[a] || flatTie[b] - flatTie[a] || a - b);
   const masks = scores.map((s) => new Uint8Array(s.length));
   let spent = 0;
-  for (const index of order) {
+  for (const index of rankEntries(flatScore, flatTie)) {
     const cost = costs[layerOf[index]];
     if (spent + cost > budget + 1e-9) {
       if (costs.every((c) => c === cost)) break;
@@ -107,6 +112,72 @@ export function keepTopEntries(
     masks[l][index - offsets[l]] = 1;
   }
   return masks;
+}
+
+/**
+ * Splits a cost budget among matrices in proportion to their soft kept cost (`soft[ℓ]` · `costs[ℓ]`),
+ * as whole entry counts capped at each matrix's size (what a full matrix cannot take goes to the
+ * others); the counts' total cost falls short of the budget by less than one entry.
+ */
+export function allocateBudget(
+  soft: readonly number[],
+  costs: readonly number[],
+  sizes: readonly number[],
+  budget: number,
+): number[] {
+  const counts = sizes.map(() => 0);
+  const exact = sizes.map(() => 0);
+  const open = new Set(soft.flatMap((s, l) => (s > 0 && sizes[l] > 0 ? [l] : [])));
+  let remaining = budget;
+  for (let capped = true; capped && open.size > 0; ) {
+    capped = false;
+    const weight = [...open].reduce((w, l) => w + soft[l] * costs[l], 0);
+    for (const l of open) {
+      exact[l] = (remaining * soft[l]) / weight;
+      if (exact[l] < sizes[l]) continue;
+      counts[l] = sizes[l];
+      remaining -= sizes[l] * costs[l];
+      open.delete(l);
+      capped = true;
+      break;
+    }
+  }
+  for (const l of open) counts[l] = Math.floor(exact[l]);
+  let spent = counts.reduce((s, n, l) => s + n * costs[l], 0);
+  const byRemainder = [...open].sort((a, b) => exact[b] - counts[b] - (exact[a] - counts[a]));
+  for (const l of byRemainder) {
+    if (counts[l] < sizes[l] && spent + costs[l] <= budget + 1e-9) {
+      counts[l]++;
+      spent += costs[l];
+    }
+  }
+  return counts;
+}
+
+/**
+ * Hard masks that keep each matrix's share of the budget as learned by soft masks (`soft[ℓ]`: the
+ * matrix's Σψ), its highest-scoring entries within it. Unlike one global ranking, hardening then
+ * never empties a layer the soft network relied on when the soft masks overshoot the budget.
+ */
+export function keepLearnedShares(
+  scores: readonly Float32Array[],
+  soft: readonly number[],
+  budget: number,
+  costs: readonly number[],
+  tieBreak?: readonly Float32Array[],
+): HardMask[] {
+  const counts = allocateBudget(
+    soft,
+    costs,
+    scores.map((s) => s.length),
+    budget,
+  );
+  return scores.map((s, l) => {
+    const mask = new Uint8Array(s.length);
+    const order = rankEntries(s, tieBreak?.[l]);
+    for (let k = 0; k < counts[l]; k++) mask[order[k]] = 1;
+    return mask;
+  });
 }
 
 /** Fraction of entries pruned across masks (the pruning rate by weight count). */

@@ -14,7 +14,7 @@ import { type PrunableWeight, setHardMask, tiling } from '../model/layers.js';
 import type { TrainerHooks } from '../train/trainer.js';
 import type { Budget } from './budget.js';
 import { budgetLoss, type CtfVariant, ctfMask, maskMass } from './ctf.js';
-import { type HardMask, keepTopEntries, liveGroups } from './masks.js';
+import { type HardMask, keepLearnedShares, keepTopEntries, liveGroups } from './masks.js';
 
 export const METHODS = [
   'ctf',
@@ -201,7 +201,8 @@ class CtfPruner implements Pruner {
       const data = w.layer.weight.data;
       for (let j = 0; j < data.length; j++) data[j] *= finals[i][j];
     });
-    return keepTopEntries(finals, this.ctx.budget.target, this.ctx.budget.costs, ties);
+    const soft = finals.map((f) => f.reduce((sum, v) => sum + v, 0));
+    return keepLearnedShares(finals, soft, this.ctx.budget.target, this.ctx.budget.costs, ties);
   }
 
   save(): PrunerState {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeSafetensors, loadSafetensors } from '../../src/engine/index.js';
 import { resolvePruneConfig } from '../../src/prune/config.js';
-import { keepTopEntries } from '../../src/prune/masks.js';
+import { allocateBudget, keepLearnedShares, keepTopEntries } from '../../src/prune/masks.js';
 import { type PruneResult, pruneFold } from '../../src/prune/run.js';
 import { loadCheckpoint, modelFromCheckpoint } from '../../src/train/checkpoint.js';
 import { loadRunDataset } from '../../src/train/experiment.js';
@@ -173,5 +173,38 @@ describe('bad pruning requests', () => {
     assert.match(run(plain).stderr, /plain\.safetensors: a safetensors file, but not a skelprune checkpoint/);
     assert.match(run(join(dir, 'missing.ckpt')).stderr, /--from .*missing\.ckpt: no such file or directory/);
     assert.equal(readFileSync(foreign).length > 0, true);
+  });
+
+  it('splits a budget in proportion to the soft kept mass, exactly, with full layers capped', () => {
+    assert.deepEqual(allocateBudget([30, 10], [1, 1], [100, 100], 20), [15, 5]);
+    // 10 / 3 each: the largest remainders get the spare entries; the total stays exact.
+    const thirds = allocateBudget([1, 1, 1], [1, 1, 1], [50, 50, 50], 10);
+    assert.equal(
+      thirds.reduce((a, b) => a + b),
+      10,
+    );
+    assert.ok(thirds.every((n) => n === 3 || n === 4));
+    // The first layer can hold only 4: the rest of its share goes to the second.
+    assert.deepEqual(allocateBudget([8, 2], [1, 1], [4, 100], 10), [4, 6]);
+    // Costs: a share is counted in cost, entries are whole.
+    assert.deepEqual(allocateBudget([1, 1], [2, 1], [100, 100], 12), [4, 4]);
+  });
+
+  it('hardens to the learned shares: a layer of uniformly low scores is not emptied', () => {
+    const low = Float32Array.from({ length: 10 }, (_, i) => 0.1 + i * 0.01);
+    const high = Float32Array.from({ length: 10 }, (_, i) => 0.9 + i * 0.001);
+    const globalTop = keepTopEntries([low, high], 4);
+    assert.equal(
+      globalTop[0].reduce((a, b) => a + b),
+      0,
+    );
+    const shares = keepLearnedShares([low, high], [1, 1], 4, [1, 1]);
+    assert.deepEqual(
+      shares.map((m) => [...m]),
+      [
+        [0, 0, 0, 0, 0, 0, 0, 0, 1, 1],
+        [0, 0, 0, 0, 0, 0, 0, 0, 1, 1],
+      ],
+    );
   });
 });
