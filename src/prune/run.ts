@@ -27,7 +27,7 @@ import { RunSession, type SessionEvent } from '../train/session.js';
 import { predictBatch, Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { type BudgetKind, keptCost, makeBudget } from './budget.js';
-import type { PruneConfig } from './config.js';
+import { type PruneConfig, pruneConfigSchema } from './config.js';
 import { type HardMask, type MaskStructure, maskStructure, pruningRate } from './masks.js';
 import { applyHardMasks, createPruner } from './methods.js';
 
@@ -66,6 +66,26 @@ export type PruneEvent = { type: 'start'; fold: string; epochs: number; resumedA
 function identity(job: PruneJob): string {
   const { jobs: _jobs, out: _out, from: _from, ...config } = job.config;
   return JSON.stringify({ config, checkpoint: job.checkpoint ?? null, fold: job.foldIndex ?? null });
+}
+
+/** Settings saved by an earlier version compare with their newer defaults filled in. */
+function sameSettings(savedIdentity: string, job: PruneJob): boolean {
+  const saved = JSON.parse(savedIdentity) as {
+    config: unknown;
+    checkpoint: string | null;
+    fold: number | null;
+  };
+  const config = pruneConfigSchema.safeParse(saved.config);
+  if (!config.success) return false;
+  const { checkpoint, fold } = saved;
+  return (
+    identity({
+      ...job,
+      config: config.data,
+      checkpoint: checkpoint ?? undefined,
+      foldIndex: fold ?? undefined,
+    }) === identity(job)
+  );
 }
 
 interface Start {
@@ -131,7 +151,7 @@ export async function pruneFold(
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
     const saved = JSON.parse(await readFile(resultPath, 'utf8')) as PruneResult & { identity: string };
-    if (saved.identity === identity(job)) return saved;
+    if (sameSettings(saved.identity, job)) return saved;
   }
   const dataset = await loadRunDataset(config);
   const start = await startingPoint(job, dataset);
