@@ -266,10 +266,10 @@ export function preprocessSequence(
 function reversePersons(out: Float32Array, persons: number, joints: number): void {
   const person = joints * 3;
   const frame = persons * person;
-  const copy = out.slice();
   for (let t = 0; t < out.length; t += frame) {
+    const copy = out.slice(t, t + frame);
     for (let p = 0; p < persons; p++) {
-      out.set(copy.subarray(t + p * person, t + (p + 1) * person), t + (persons - 1 - p) * person);
+      out.set(copy.subarray(p * person, (p + 1) * person), t + (persons - 1 - p) * person);
     }
   }
 }

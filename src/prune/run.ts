@@ -191,7 +191,7 @@ export async function pruneFold(
       identity: identity(job),
     },
   };
-  const session = new RunSession(dir, meta, model, identity(job));
+  const session = new RunSession(dir, meta, model, (saved) => sameSettings(saved, job));
   const point = await session.resume();
   onEvent({
     type: 'start',

@@ -22,7 +22,7 @@ import { saveModelFile } from '../runtime/model-io.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
 import type { FoldEvent, FoldJob, FoldResult } from '../train/experiment.js';
 import { loadRunDataset, runProtocol } from '../train/experiment.js';
-import { type JobSpec, runJobs } from '../train/jobs.js';
+import { jobSpec, runJobs } from '../train/jobs.js';
 import { meanMetrics } from '../train/metrics.js';
 import { resolveRunConfig } from '../train/run-config.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -135,7 +135,7 @@ export async function reproduce(
     command: options.command,
   }));
   const denseResults = await runJobs<FoldResult, FoldEvent>(
-    denseJobs.map((args) => spec('../train/experiment.js', 'trainFold', args)),
+    denseJobs.map((args) => jobSpec('../train/experiment.js', import.meta.url, 'trainFold', args)),
     options.jobs,
     (i, event) => {
       if (event.type !== 'epoch') return;
@@ -157,7 +157,7 @@ export async function reproduce(
   );
   const prunePhaseEpochs = new Map<number, number>();
   const pruneResults = await runJobs<PruneResult, PruneEvent>(
-    pruneJobs.map((args) => spec('../prune/run.js', 'pruneFold', args)),
+    pruneJobs.map((args) => jobSpec('../prune/run.js', import.meta.url, 'pruneFold', args)),
     options.jobs,
     (i, event) => {
       if (event.type !== 'epoch') return;
@@ -193,10 +193,6 @@ export async function reproduce(
     classNames: [...dataset.classNames],
     runs,
   };
-}
-
-function spec<A>(module: string, fn: string, args: A): JobSpec<A> {
-  return { module: new URL(module, import.meta.url).href, fn, args };
 }
 
 /** Exports a checkpoint to .skp (cached) and times it; speed-up relative to `dense`. */

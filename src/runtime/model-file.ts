@@ -111,9 +111,11 @@ function unpackBitmap(
   const dense = new Float32Array(rows * cols);
   let n = 0;
   for (let k = 0; k < dense.length; k++) {
-    if ((mask[k >> 3] >> (k & 7)) & 1) dense[k] = n < values.length ? values[n++] : Number.NaN;
+    if (!((mask[k >> 3] >> (k & 7)) & 1)) continue;
+    if (n === values.length) return null;
+    dense[k] = values[n++];
   }
-  return n === values.length && !dense.some(Number.isNaN) ? dense : null;
+  return n === values.length ? dense : null;
 }
 
 export function encodeModelFile(file: ModelFile): Uint8Array {

@@ -103,12 +103,29 @@ function indexArray(values: readonly number[], limit: number): Uint16Array | Int
 
 /** Wᵀ of a layer weight W [in, out] in the given format. */
 export function storeMatrix(w: Matrix, format: StorageFormat): StoredMatrix {
-  const rows = w.cols;
-  const cols = w.rows;
+  return storeEntries(w.cols, w.rows, (o, i) => transposedAt(w, o, i), format);
+}
+
+/** Wᵀ given as dense row-major [rows, cols] values, stored in `format` (the inverse of denseValues). */
+export function storeTransposed(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  format: StorageFormat,
+): StoredMatrix {
+  return storeEntries(rows, cols, (o, i) => values[o * cols + i], format);
+}
+
+/** A rows × cols matrix given by its entries `at(o, i)`, in the given format. */
+function storeEntries(
+  rows: number,
+  cols: number,
+  at: (o: number, i: number) => number,
+  format: StorageFormat,
+): StoredMatrix {
   if (format === 'dense') {
     const values = new Float32Array(rows * cols);
-    for (let o = 0; o < rows; o++)
-      for (let i = 0; i < cols; i++) values[o * cols + i] = transposedAt(w, o, i);
+    for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) values[o * cols + i] = at(o, i);
     return { format, rows, cols, values };
   }
   if (format === 'csr') {
@@ -117,7 +134,7 @@ export function storeMatrix(w: Matrix, format: StorageFormat): StoredMatrix {
     const values: number[] = [];
     for (let o = 0; o < rows; o++) {
       for (let i = 0; i < cols; i++) {
-        const value = transposedAt(w, o, i);
+        const value = at(o, i);
         if (value === 0) continue;
         index.push(i);
         values.push(value);
@@ -137,7 +154,7 @@ export function storeMatrix(w: Matrix, format: StorageFormat): StoredMatrix {
       block.fill(0);
       for (let o = r * BLOCK; o < Math.min(rows, (r + 1) * BLOCK); o++) {
         for (let i = c * BLOCK; i < Math.min(cols, (c + 1) * BLOCK); i++) {
-          block[(o - r * BLOCK) * BLOCK + (i - c * BLOCK)] = transposedAt(w, o, i);
+          block[(o - r * BLOCK) * BLOCK + (i - c * BLOCK)] = at(o, i);
         }
       }
       if (block.every((v) => v === 0)) continue;
@@ -176,18 +193,6 @@ export function denseValues(m: StoredMatrix): Float32Array {
     }
   }
   return out;
-}
-
-/** Wᵀ given as dense row-major [rows, cols] values, stored in `format` (the inverse of denseValues). */
-export function storeTransposed(
-  values: Float32Array,
-  rows: number,
-  cols: number,
-  format: StorageFormat,
-): StoredMatrix {
-  const w = new Float32Array(rows * cols);
-  for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) w[i * rows + o] = values[o * cols + i];
-  return storeMatrix({ rows: cols, cols: rows, data: w }, format);
 }
 
 /** Format, shape, nonzeros, nonempty blocks and bytes of a stored matrix. */

@@ -192,7 +192,7 @@ export async function trainFold(
     provenance: { ...fresh.provenance, command: job.command, identity: identity(config) },
   };
 
-  const session = new RunSession(dir, meta, model, identity(config));
+  const session = new RunSession(dir, meta, model, (saved) => sameSettings(saved, config));
   const point = await session.resume();
   if (point) trainer.loadState(point.trainer, point.trainerTensors);
   onEvent({ type: 'start', fold: fold.name, epochs: config.epochs, resumedAt: trainer.state.epoch });

@@ -15,6 +15,11 @@ export interface JobSpec<A = unknown> {
   args: A;
 }
 
+/** The job running `fn` of the module at `module` (resolved against `base`, an `import.meta.url`). */
+export function jobSpec<A>(module: string, base: string, fn: string, args: A): JobSpec<A> {
+  return { module: new URL(module, base).href, fn, args };
+}
+
 export type JobFunction<A, R, E> = (args: A, emit: (event: E) => void) => Promise<R>;
 
 type WorkerMessage<R, E> =

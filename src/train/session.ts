@@ -46,8 +46,8 @@ export class RunSession {
     readonly dir: string,
     readonly meta: CheckpointMeta,
     readonly model: SkeletonGcn,
-    /** The settings that decide the result; a resume file written under others is refused. */
-    readonly identity: string,
+    /** Whether a resume file's saved settings identity is this run's; one written under others is refused. */
+    readonly sameSettings: (savedIdentity: string) => boolean,
   ) {
     this.resumePath = join(dir, 'resume.ckpt');
     this.logPath = join(dir, 'log.jsonl');
@@ -57,7 +57,8 @@ export class RunSession {
   async resume(): Promise<ResumePoint | null> {
     if (!existsSync(this.resumePath)) return null;
     const checkpoint = await loadCheckpoint(this.resumePath);
-    if (checkpoint.meta.provenance.identity !== this.identity) {
+    const savedIdentity = checkpoint.meta.provenance.identity;
+    if (typeof savedIdentity !== 'string' || !this.sameSettings(savedIdentity)) {
       throw new SkelpruneError(
         `${this.resumePath} was written by a run with different settings; use another --out directory or delete it to start over`,
       );

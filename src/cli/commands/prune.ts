@@ -9,7 +9,7 @@ import { METHODS } from '../../prune/methods.js';
 import { flopTotals, formatPruneReport, structuredShare } from '../../prune/report.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../../prune/run.js';
 import { formatTable } from '../../report/table.js';
-import { runJobs } from '../../train/jobs.js';
+import { jobSpec, runJobs } from '../../train/jobs.js';
 import { formatPercent, meanMetrics } from '../../train/metrics.js';
 import { parseOverrides, readConfigFile } from '../../train/run-config.js';
 import { writeFileAtomic } from '../../util/fs.js';
@@ -113,11 +113,7 @@ export async function prune(config: PruneConfig, resume: boolean, command: strin
   let results: PruneResult[];
   try {
     results = await runJobs<PruneResult, PruneEvent>(
-      jobs.map((args) => ({
-        module: new URL('../../prune/run.js', import.meta.url).href,
-        fn: 'pruneFold',
-        args,
-      })),
+      jobs.map((args) => jobSpec('../../prune/run.js', import.meta.url, 'pruneFold', args)),
       config.jobs,
       (index, event) => report(tasks[index], event),
     );

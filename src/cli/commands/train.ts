@@ -14,7 +14,7 @@ import {
   loadRunDataset,
   runProtocol,
 } from '../../train/experiment.js';
-import { runJobs } from '../../train/jobs.js';
+import { jobSpec, runJobs } from '../../train/jobs.js';
 import { formatConfusion, formatPercent, meanMetrics } from '../../train/metrics.js';
 import {
   DATASET_DEFAULTS,
@@ -134,11 +134,7 @@ export async function train(config: RunConfig, resume: boolean, command: string)
   let results: FoldResult[];
   try {
     results = await runJobs<FoldResult, FoldEvent>(
-      jobs.map((args) => ({
-        module: new URL('../../train/experiment.js', import.meta.url).href,
-        fn: 'trainFold',
-        args,
-      })),
+      jobs.map((args) => jobSpec('../../train/experiment.js', import.meta.url, 'trainFold', args)),
       config.jobs,
       (index, event) => reportEvent(tasks[index], event, config.epochs),
     );
