@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { describeSchemaError } from '../data/schema-errors.js';
 import { ConfigError } from '../errors.js';
 import { DATASET_DEFAULTS, mergeConfig, runConfigSchema } from '../train/run-config.js';
-import { CTF_DEFAULTS, METHODS } from './methods.js';
+import { BUDGET_KINDS } from './budget.js';
+import { budgetKindProblem, CTF_DEFAULTS, METHODS } from './methods.js';
 
 const { epochs: _epochs, patience: _patience, ...runShape } = runConfigSchema.shape;
 
@@ -16,8 +17,8 @@ export const pruneConfigSchema = z.strictObject({
   method: z.enum(METHODS),
   /** Target pruning rate: the fraction of prunable weights (or FLOPs) removed. */
   rate: z.number().gt(0, 'the rate must be above 0').lt(1, 'the rate must be below 1'),
-  /** What the rate counts: weights (default) or multiply-adds per sequence. */
-  budget: z.enum(['weights', 'flops']).default('weights'),
+  /** What the rate counts: weights (default), multiply-adds per sequence, or both at once (CTF only). */
+  budget: z.enum(BUDGET_KINDS).default('weights'),
   /** A trained checkpoint, or a `train` output directory (every fold's model.ckpt); none: from scratch. */
   from: z.string().optional(),
   /** Epochs of the pruning phase (soft masks, penalties or gradual schedules). */
@@ -63,5 +64,7 @@ export function resolvePruneConfig(
   const withDefaults = dataset in DATASET_DEFAULTS ? mergeConfig(defaults, merged) : merged;
   const parsed = pruneConfigSchema.safeParse(withDefaults);
   if (!parsed.success) throw new ConfigError(`${source}: ${describeSchemaError(parsed.error, withDefaults)}`);
+  const problem = budgetKindProblem(parsed.data.method, parsed.data.budget);
+  if (problem) throw new ConfigError(`${source}: ${problem}`);
   return parsed.data;
 }

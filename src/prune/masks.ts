@@ -3,6 +3,7 @@
  * (empty rows, columns and blocks: what compaction can physically remove).
  */
 import type { Tiling } from '../model/layers.js';
+import type { CostLimit } from './budget.js';
 
 /** A 0/1 mask over one [rows, cols] weight, row-major. */
 export type HardMask = Uint8Array;
@@ -154,24 +155,59 @@ export function allocateBudget(
   return counts;
 }
 
+/** Largest tilt exponent of allocateUnderCap: cost ratios up to 10⁴ stay within float64 range. */
+const MAX_TILT = 64;
+
+/**
+ * Entry counts per matrix for a weight count under a cost cap: the learned shares (`soft[ℓ]`) tilted
+ * toward cheap matrices by (costs[ℓ]/min cost)^−α with the smallest α (bisected) whose counts cost at
+ * most `cap.target`. Throws when even α = MAX_TILT cannot meet the cap.
+ */
+export function allocateUnderCap(
+  soft: readonly number[],
+  sizes: readonly number[],
+  count: number,
+  cap: Pick<CostLimit, 'costs' | 'target'>,
+): number[] {
+  const cheapest = Math.min(...cap.costs.filter((_, l) => soft[l] > 0 && sizes[l] > 0));
+  const at = (alpha: number) =>
+    allocateBudget(
+      soft.map((s, l) => s * (cap.costs[l] / cheapest) ** -alpha),
+      sizes.map(() => 1),
+      sizes,
+      count,
+    );
+  const fits = (counts: number[]) => counts.reduce((s, n, l) => s + n * cap.costs[l], 0) <= cap.target + 1e-9;
+  if (fits(at(0))) return at(0);
+  if (!fits(at(MAX_TILT)))
+    throw new RangeError(
+      `cannot keep ${count} entries within the FLOP cap ${cap.target.toFixed(0)}: the layers the soft masks kept are too costly`,
+    );
+  let [low, high] = [0, MAX_TILT];
+  for (let i = 0; i < 40; i++) {
+    const mid = (low + high) / 2;
+    if (fits(at(mid))) high = mid;
+    else low = mid;
+  }
+  return at(high);
+}
+
 /**
  * Hard masks that keep each matrix's share of the budget as learned by soft masks (`soft[ℓ]`: the
  * matrix's Σψ), its highest-scoring entries within it. Unlike one global ranking, hardening then
- * never empties a layer the soft network relied on when the soft masks overshoot the budget.
+ * never empties a layer the soft network relied on when the soft masks overshoot the budget. Under a
+ * FLOP cap the shares tilt toward cheap layers just enough to respect it (allocateUnderCap).
  */
 export function keepLearnedShares(
   scores: readonly Float32Array[],
   soft: readonly number[],
-  budget: number,
-  costs: readonly number[],
+  budget: CostLimit & { flopCap?: CostLimit },
   tieBreak?: readonly Float32Array[],
 ): HardMask[] {
-  const counts = allocateBudget(
-    soft,
-    costs,
-    scores.map((s) => s.length),
-    budget,
-  );
+  const sizes = scores.map((s) => s.length);
+  const counts = budget.flopCap
+    ? allocateUnderCap(soft, sizes, budget.target, budget.flopCap)
+    : allocateBudget(soft, budget.costs, sizes, budget.target);
   return scores.map((s, l) => {
     const mask = new Uint8Array(s.length);
     const order = rankEntries(s, tieBreak?.[l]);

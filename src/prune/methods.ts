@@ -9,10 +9,12 @@
  *  l1                          ℓ1-regularised training, then the smallest |w|
  *  l0                          hard-concrete gates with an expected-ℓ0 penalty, then the lowest gates
  */
+
 import { kernels, noGrad, Parameter, type Rng, relu, type Tensor, tensor, tidy } from '../engine/index.js';
+import { ConfigError } from '../errors.js';
 import { type PrunableWeight, setHardMask, tiling } from '../model/layers.js';
 import type { TrainerHooks } from '../train/trainer.js';
-import type { Budget } from './budget.js';
+import type { Budget, BudgetKind, CostLimit } from './budget.js';
 import { budgetLoss, type CtfVariant, ctfMask, maskMass } from './ctf.js';
 import { type HardMask, keepLearnedShares, keepTopEntries, liveGroups } from './masks.js';
 
@@ -112,6 +114,8 @@ class CtfPruner implements Pruner {
   private sigma: number;
   private lambda: number;
   private target: number;
+  /** The ramped FLOP cap of a 'weights+flops' budget. */
+  private capTarget = 0;
   private frozenScales: number[] = [];
   private softKept = 1;
   private readonly psis: (Tensor | null)[];
@@ -166,21 +170,32 @@ class CtfPruner implements Pruner {
   private schedule(epoch: number): void {
     const o = this.options;
     const t = phaseProgress(epoch, this.ctx.epochs);
-    const { total, target } = this.ctx.budget;
     const ramp = Math.min(1, t / o.budgetRamp);
-    this.target = target + (total - target) * (1 - ramp) ** 3;
+    const ramped = (limit: CostLimit) => limit.target + (limit.total - limit.target) * (1 - ramp) ** 3;
+    this.target = ramped(this.ctx.budget);
+    this.capTarget = this.ctx.budget.flopCap ? ramped(this.ctx.budget.flopCap) : 0;
     const annealing = t > o.annealStart;
     const a = annealing ? (t - o.annealStart) / (1 - o.annealStart) : 0;
     this.sigma = o.sigmaStart * (o.sigmaEnd / o.sigmaStart) ** a;
     this.lambda = annealing ? o.lambdaAnneal : o.lambdaSoft;
   }
 
+  /**
+   * λ (mass − c_t)² / total, plus, under a FLOP cap, the same penalty on the FLOP mass while it
+   * exceeds its ramped cap (one-sided: the cap is a limit, not a target).
+   */
   private budgetTerm(): Tensor | null {
-    const masks = this.psis.map((psi, i) => ({ psi: psi!, weight: this.ctx.budget.costs[i] }));
-    if (masks.some((m) => m.psi === null || m.psi.isDisposed)) return null;
-    const mass = maskMass(masks);
-    this.softKept = mass.item() / this.ctx.budget.total;
-    return budgetLoss(mass, this.target, this.lambda, this.ctx.budget.total);
+    if (this.psis.some((psi) => psi === null || psi.isDisposed)) return null;
+    const mass = (costs: readonly number[]) =>
+      maskMass(this.psis.map((psi, i) => ({ psi: psi!, weight: costs[i] })));
+    const { budget } = this.ctx;
+    const kept = mass(budget.costs);
+    this.softKept = kept.item() / budget.total;
+    const term = budgetLoss(kept, this.target, this.lambda, budget.total);
+    if (!budget.flopCap) return term;
+    const flops = mass(budget.flopCap.costs);
+    if (flops.item() <= this.capTarget) return term;
+    return term.add(budgetLoss(flops, this.capTarget, this.lambda, budget.flopCap.total));
   }
 
   harden(): HardMask[] {
@@ -202,7 +217,7 @@ class CtfPruner implements Pruner {
       for (let j = 0; j < data.length; j++) data[j] *= finals[i][j];
     });
     const soft = finals.map((f) => f.reduce((sum, v) => sum + v, 0));
-    return keepLearnedShares(finals, soft, this.ctx.budget.target, this.ctx.budget.costs, ties);
+    return keepLearnedShares(finals, soft, this.ctx.budget, ties);
   }
 
   save(): PrunerState {
@@ -486,7 +501,17 @@ export interface MethodOptions {
   l0Lambda: number;
 }
 
+const CTF_METHODS: readonly MethodName[] = ['ctf', 'ctf-fine', 'ctf-coarse'];
+
+/** Why a method cannot prune under a kind of budget, or undefined when it can. */
+export function budgetKindProblem(method: MethodName, kind: BudgetKind): string | undefined {
+  if (kind !== 'weights+flops' || CTF_METHODS.includes(method)) return undefined;
+  return `budget 'weights+flops' needs a method that learns per-layer shares (${CTF_METHODS.join(', ')}); ${method} ranks by one cost: use budget 'weights' or 'flops'`;
+}
+
 export function createPruner(method: MethodName, ctx: PrunerContext, options: MethodOptions): Pruner {
+  const problem = budgetKindProblem(method, ctx.budget.kind);
+  if (problem) throw new ConfigError(problem);
   switch (method) {
     case 'ctf':
     case 'ctf-fine':

@@ -1,8 +1,14 @@
 /** The per-layer text report of a pruning run: what was kept, what was removed whole, what it costs. */
 import { formatTable } from '../report/table.js';
 import { formatPercent } from '../train/metrics.js';
+import type { BudgetKind } from './budget.js';
 import type { PruneResult } from './run.js';
 
+const BUDGET_WORDS: Record<BudgetKind, string> = {
+  weights: 'weights',
+  flops: 'FLOPs',
+  'weights+flops': 'weights and FLOPs',
+};
 const count = (n: number) => n.toLocaleString('en-US');
 const ofTotal = (part: number, total: number) => `${count(part)}/${count(total)}`;
 
@@ -51,13 +57,13 @@ export function formatPruneReport(result: PruneResult): string {
   const removed = (after: number) => formatPercent(1 - after / flops.dense);
   const dense = result.denseTop1 === null ? '' : ` (unpruned ${formatPercent(result.denseTop1)})`;
   return [
-    `${result.method} at ${formatPercent(result.rate)} of prunable ${result.budget === 'flops' ? 'FLOPs' : 'weights'}, fold ${result.foldIndex + 1} (${result.fold})`,
+    `${result.method} at ${formatPercent(result.rate)} of prunable ${BUDGET_WORDS[result.budget]}, fold ${result.foldIndex + 1} (${result.fold})`,
     '',
     ...formatTable(layerRows, 'lrrrrr', true),
     '',
     ...formatTable(costRows, 'lrrr', true),
     '',
-    `pruning rate: target ${formatPercent(result.rate, 2)}, achieved ${formatPercent(result.achievedRate, 2)} of prunable weights${result.budget === 'flops' ? `, ${formatPercent(result.achievedCostRate, 2)} of their FLOPs` : ''}`,
+    `pruning rate: target ${formatPercent(result.rate, 2)}, achieved ${formatPercent(result.achievedRate, 2)} of prunable weights, ${formatPercent(result.achievedFlopRate, 2)} of their FLOPs`,
     `FLOPs per sequence: ${count(flops.dense)} dense → ${count(flops.structured)} compacted (−${removed(flops.structured)}) → ${count(flops.sparse)} sparse (−${removed(flops.sparse)})`,
     `structured share: ${formatPercent(structuredShare(result))} of the pruned weights lie in whole removed rows, columns or blocks`,
     `test accuracy: top-1 ${formatPercent(result.metrics.top1)}${dense}, mean-class ${formatPercent(result.metrics.meanClass)}`,

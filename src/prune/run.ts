@@ -26,7 +26,7 @@ import { type ClassificationMetrics, classificationMetrics } from '../train/metr
 import { RunSession, type SessionEvent } from '../train/session.js';
 import { predictBatch, Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { type BudgetKind, keptCost, makeBudget } from './budget.js';
+import { type BudgetKind, flopRate, makeBudget } from './budget.js';
 import { type PruneConfig, pruneConfigSchema } from './config.js';
 import { type HardMask, type MaskStructure, maskStructure, pruningRate } from './masks.js';
 import { applyHardMasks, createPruner } from './methods.js';
@@ -47,8 +47,8 @@ export interface PruneResult {
   budget: BudgetKind;
   /** Fraction of prunable weights removed. */
   achievedRate: number;
-  /** Fraction of the budget's cost removed (equals achievedRate for a weight budget). */
-  achievedCostRate: number;
+  /** Fraction of the prunable layers' FLOPs (multiply-adds per sequence) removed. */
+  achievedFlopRate: number;
   fold: string;
   foldIndex: number;
   metrics: ClassificationMetrics;
@@ -245,7 +245,7 @@ export async function pruneFold(
     rate: config.rate,
     budget: config.budget,
     achievedRate,
-    achievedCostRate: 1 - keptCost(budget, masks) / budget.total,
+    achievedFlopRate: flopRate(weights, masks),
     fold: fold.name,
     foldIndex: start.foldIndex,
     metrics,

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeSafetensors, loadSafetensors } from '../../src/engine/index.js';
 import { resolvePruneConfig } from '../../src/prune/config.js';
-import { allocateBudget, keepLearnedShares, keepTopEntries } from '../../src/prune/masks.js';
+import {
+  allocateBudget,
+  allocateUnderCap,
+  keepLearnedShares,
+  keepTopEntries,
+} from '../../src/prune/masks.js';
 import { type PruneResult, pruneFold } from '../../src/prune/run.js';
 import { loadCheckpoint, modelFromCheckpoint } from '../../src/train/checkpoint.js';
 import { loadRunDataset } from '../../src/train/experiment.js';
@@ -60,12 +65,15 @@ describe('exact budgets', () => {
     { method: 'l1' },
     { method: 'l0' },
     { method: 'ctf', budget: 'flops' },
+    { method: 'ctf', budget: 'weights+flops' },
   ];
   for (const settings of methods) {
     it(`${JSON.stringify(settings)} meets a 0.9 budget`, async () => {
       const result = await pruneTiny({ ...settings, rate: 0.9 });
-      const achieved = settings.budget === 'flops' ? result.achievedCostRate : result.achievedRate;
+      const achieved = settings.budget === 'flops' ? result.achievedFlopRate : result.achievedRate;
       assert.ok(Math.abs(achieved - 0.9) < 0.001, `achieved ${achieved}`);
+      if (settings.budget === 'weights+flops')
+        assert.ok(result.achievedFlopRate >= 0.9, `FLOPs removed: ${result.achievedFlopRate}`);
       if (settings.method === 'mp-structured') {
         const pruned = result.layers.reduce((s, l) => s + l.structure.total - l.structure.kept, 0);
         const whole = result.layers.reduce((s, l) => s + l.structure.structuredRemoved, 0);
@@ -190,6 +198,33 @@ describe('bad pruning requests', () => {
     assert.deepEqual(allocateBudget([1, 1], [2, 1], [100, 100], 12), [4, 4]);
   });
 
+  it('keeps an exact count under a cost cap by tilting the shares toward cheap layers', () => {
+    // Equal shares give [10, 10] costing 10·4 + 10·1 = 50 > 30: the tilt moves entries to the cheap
+    // layer until the cost fits, always keeping 20 entries.
+    const counts = allocateUnderCap([1, 1], [100, 100], 20, { costs: [4, 1], target: 30 });
+    assert.equal(counts[0] + counts[1], 20);
+    assert.ok(counts[0] * 4 + counts[1] <= 30, `cost of ${counts}`);
+    assert.ok(counts[0] >= 2, 'no more than needed moves: 3 costly entries fit');
+    // A cap the shares already meet changes nothing.
+    assert.deepEqual(allocateUnderCap([1, 1], [100, 100], 20, { costs: [4, 1], target: 60 }), [10, 10]);
+    assert.throws(
+      () => allocateUnderCap([1, 1], [100, 100], 20, { costs: [4, 1], target: 10 }),
+      /cannot keep 20 entries within the FLOP cap 10/,
+    );
+  });
+
+  it('accepts weights+flops only for the CTF methods', () => {
+    assert.equal(
+      resolvePruneConfig({}, { ...tiny, method: 'ctf-coarse', rate: 0.5, budget: 'weights+flops' }).budget,
+      'weights+flops',
+    );
+    assert.throws(
+      () =>
+        resolvePruneConfig({}, { ...tiny, method: 'mp-unstructured', rate: 0.5, budget: 'weights+flops' }),
+      /config: budget 'weights\+flops' needs a method that learns per-layer shares .*mp-unstructured ranks by one cost/,
+    );
+  });
+
   it('hardens to the learned shares: a layer of uniformly low scores is not emptied', () => {
     const low = Float32Array.from({ length: 10 }, (_, i) => 0.1 + i * 0.01);
     const high = Float32Array.from({ length: 10 }, (_, i) => 0.9 + i * 0.001);
@@ -198,7 +233,7 @@ describe('bad pruning requests', () => {
       globalTop[0].reduce((a, b) => a + b),
       0,
     );
-    const shares = keepLearnedShares([low, high], [1, 1], 4, [1, 1]);
+    const shares = keepLearnedShares([low, high], [1, 1], { costs: [1, 1], total: 20, target: 4 });
     assert.deepEqual(
       shares.map((m) => [...m]),
       [

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { formatDuration } from '../../src/cli/progress.js';
 import { loadSafetensors } from '../../src/engine/index.js';
 import { loadCheckpoint, modelFromCheckpoint } from '../../src/train/checkpoint.js';
 import { loadRunDataset, trainFold } from '../../src/train/experiment.js';
@@ -156,5 +157,15 @@ describe('run configuration', () => {
     const saved = JSON.parse(readFileSync(join(dir, 'o', 'config.json'), 'utf8'));
     assert.equal(saved.epochs, 1);
     assert.equal(saved.model.heads, 2);
+  });
+});
+
+describe('progress durations', () => {
+  it('carries rounded seconds into the minutes and hours', () => {
+    assert.equal(formatDuration(59.6), '1m00s');
+    assert.equal(formatDuration(179.6), '3m00s');
+    assert.equal(formatDuration(125), '2m05s');
+    assert.equal(formatDuration(3599.7), '1h00m');
+    assert.equal(formatDuration(7), '7s');
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { DATASET_KINDS } from '../../data/load.js';
 import { SkelpruneError } from '../../errors.js';
+import { BUDGET_KINDS } from '../../prune/budget.js';
 import { type PruneConfig, resolvePruneConfig } from '../../prune/config.js';
 import { METHODS } from '../../prune/methods.js';
 import { flopTotals, formatPruneReport, structuredShare } from '../../prune/report.js';
@@ -47,7 +48,10 @@ export function registerPruneCommand(program: Command): void {
     )
     .option('--config <file>', 'JSON or YAML file with any of these settings (flags override it)')
     .addOption(
-      new Option('--budget <kind>', 'what the rate counts (default: weights)').choices(['weights', 'flops']),
+      new Option(
+        '--budget <kind>',
+        'what the rate counts; weights+flops: exactly the rate of the weights and at least the rate of the FLOPs (CTF methods) (default: weights)',
+      ).choices(BUDGET_KINDS),
     )
     .option('--prune-epochs <n>', 'epochs of the pruning phase (default: 60)', Number)
     .option('--finetune-epochs <n>', 'epochs of fine-tuning with hard masks (default: 20)', Number)
