@@ -26,63 +26,92 @@ export interface Speed {
   batch: number;
 }
 
-type Runner = (x: Float32Array, batch: number) => unknown;
+type Shape = Pick<CompactModel, 'nodes' | 'chunks' | 'chunkWidth'>;
+
+/** Something to time: a forward pass over node features of `shape`, and how to free it. */
+export interface Runner {
+  shape: Shape;
+  run(x: Float32Array, batch: number): unknown;
+  dispose(): unknown;
+}
+
+/** Rounds the timed calls are split into; each round times every runner in turn. */
+export const ROUNDS = 10;
 
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-function features(model: Pick<CompactModel, 'nodes' | 'chunks' | 'chunkWidth'>, batch: number): Float32Array {
+function features(shape: Shape, batch: number): Float32Array {
   const rng = new Rng(batch);
-  return Float32Array.from({ length: batch * model.nodes * model.chunks * model.chunkWidth }, () =>
+  return Float32Array.from({ length: batch * shape.nodes * shape.chunks * shape.chunkWidth }, () =>
     rng.normal(),
   );
 }
 
-async function time(run: Runner, x: Float32Array, batch: number, repeats: number): Promise<number[]> {
-  const times: number[] = [];
+/** Appends the milliseconds of `repeats` calls to `times`. */
+async function time(runner: Runner, x: Float32Array, batch: number, repeats: number, times: number[] = []) {
   for (let i = 0; i < repeats; i++) {
     const start = performance.now();
-    await run(x, batch);
+    await runner.run(x, batch);
     times.push(performance.now() - start);
   }
-  return times.sort((a, b) => a - b);
+  return times;
 }
 
-/** Latency and throughput of any runner over node features shaped for `model`. */
-export async function measureSpeed(
-  run: Runner,
-  model: Pick<CompactModel, 'nodes' | 'chunks' | 'chunkWidth'>,
+/**
+ * Timed calls of every runner at one batch size, interleaved: ROUNDS rounds, each timing every runner
+ * in turn, so a change in the machine's speed during the measurement (a shared VM's neighbours,
+ * frequency scaling) affects all runners alike and their ratios stay meaningful. Sorted per runner.
+ */
+async function interleaved(runners: readonly Runner[], batch: number, repeats: number): Promise<number[][]> {
+  const inputs = runners.map((r) => features(r.shape, batch));
+  const times = runners.map(() => [] as number[]);
+  for (const [i, runner] of runners.entries()) await time(runner, inputs[i], batch, Math.ceil(repeats / 10));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, runner] of runners.entries()) {
+      await time(runner, inputs[i], batch, Math.ceil(repeats / ROUNDS / 10));
+      await time(runner, inputs[i], batch, Math.ceil(repeats / ROUNDS), times[i]);
+    }
+  }
+  return times.map((t) => t.sort((a, b) => a - b));
+}
+
+/** Batch-1 latency and batched throughput of several runners, measured interleaved. */
+export async function measureSpeeds(
+  runners: readonly Runner[],
   options: SpeedOptions = {},
-): Promise<Speed> {
+): Promise<Speed[]> {
   const repeats = options.repeats ?? 2000;
   const batch = options.batch ?? 32;
-  const single = features(model, 1);
-  const batched = features(model, batch);
-  await time(run, single, 1, Math.ceil(repeats / 10));
-  const latencies = await time(run, single, 1, repeats);
-  await time(run, batched, batch, 5);
-  const batchTimes = await time(
-    run,
-    batched,
+  const latencies = await interleaved(runners, 1, repeats);
+  const batchTimes = await interleaved(
+    runners,
     batch,
     options.batchRepeats ?? Math.max(20, Math.ceil(repeats / 20)),
   );
-  return {
-    p50Ms: percentile(latencies, 0.5),
-    p90Ms: percentile(latencies, 0.9),
-    throughput: (1000 * batch) / percentile(batchTimes, 0.5),
+  return runners.map((_, i) => ({
+    p50Ms: percentile(latencies[i], 0.5),
+    p90Ms: percentile(latencies[i], 0.9),
+    throughput: (1000 * batch) / percentile(batchTimes[i], 0.5),
     batch,
-  };
+  }));
+}
+
+/** skelprune's own runtime on a stored model. */
+export function runtimeRunner(model: RuntimeModel): Runner {
+  const engine = new InferenceEngine(model);
+  return { shape: model, run: (x, batch) => engine.predict(x, batch), dispose: () => engine.dispose() };
 }
 
 /** Speed of skelprune's own runtime on a stored model. */
 export async function runtimeSpeed(model: RuntimeModel, options?: SpeedOptions): Promise<Speed> {
-  const engine = new InferenceEngine(model);
+  const runner = runtimeRunner(model);
   try {
-    return await measureSpeed((x, batch) => engine.predict(x, batch), model, options);
+    const [speed] = await measureSpeeds([runner], options);
+    return speed;
   } finally {
-    engine.dispose();
+    runner.dispose();
   }
 }
 
@@ -97,19 +126,14 @@ export async function loadOnnxRuntime(): Promise<typeof import('onnxruntime-node
   }
 }
 
-/** Speed of onnxruntime-node (default session options) on the ONNX export of a stored model. */
-export async function onnxRuntimeSpeed(model: RuntimeModel, options?: SpeedOptions): Promise<Speed> {
+/** onnxruntime-node (default session options) on the ONNX export of a stored model. */
+export async function onnxRunner(model: RuntimeModel): Promise<Runner> {
   const ort = await loadOnnxRuntime();
-  const compact = toCompactModel(model);
-  const session = await ort.InferenceSession.create(exportOnnx(compact));
+  const session = await ort.InferenceSession.create(exportOnnx(toCompactModel(model)));
   const width = model.chunks * model.chunkWidth;
-  try {
-    return await measureSpeed(
-      (x, batch) => session.run({ features: new ort.Tensor('float32', x, [batch, model.nodes, width]) }),
-      model,
-      options,
-    );
-  } finally {
-    await session.release();
-  }
+  return {
+    shape: model,
+    run: (x, batch) => session.run({ features: new ort.Tensor('float32', x, [batch, model.nodes, width]) }),
+    dispose: () => session.release(),
+  };
 }

@@ -14,6 +14,7 @@ import {
   toRuntimeModel,
   validateRuntimeModel,
 } from '../../src/runtime/engine.js';
+import { measureSpeeds, ROUNDS, type Runner } from '../../src/runtime/latency.js';
 import { denseValues, matrixShape, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
 import { type Masks, prunedGcn, randomGcn, SMALL_CONFIG, SMALL_SHAPE, setHardMasks } from './models.js';
 import { referenceForward } from './reference.js';
@@ -272,5 +273,33 @@ describe('inference engine', () => {
     assert.throws(() => engine.predict(new Float32Array(3), 1), /input has 3 values, expected 1×6×24/);
     assert.throws(() => engine.predict(inputs(compact, 1, 1), 0), /positive integer/);
     engine.dispose();
+  });
+});
+
+describe('speed measurement', () => {
+  it('times every runner in interleaved rounds and reports each its own figures', async () => {
+    const shape = { nodes: 3, chunks: 1, chunkWidth: 2 };
+    const calls: string[] = [];
+    const runner = (name: string, batchSizes: number[]): Runner => ({
+      shape,
+      run: (x, batch) => {
+        assert.equal(x.length, batch * 6, 'inputs are shaped for the runner');
+        calls.push(name);
+        batchSizes.push(batch);
+      },
+      dispose: () => {},
+    });
+    const [aBatches, bBatches] = [[] as number[], [] as number[]];
+    const speeds = await measureSpeeds([runner('a', aBatches), runner('b', bBatches)], {
+      repeats: 100,
+      batch: 4,
+    });
+    assert.equal(speeds.length, 2);
+    for (const s of speeds) assert.ok(s.p50Ms <= s.p90Ms && s.throughput > 0 && s.batch === 4);
+    // After the warm-up, the calls alternate between the runners once per round, not once overall.
+    const switches = calls.slice(1).filter((name, i) => name !== calls[i]).length;
+    assert.ok(switches >= 2 * ROUNDS - 1, `${switches} switches`);
+    assert.deepEqual([...new Set(aBatches)], [1, 4]);
+    assert.deepEqual(aBatches.length, bBatches.length);
   });
 });

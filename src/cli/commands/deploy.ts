@@ -2,7 +2,7 @@
  * Deployment commands: `export` (a checkpoint → a compact .skp model, optionally ONNX), `predict`
  * (classify sequences with a .skp model) and `bench` (measured latency and throughput).
  */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { readSequences } from '../../data/sequence-file.js';
 import { noGrad, Rng, randn, tidy } from '../../engine/index.js';
@@ -16,7 +16,14 @@ import {
   type RuntimeModel,
   toRuntimeModel,
 } from '../../runtime/engine.js';
-import { onnxRuntimeSpeed, runtimeSpeed, type Speed } from '../../runtime/latency.js';
+import {
+  measureSpeeds,
+  onnxRunner,
+  ROUNDS,
+  type Runner,
+  runtimeRunner,
+  type Speed,
+} from '../../runtime/latency.js';
 import type { ModelFile } from '../../runtime/model-file.js';
 import { loadModelFile, saveModelFile } from '../../runtime/model-io.js';
 import { exportOnnx } from '../../runtime/onnx.js';
@@ -177,28 +184,37 @@ export async function benchCommand(options: {
   batch: number;
   onnx: boolean;
 }): Promise<void> {
-  const speedOptions = { repeats: options.repeats, batch: options.batch };
   const models: { label: string; path: string }[] = [{ label: 'pruned', path: options.model }];
   if (options.dense) models.unshift({ label: 'dense unpruned', path: options.dense });
-  const rows: BenchRow[] = [];
-  for (const { label, path } of models) {
-    const file = await loadModelFile(path);
-    const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
-    process.stderr.write(`timing skelprune runtime, ${label}...\n`);
-    rows.push({
-      name: `skelprune runtime, ${label}`,
-      bytes: size,
-      speed: await runtimeSpeed(file.model, speedOptions),
-    });
-    if (options.onnx) {
-      process.stderr.write(`timing onnxruntime-node, ${label}...\n`);
-      rows.push({
-        name: `onnxruntime-node, ${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`,
-        bytes: null,
-        speed: await onnxRuntimeSpeed(file.model, speedOptions),
+  const entries: { name: string; bytes: number | null; runner: Runner }[] = [];
+  try {
+    for (const { label, path } of models) {
+      const file = await loadModelFile(path);
+      entries.push({
+        name: `skelprune runtime, ${label}`,
+        bytes: (await stat(path)).size,
+        runner: runtimeRunner(file.model),
       });
+      if (options.onnx) {
+        const name = `onnxruntime-node, ${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`;
+        entries.push({ name, bytes: null, runner: await onnxRunner(file.model) });
+      }
     }
+    process.stderr.write(`timing ${entries.length} runners in ${ROUNDS} interleaved rounds...\n`);
+    const speeds = await measureSpeeds(
+      entries.map((e) => e.runner),
+      { repeats: options.repeats, batch: options.batch },
+    );
+    return printBench(
+      entries.map((e, i) => ({ name: e.name, bytes: e.bytes, speed: speeds[i] })),
+      options,
+    );
+  } finally {
+    for (const e of entries) await e.runner.dispose();
   }
+}
+
+function printBench(rows: BenchRow[], options: { repeats: number; batch: number; onnx: boolean }): void {
   const baseline = rows[0].speed.p50Ms;
   const table = [
     ['model', 'batch-1 p50', 'batch-1 p90', `batch-${options.batch} throughput`, 'speed-up (p50)', 'file'],
@@ -213,7 +229,7 @@ export async function benchCommand(options: {
   ];
   console.log(formatTable(table, 'lrrrrr', true).join('\n'));
   console.log(
-    `\nspeed-ups relative to the first row; ${options.repeats} timed batch-1 calls per row; random node features${options.onnx ? '; onnxruntime-node with default session options' : ''}`,
+    `\nspeed-ups relative to the first row; ${options.repeats} timed batch-1 calls per row, in ${ROUNDS} rounds interleaved with the other rows; random node features${options.onnx ? '; onnxruntime-node with default session options' : ''}`,
   );
 }
 
