@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import type { DatasetKind } from '../data/load.js';
 import { noGrad } from '../engine/index.js';
 import { compactionPlan } from '../model/compaction.js';
+import { BUDGET_KINDS, type BudgetKind } from '../prune/budget.js';
 import { resolvePruneConfig } from '../prune/config.js';
-import type { MethodName } from '../prune/methods.js';
+import { METHODS, type MethodName } from '../prune/methods.js';
 import { flopTotals, structuredShare } from '../prune/report.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
 import { compactModel as buildCompact } from '../runtime/compact.js';
@@ -32,7 +33,8 @@ export interface ReproduceOptions {
   dataset: DatasetKind;
   path?: string;
   rates: number[];
-  methods: MethodName[];
+  /** Methods, each optionally with its own budget: `ctf`, `ctf@weights+flops` (see parseMethodSpec). */
+  methods: string[];
   jobs: number;
   out: string;
   seed: number;
@@ -99,6 +101,25 @@ class WorkMeter {
   }
 }
 
+/**
+ * A method of the protocol, optionally with a budget of its own: `method[@budget]`. Without one it
+ * prunes under the shared settings' budget (weights unless `--set prune.budget=...`).
+ */
+export function parseMethodSpec(spec: string): { method: MethodName; budget?: BudgetKind } {
+  const [method, budget, extra] = spec.split('@');
+  if (!(METHODS as readonly string[]).includes(method))
+    throw new RangeError(`unknown method '${method}' in '${spec}' (methods: ${METHODS.join(', ')})`);
+  if (extra !== undefined || (budget !== undefined && !(BUDGET_KINDS as readonly string[]).includes(budget)))
+    throw new RangeError(
+      `'${spec}': expected method[@budget] with a budget among ${BUDGET_KINDS.join(', ')}`,
+    );
+  return { method: method as MethodName, ...(budget === undefined ? {} : { budget: budget as BudgetKind }) };
+}
+
+/** The name of a run in tables, plots and folders: its method, and its budget unless by weights. */
+export const runLabel = (run: { method: string; budget: BudgetKind }) =>
+  run.budget === 'weights' ? run.method : `${run.method}@${run.budget}`;
+
 const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
 
 export async function reproduce(
@@ -114,9 +135,12 @@ export async function reproduce(
   const protocol = runProtocol(denseConfig, dataset);
   const allFolds = dataset.protocols[protocol];
   const folds = denseConfig.fold === 'all' ? allFolds.map((_, i) => i) : [denseConfig.fold - 1];
-  const pruneConfigs = options.methods.flatMap((method) =>
+  const pruneConfigs = options.methods.flatMap((spec) =>
     options.rates.map((rate) =>
-      resolvePruneConfig({}, { ...base, ...options.prune, method, rate, fold: denseConfig.fold }),
+      resolvePruneConfig(
+        {},
+        { ...base, ...options.prune, ...parseMethodSpec(spec), rate, fold: denseConfig.fold },
+      ),
     ),
   );
   const pruneEpochs = pruneConfigs[0] ? pruneConfigs[0].pruneEpochs + pruneConfigs[0].finetuneEpochs : 0;
@@ -151,7 +175,7 @@ export async function reproduce(
     folds.map((k, i) => ({
       config,
       checkpoint: denseResults[i].checkpoint,
-      dir: foldDir(join(options.out, config.method, rateLabel(config.rate)), k),
+      dir: foldDir(join(options.out, runLabel(config), rateLabel(config.rate)), k),
       command: options.command,
     })),
   );
@@ -163,9 +187,10 @@ export async function reproduce(
       if (event.type !== 'epoch') return;
       if (event.phase === 'prune') prunePhaseEpochs.set(i, event.record.epoch);
       const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
-      const { method, rate } = pruneJobs[i].config;
+      const { config } = pruneJobs[i];
+      const name = `${runLabel(config)} ${rateLabel(config.rate)} fold ${(i % folds.length) + 1}`;
       if (done >= pruneEpochs) meter.finish(`prune-${i}`, done);
-      else meter.update(`prune-${i}`, done, `${method} ${rateLabel(rate)} fold ${(i % folds.length) + 1}`);
+      else meter.update(`prune-${i}`, done, name);
     },
   );
   for (const i of pruneResults.keys()) meter.finish(`prune-${i}`, pruneEpochs);
@@ -181,8 +206,8 @@ export async function reproduce(
   const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
   for (const [c, config] of pruneConfigs.entries()) {
     const results = pruneResults.slice(c * folds.length, (c + 1) * folds.length);
-    const dir = join(options.out, config.method, rateLabel(config.rate));
-    meter.update(`speed-${c}`, 0, `timing ${config.method} ${rateLabel(config.rate)}`);
+    const dir = join(options.out, runLabel(config), rateLabel(config.rate));
+    meter.update(`speed-${c}`, 0, `timing ${runLabel(config)} ${rateLabel(config.rate)}`);
     const speed = await exportAndTime(results[0].checkpoint, join(dir, 'model.skp'), options, denseSpeed);
     meter.finish(`speed-${c}`, EXPORT_WORK);
     runs.push(prunedFigures(results, speed));
@@ -264,7 +289,7 @@ function prunedFigures(results: readonly PruneResult[], speed: SpeedFigures): Ru
   const pruned = first.layers.reduce((s, l) => s + l.structure.total - l.structure.kept, 0);
   const denseParameters = first.costs.reduce((s, c) => s + c.params, 0);
   return {
-    method: first.method,
+    method: runLabel(first),
     rate: first.rate,
     achievedRate: results.reduce((s, r) => s + r.achievedRate, 0) / results.length,
     folds: foldFigures(results),

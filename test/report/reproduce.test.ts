@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decode } from 'fast-png';
+import { parseMethodSpec, runLabel } from '../../src/report/reproduce.js';
 import type { ReproduceResults } from '../../src/report/results.js';
 import { inkFraction, launchChromium, skipWithoutChromium } from '../browser.js';
 import { projectRoot } from '../helpers.js';
@@ -79,5 +80,23 @@ describe('reproduce --quick', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('reproduce method specs', () => {
+  it('parses method[@budget], names runs by both, and rejects unknown parts by name', () => {
+    assert.deepEqual(parseMethodSpec('ctf'), { method: 'ctf' });
+    assert.deepEqual(parseMethodSpec('ctf@weights+flops'), { method: 'ctf', budget: 'weights+flops' });
+    assert.equal(runLabel({ method: 'ctf', budget: 'weights' }), 'ctf');
+    assert.equal(runLabel({ method: 'ctf', budget: 'weights+flops' }), 'ctf@weights+flops');
+    assert.throws(() => parseMethodSpec('ctff'), /unknown method 'ctff' in 'ctff'/);
+    assert.throws(() => parseMethodSpec('ctf@bytes'), /'ctf@bytes': expected method\[@budget\]/);
+    const run = spawnSync(
+      process.execPath,
+      [join(projectRoot, 'bin/skelprune.js'), 'reproduce', '--quick', '--methods', 'ctf,l2'],
+      { encoding: 'utf8' },
+    );
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /unknown method 'l2' in 'l2'/);
   });
 });

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
-import { METHODS, type MethodName } from '../../prune/methods.js';
+import { METHODS } from '../../prune/methods.js';
 import { writeArtifacts } from '../../report/artifacts.js';
-import { type ReproduceOptions, reproduce } from '../../report/reproduce.js';
+import { parseMethodSpec, type ReproduceOptions, reproduce } from '../../report/reproduce.js';
 import { resultsTable } from '../../report/results.js';
 import { parseOverrides } from '../../train/run-config.js';
 import { createProgress } from '../progress.js';
@@ -30,14 +30,16 @@ function parseRates(text: string): number[] {
   return rates;
 }
 
-function parseMethods(text: string): MethodName[] {
-  const methods = text.split(',');
-  const unknown = methods.filter((m) => !(METHODS as readonly string[]).includes(m));
-  if (unknown.length > 0)
-    throw new InvalidArgumentError(
-      `unknown method(s) ${unknown.join(', ')} (methods: ${METHODS.join(', ')})`,
-    );
-  return methods as MethodName[];
+function parseMethods(text: string): string[] {
+  const specs = text.split(',');
+  for (const spec of specs) {
+    try {
+      parseMethodSpec(spec);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  return specs;
 }
 
 function version(): string {
@@ -62,7 +64,11 @@ export function registerReproduceCommand(program: Command): void {
     )
     .option('--path <dir>', 'dataset folder')
     .option('--rates <list>', 'pruning rates (default: 0.9,0.95,0.98)', parseRates)
-    .option('--methods <list>', `methods (default: all: ${METHODS.join(',')})`, parseMethods)
+    .option(
+      '--methods <list>',
+      `methods, each optionally with its own budget as method@budget, e.g. ctf@weights+flops (default: all: ${METHODS.join(',')})`,
+      parseMethods,
+    )
     .option('--jobs <n>', 'runs in parallel worker processes', Number, 1)
     .option('--out <dir>', 'output directory (default: runs/reproduce-<dataset>)')
     .option('--seed <n>', 'random seed', Number, 0)
@@ -88,7 +94,7 @@ export function registerReproduceCommand(program: Command): void {
         dataset,
         path: flags.path as string | undefined,
         rates: (flags.rates as number[] | undefined) ?? (quick ? QUICK.rates : [0.9, 0.95, 0.98]),
-        methods: (flags.methods as MethodName[] | undefined) ?? [...METHODS],
+        methods: (flags.methods as string[] | undefined) ?? [...METHODS],
         jobs: flags.jobs as number,
         out: (flags.out as string | undefined) ?? join('runs', `reproduce-${quick ? 'quick' : dataset}`),
         seed: flags.seed as number,
