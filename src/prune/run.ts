@@ -151,7 +151,8 @@ export async function pruneFold(
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
     const saved = JSON.parse(await readFile(resultPath, 'utf8')) as PruneResult & { identity: string };
-    if (sameSettings(saved.identity, job)) return saved;
+    // The checkpoint is where this run's folder is now, wherever it was when the run wrote it.
+    if (sameSettings(saved.identity, job)) return { ...saved, checkpoint: join(dir, 'model.ckpt') };
   }
   const dataset = await loadRunDataset(config);
   const start = await startingPoint(job, dataset);
