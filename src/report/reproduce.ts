@@ -5,7 +5,7 @@
  * interrupted run resumes where it stopped.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { DatasetKind } from '../data/load.js';
@@ -17,9 +17,9 @@ import { METHODS, type MethodName } from '../prune/methods.js';
 import { flopTotals, structuredShare } from '../prune/report.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
 import { compactModel as buildCompact } from '../runtime/compact.js';
-import { toRuntimeModel } from '../runtime/engine.js';
-import { runtimeSpeed } from '../runtime/latency.js';
-import { saveModelFile } from '../runtime/model-io.js';
+import { type RuntimeModel, toRuntimeModel } from '../runtime/engine.js';
+import { measureSpeeds, runtimeRunner } from '../runtime/latency.js';
+import { loadModelFile, saveModelFile } from '../runtime/model-io.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
 import type { FoldEvent, FoldJob, FoldResult } from '../train/experiment.js';
 import { loadRunDataset, runProtocol } from '../train/experiment.js';
@@ -196,19 +196,16 @@ export async function reproduce(
   for (const i of pruneResults.keys()) meter.finish(`prune-${i}`, pruneEpochs);
 
   // 3. Export and time the fold-1 models one at a time (timings need a quiet machine).
-  const denseSpeed = await exportAndTime(
-    denseResults[0].checkpoint,
-    join(options.out, 'dense', 'model.skp'),
-    options,
-    null,
-  );
+  const densePath = join(options.out, 'dense', 'model.skp');
+  const denseSpeed = await exportAndTime(denseResults[0].checkpoint, densePath, options, null);
+  const denseModel = (await loadModelFile(densePath)).model;
   meter.finish('speed-dense', EXPORT_WORK);
   const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
   for (const [c, config] of pruneConfigs.entries()) {
     const results = pruneResults.slice(c * folds.length, (c + 1) * folds.length);
     const dir = join(options.out, runLabel(config), rateLabel(config.rate));
     meter.update(`speed-${c}`, 0, `timing ${runLabel(config)} ${rateLabel(config.rate)}`);
-    const speed = await exportAndTime(results[0].checkpoint, join(dir, 'model.skp'), options, denseSpeed);
+    const speed = await exportAndTime(results[0].checkpoint, join(dir, 'model.skp'), options, denseModel);
     meter.finish(`speed-${c}`, EXPORT_WORK);
     runs.push(prunedFigures(results, speed));
   }
@@ -220,36 +217,52 @@ export async function reproduce(
   };
 }
 
-/** Exports a checkpoint to .skp (cached) and times it; speed-up relative to `dense`. */
-async function exportAndTime(
-  checkpointPath: string,
-  skpPath: string,
-  options: ReproduceOptions,
-  dense: SpeedFigures | null,
-): Promise<SpeedFigures> {
-  const cachePath = skpPath.replace(/\.skp$/, '.speed.json');
-  if (existsSync(cachePath) && existsSync(skpPath))
-    return JSON.parse(await readFile(cachePath, 'utf8')) as SpeedFigures;
+/** The .skp export of a checkpoint (cached: an existing file is loaded). */
+async function exportModel(checkpointPath: string, skpPath: string): Promise<RuntimeModel> {
+  if (existsSync(skpPath)) return (await loadModelFile(skpPath)).model;
   const checkpoint = await loadCheckpoint(checkpointPath);
   const { model } = modelFromCheckpoint(checkpoint, checkpointPath);
-  const masks = checkpointMasks(checkpoint);
-  const runtime = toRuntimeModel(noGrad(() => buildCompact(model, masks)));
-  const bytes = await saveModelFile(skpPath, {
+  const runtime = toRuntimeModel(noGrad(() => buildCompact(model, checkpointMasks(checkpoint))));
+  await saveModelFile(skpPath, {
     model: runtime,
     input: checkpoint.meta.input,
     classNames: checkpoint.meta.classNames,
     info: { source: checkpointPath },
   });
-  const speed = await runtimeSpeed(runtime, { repeats: options.speedRepeats });
-  const figures: SpeedFigures = {
-    p50Ms: speed.p50Ms,
-    p90Ms: speed.p90Ms,
-    throughput: speed.throughput,
-    bytes,
-    speedup: dense ? dense.p50Ms / speed.p50Ms : 1,
-  };
-  await writeFileAtomic(cachePath, `${JSON.stringify(figures, null, 2)}\n`);
-  return figures;
+  return runtime;
+}
+
+/**
+ * Exports a checkpoint to .skp and times it (both cached). With the dense model given, the two are
+ * timed interleaved and the speed-up is the ratio of that one measurement.
+ */
+async function exportAndTime(
+  checkpointPath: string,
+  skpPath: string,
+  options: ReproduceOptions,
+  dense: RuntimeModel | null,
+): Promise<SpeedFigures> {
+  const cachePath = skpPath.replace(/\.skp$/, '.speed.json');
+  if (existsSync(cachePath) && existsSync(skpPath))
+    return JSON.parse(await readFile(cachePath, 'utf8')) as SpeedFigures;
+  const runners = [dense, await exportModel(checkpointPath, skpPath)].flatMap((m) =>
+    m ? [runtimeRunner(m)] : [],
+  );
+  try {
+    const speeds = await measureSpeeds(runners, { repeats: options.speedRepeats });
+    const speed = speeds[speeds.length - 1];
+    const figures: SpeedFigures = {
+      p50Ms: speed.p50Ms,
+      p90Ms: speed.p90Ms,
+      throughput: speed.throughput,
+      bytes: (await stat(skpPath)).size,
+      speedup: speeds[0].p50Ms / speed.p50Ms,
+    };
+    await writeFileAtomic(cachePath, `${JSON.stringify(figures, null, 2)}\n`);
+    return figures;
+  } finally {
+    for (const runner of runners) runner.dispose();
+  }
 }
 
 function foldFigures(

@@ -22,7 +22,7 @@ export interface SpeedFigures {
   throughput: number;
   /** Size of the exported .skp file. */
   bytes: number;
-  /** Dense p50 / this p50. */
+  /** Dense p50 / this p50, both from one interleaved measurement (1 for the dense model). */
   speedup: number;
 }
 

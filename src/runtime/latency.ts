@@ -104,17 +104,6 @@ export function runtimeRunner(model: RuntimeModel): Runner {
   return { shape: model, run: (x, batch) => engine.predict(x, batch), dispose: () => engine.dispose() };
 }
 
-/** Speed of skelprune's own runtime on a stored model. */
-export async function runtimeSpeed(model: RuntimeModel, options?: SpeedOptions): Promise<Speed> {
-  const runner = runtimeRunner(model);
-  try {
-    const [speed] = await measureSpeeds([runner], options);
-    return speed;
-  } finally {
-    runner.dispose();
-  }
-}
-
 /** The onnxruntime-node module, or a clear error when it is not installed. */
 export async function loadOnnxRuntime(): Promise<typeof import('onnxruntime-node')> {
   try {
