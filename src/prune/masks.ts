@@ -2,6 +2,7 @@
  * Hard (binary) masks: selecting exactly the entries a budget allows, and the structure a mask leaves
  * (empty rows, columns and blocks: what compaction can physically remove).
  */
+import { SkelpruneError } from '../errors.js';
 import type { Tiling } from '../model/layers.js';
 import type { CostLimit } from './budget.js';
 
@@ -180,8 +181,8 @@ export function allocateUnderCap(
   const fits = (counts: number[]) => counts.reduce((s, n, l) => s + n * cap.costs[l], 0) <= cap.target + 1e-9;
   if (fits(at(0))) return at(0);
   if (!fits(at(MAX_TILT)))
-    throw new RangeError(
-      `cannot keep ${count} entries within the FLOP cap ${cap.target.toFixed(0)}: the layers the soft masks kept are too costly`,
+    throw new SkelpruneError(
+      `cannot keep ${count} entries within the FLOP cap ${cap.target.toFixed(0)}: the layers the soft masks kept cost too many FLOPs per weight (use budget 'weights' or 'flops')`,
     );
   let [low, high] = [0, MAX_TILT];
   for (let i = 0; i < 40; i++) {
