@@ -29,9 +29,14 @@ export interface Budget extends CostLimit {
   flopCap?: CostLimit;
 }
 
-function costLimit(weights: readonly PrunableWeight[], rate: number, byFlops: boolean): CostLimit {
+/** Each weight's cost per kept entry (1, or its uses per sequence) and the dense total. */
+function costsOf(weights: readonly PrunableWeight[], byFlops: boolean): Omit<CostLimit, 'target'> {
   const costs = weights.map((w) => (byFlops ? w.usesPerSequence : 1));
-  const total = weights.reduce((s, w, i) => s + w.rows * w.cols * costs[i], 0);
+  return { costs, total: weights.reduce((s, w, i) => s + w.rows * w.cols * costs[i], 0) };
+}
+
+function costLimit(weights: readonly PrunableWeight[], rate: number, byFlops: boolean): CostLimit {
+  const { costs, total } = costsOf(weights, byFlops);
   const target = byFlops ? (1 - rate) * total : Math.round((1 - rate) * total);
   return { costs, total, target };
 }
@@ -51,6 +56,6 @@ export function keptCost(limit: Pick<CostLimit, 'costs'>, masks: readonly Uint8A
 
 /** Fraction of the prunable FLOPs the masks remove. */
 export function flopRate(weights: readonly PrunableWeight[], masks: readonly Uint8Array[]): number {
-  const flops = costLimit(weights, 0.5, true);
+  const flops = costsOf(weights, true);
   return 1 - keptCost(flops, masks) / flops.total;
 }

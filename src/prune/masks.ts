@@ -179,7 +179,8 @@ export function allocateUnderCap(
       count,
     );
   const fits = (counts: number[]) => counts.reduce((s, n, l) => s + n * cap.costs[l], 0) <= cap.target + 1e-9;
-  if (fits(at(0))) return at(0);
+  const untilted = at(0);
+  if (fits(untilted)) return untilted;
   if (!fits(at(MAX_TILT)))
     throw new SkelpruneError(
       `cannot keep ${count} entries within the FLOP cap ${cap.target.toFixed(0)}: the layers the soft masks kept cost too many FLOPs per weight (use budget 'weights' or 'flops')`,

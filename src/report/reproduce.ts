@@ -197,15 +197,19 @@ export async function reproduce(
 
   // 3. Export and time the fold-1 models one at a time (timings need a quiet machine).
   const densePath = join(options.out, 'dense', 'model.skp');
-  const denseSpeed = await exportAndTime(denseResults[0].checkpoint, densePath, options, null);
-  const denseModel = (await loadModelFile(densePath)).model;
+  const denseModel = await exportModel(denseResults[0].checkpoint, densePath);
+  const denseSpeed =
+    (await cachedSpeed(densePath)) ?? (await timeModel(denseModel, densePath, options, null));
   meter.finish('speed-dense', EXPORT_WORK);
   const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
   for (const [c, config] of pruneConfigs.entries()) {
     const results = pruneResults.slice(c * folds.length, (c + 1) * folds.length);
     const dir = join(options.out, runLabel(config), rateLabel(config.rate));
     meter.update(`speed-${c}`, 0, `timing ${runLabel(config)} ${rateLabel(config.rate)}`);
-    const speed = await exportAndTime(results[0].checkpoint, join(dir, 'model.skp'), options, denseModel);
+    const skpPath = join(dir, 'model.skp');
+    const speed =
+      (await cachedSpeed(skpPath)) ??
+      (await timeModel(await exportModel(results[0].checkpoint, skpPath), skpPath, options, denseModel));
     meter.finish(`speed-${c}`, EXPORT_WORK);
     runs.push(prunedFigures(results, speed));
   }
@@ -232,22 +236,26 @@ async function exportModel(checkpointPath: string, skpPath: string): Promise<Run
   return runtime;
 }
 
+const speedPath = (skpPath: string) => skpPath.replace(/\.skp$/, '.speed.json');
+
+/** The speed measured earlier for an exported model, if both files are there. */
+async function cachedSpeed(skpPath: string): Promise<SpeedFigures | null> {
+  const path = speedPath(skpPath);
+  if (!existsSync(path) || !existsSync(skpPath)) return null;
+  return JSON.parse(await readFile(path, 'utf8')) as SpeedFigures;
+}
+
 /**
- * Exports a checkpoint to .skp and times it (both cached). With the dense model given, the two are
+ * Times an exported model and caches the figures beside it. With the dense model given, the two are
  * timed interleaved and the speed-up is the ratio of that one measurement.
  */
-async function exportAndTime(
-  checkpointPath: string,
+async function timeModel(
+  model: RuntimeModel,
   skpPath: string,
   options: ReproduceOptions,
   dense: RuntimeModel | null,
 ): Promise<SpeedFigures> {
-  const cachePath = skpPath.replace(/\.skp$/, '.speed.json');
-  if (existsSync(cachePath) && existsSync(skpPath))
-    return JSON.parse(await readFile(cachePath, 'utf8')) as SpeedFigures;
-  const runners = [dense, await exportModel(checkpointPath, skpPath)].flatMap((m) =>
-    m ? [runtimeRunner(m)] : [],
-  );
+  const runners = [dense, model].flatMap((m) => (m ? [runtimeRunner(m)] : []));
   try {
     const speeds = await measureSpeeds(runners, { repeats: options.speedRepeats });
     const speed = speeds[speeds.length - 1];
@@ -258,7 +266,7 @@ async function exportAndTime(
       bytes: (await stat(skpPath)).size,
       speedup: speeds[0].p50Ms / speed.p50Ms,
     };
-    await writeFileAtomic(cachePath, `${JSON.stringify(figures, null, 2)}\n`);
+    await writeFileAtomic(speedPath(skpPath), `${JSON.stringify(figures, null, 2)}\n`);
     return figures;
   } finally {
     for (const runner of runners) runner.dispose();

@@ -37,6 +37,8 @@ export interface Runner {
 
 /** Rounds the timed calls are split into; each round times every runner in turn. */
 export const ROUNDS = 10;
+/** Untimed calls before timing, as a share of the timed ones: up front, and again in every round. */
+const WARMUP_SHARE = 0.1;
 
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -67,11 +69,13 @@ async function time(runner: Runner, x: Float32Array, batch: number, repeats: num
 async function interleaved(runners: readonly Runner[], batch: number, repeats: number): Promise<number[][]> {
   const inputs = runners.map((r) => features(r.shape, batch));
   const times = runners.map(() => [] as number[]);
-  for (const [i, runner] of runners.entries()) await time(runner, inputs[i], batch, Math.ceil(repeats / 10));
+  const perRound = Math.ceil(repeats / ROUNDS);
+  for (const [i, runner] of runners.entries())
+    await time(runner, inputs[i], batch, Math.ceil(repeats * WARMUP_SHARE));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, runner] of runners.entries()) {
-      await time(runner, inputs[i], batch, Math.ceil(repeats / ROUNDS / 10));
-      await time(runner, inputs[i], batch, Math.ceil(repeats / ROUNDS), times[i]);
+      await time(runner, inputs[i], batch, Math.ceil(perRound * WARMUP_SHARE));
+      await time(runner, inputs[i], batch, perRound, times[i]);
     }
   }
   return times.map((t) => t.sort((a, b) => a - b));
