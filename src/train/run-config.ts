@@ -48,7 +48,13 @@ type PlainObject = Record<string, unknown>;
  */
 const AUGMENT = { rotation: 15, scaling: 0.1, temporalCrop: 0.15 };
 export const DATASET_DEFAULTS: Record<DatasetKind, PlainObject> = {
-  sbu: { protocol: '5-fold', epochs: 150, validationFraction: 0, preprocess: { augment: AUGMENT } },
+  // SBU's interactions keep their label whoever acts first, so the persons' order is augmented too.
+  sbu: {
+    protocol: '5-fold',
+    epochs: 150,
+    validationFraction: 0,
+    preprocess: { augment: { ...AUGMENT, personSwap: 0.5 } },
+  },
   fpha: {
     protocol: '1:1',
     epochs: 200,
