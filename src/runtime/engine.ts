@@ -15,10 +15,15 @@
  *
  *   gather input → encoder per chunk (relu) → query|key projection → attention of all heads (scores,
  *   softmax, mixing) → conv (relu) → gather FC inputs → fc (relu) → classifier.
+ *
+ * When pruning left fewer filters than the heads mix channels, the graph convolution runs filters
+ * first (compaction.ts `graphConvolutionOrder`): one product from the node channels to every head's
+ * filters, the attention mixes those, and a sum over heads adds the bias and relu.
  */
 import { kernels as processKernels } from '../engine/backend.js';
 import type { Heap } from '../kernels/heap.js';
 import type { AttentionParams, GatherParams, Kernels, Ptr } from '../kernels/types.js';
+import { type GraphConvolutionOrder, graphConvolutionOrder } from '../model/compaction.js';
 import type { CompactHead, CompactModel, Matrix } from './compact.js';
 import { chooseFormat } from './cost-model.js';
 import { HeapArena, type HeapLayer, uploadLayer } from './heap-arena.js';
@@ -244,6 +249,8 @@ interface BatchPlan {
   channels: Ptr;
   projected: Ptr;
   mixed: Ptr;
+  /** Filters first: the product to every head's filters (else the node channels). */
+  stacked: Ptr;
   filters: Ptr;
   fcIn: Ptr;
   hidden: Ptr;
@@ -317,6 +324,9 @@ export class InferenceEngine {
   private readonly heap: Heap;
   private readonly arena: HeapArena;
   private readonly layers: Record<LayerName, HeapLayer>;
+  private readonly convOrder: GraphConvolutionOrder;
+  /** Filters first: the conv restacked [heads·F', channels] and the sum over heads [F', heads·F']. */
+  private readonly filtersFirst: { stack: HeapLayer; headSum: HeapLayer } | null;
   private readonly headTable: Ptr;
   private readonly headIndices: Ptr;
   private readonly paddedNodes: number;
@@ -342,7 +352,19 @@ export class InferenceEngine {
         uploadLayer(this.arena, model.layers[name].weight, model.layers[name].bias),
       ]),
     ) as Record<LayerName, HeapLayer>;
+    this.convOrder = graphConvolutionOrder({
+      nodes: model.nodes,
+      channelCounts: model.heads.map((h) => h.channels.length),
+      filters: model.layers.conv.weight.rows,
+      width: model.chunks * this.encodings,
+    });
+    this.filtersFirst = this.convOrder.filtersFirst ? this.uploadFiltersFirst() : null;
     [this.headTable, this.headIndices] = this.uploadHeads();
+  }
+
+  /** Which order the graph convolution runs in, with its multiply-adds per sequence. */
+  get graphConvolution(): GraphConvolutionOrder {
+    return this.convOrder;
   }
 
   /**
@@ -374,8 +396,15 @@ export class InferenceEngine {
     }
     if (this.dims > 0)
       k.product(projection.matrix, plan.channels, columns, columns, projection.bias, false, plan.projected);
-    if (this.model.heads.length > 0) k.attentionMix(plan.attention);
-    k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
+    if (this.filtersFirst) {
+      const { stack, headSum } = this.filtersFirst;
+      k.product(stack.matrix, plan.channels, columns, columns, stack.bias, false, plan.stacked);
+      k.attentionMix(plan.attention);
+      k.product(headSum.matrix, plan.mixed, columns, columns, headSum.bias, true, plan.filters);
+    } else {
+      if (this.model.heads.length > 0) k.attentionMix(plan.attention);
+      k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
+    }
     k.gatherRows(plan.fcGather);
     k.product(fc.matrix, plan.fcIn, fcLd, batch, fc.bias, true, plan.hidden);
     k.product(classifier.matrix, plan.hidden, fcLd, batch, classifier.bias, false, plan.logits);
@@ -395,20 +424,59 @@ export class InferenceEngine {
     this.arena.free();
   }
 
-  /** The attention head table and channel lists (see AttentionParams), and each head's matrix. */
+  /**
+   * The attention head table and the rows each head mixes (see AttentionParams), and each head's
+   * matrix. Channels first a head mixes its channels; filters first, its own F' rows of the stack.
+   */
   private uploadHeads(): [Ptr, Ptr] {
     const { nodes, heads } = this.model;
+    const filters = this.model.layers.conv.weight.rows;
     const table: number[] = [];
     const indices: number[] = [];
     let outRow = 0;
-    for (const head of heads) {
+    heads.forEach((head, h) => {
       const adjacency = head.dims.length > 0 ? head.bias : rowSoftmax(head.bias, nodes);
       const matrix = this.arena.floats(transposedPadded(adjacency, nodes, this.paddedNodes));
-      table.push(head.dims[0] ?? 0, head.dims.length, indices.length, head.channels.length, matrix, outRow);
-      indices.push(...head.channels);
-      outRow += head.channels.length;
-    }
+      const rows = this.filtersFirst
+        ? Array.from({ length: filters }, (_, f) => h * filters + f)
+        : head.channels;
+      table.push(head.dims[0] ?? 0, head.dims.length, indices.length, rows.length, matrix, outRow);
+      indices.push(...rows);
+      outRow += rows.length;
+    });
     return [this.arena.ints(table), this.arena.ints(indices)];
+  }
+
+  /** The two products of the filters-first order (see graphConvolutionOrder). */
+  private uploadFiltersFirst(): { stack: HeapLayer; headSum: HeapLayer } {
+    const { heads } = this.model;
+    const conv = denseValues(this.model.layers.conv.weight);
+    const filters = this.model.layers.conv.weight.rows;
+    const mixed = this.model.layers.conv.weight.cols;
+    const width = this.model.chunks * this.encodings;
+    const stacked = heads.length * filters;
+    // W [channels, heads·F']: head h's column block holds its conv rows at its channels.
+    const stack = new Float32Array(width * stacked);
+    let offset = 0;
+    heads.forEach((head, h) => {
+      head.channels.forEach((channel, r) => {
+        for (let f = 0; f < filters; f++)
+          stack[channel * stacked + h * filters + f] = conv[f * mixed + offset + r];
+      });
+      offset += head.channels.length;
+    });
+    const headSum = new Float32Array(stacked * filters);
+    for (let i = 0; i < stacked; i++) headSum[i * filters + (i % filters)] = 1;
+    const stackMatrix: Matrix = { rows: width, cols: stacked, data: stack };
+    const format = chooseFormat(matrixShape(stackMatrix), this.paddedNodes);
+    return {
+      stack: uploadLayer(this.arena, storeMatrix(stackMatrix, format), new Float32Array(stacked)),
+      headSum: uploadLayer(
+        this.arena,
+        storeMatrix({ rows: stacked, cols: filters, data: headSum }, 'csr'),
+        this.model.layers.conv.bias,
+      ),
+    };
   }
 
   private plan(batch: number): BatchPlan {
@@ -420,7 +488,10 @@ export class InferenceEngine {
     const columns = batch * width;
     const fcLd = batch === 1 ? 1 : paddedRows(batch);
     const inputs = this.model.encoderInputs;
-    const mixedRows = heads.reduce((n, h) => n + h.channels.length, 0);
+    const filters = this.model.layers.conv.weight.rows;
+    const mixedRows = this.filtersFirst
+      ? heads.length * filters
+      : heads.reduce((n, h) => n + h.channels.length, 0);
     const channelRows = Math.max(
       paddedRows(chunks * this.encodings),
       (chunks - 1) * this.encodings + paddedRows(this.encodings),
@@ -429,6 +500,8 @@ export class InferenceEngine {
     const projected = arena.zeros(rows('projection') * columns);
     const channels = arena.zeros(channelRows * columns);
     const mixed = arena.zeros(paddedRows(mixedRows) * columns);
+    // Filters first, the attention mixes the stacked product instead of the node channels.
+    const stacked = this.filtersFirst ? arena.zeros(paddedRows(mixedRows) * columns) : channels;
     const buffers = {
       columns,
       fcLd,
@@ -437,6 +510,7 @@ export class InferenceEngine {
       channels,
       projected,
       mixed,
+      stacked,
       filters: arena.zeros(rows('conv') * columns),
       fcIn: arena.zeros(paddedRows(this.model.fcInputs.length) * fcLd),
       hidden: arena.zeros(rows('fc') * fcLd),
@@ -451,7 +525,7 @@ export class InferenceEngine {
         indices: this.headIndices,
         q: projected,
         k: projected + this.dims * columns,
-        u: channels,
+        u: stacked,
         ld: columns,
         batch,
         nodes,

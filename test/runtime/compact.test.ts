@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { noGrad, Rng, randn, tidy } from '../../src/engine/index.js';
+import { compactionPlan, graphConvolutionOrder } from '../../src/model/compaction.js';
 import { compactModel } from '../../src/runtime/compact.js';
 import { assertClose } from '../helpers.js';
 import { prunedGcn, SMALL_CONFIG, SMALL_SHAPE } from './models.js';
@@ -43,4 +44,46 @@ describe('compaction', () => {
       }
     });
   }
+});
+
+describe('graph convolution order', () => {
+  it('keeps channels first while filters match channels, and counts filters first once fewer remain', () => {
+    // SBU's dense network: 16 heads mixing 128 channels each into 128 filters over 30 nodes.
+    const dense = graphConvolutionOrder({
+      nodes: 30,
+      channelCounts: Array(16).fill(128),
+      filters: 128,
+      width: 128,
+    });
+    assert.deepEqual(dense, { filtersFirst: false, convMacs: 30 * 128 * 2048, mixMacs: 900 * 2048 });
+    const pruned = graphConvolutionOrder({
+      nodes: 30,
+      channelCounts: Array(16).fill(128),
+      filters: 62,
+      width: 128,
+    });
+    assert.deepEqual(pruned, {
+      filtersFirst: true,
+      convMacs: 30 * 16 * 62 * 128,
+      mixMacs: 900 * 16 * 62 + 30 * 16 * 62,
+    });
+    // Heads that mix few channels stay channels first even with few filters.
+    const sparse = graphConvolutionOrder({ nodes: 30, channelCounts: [4, 4], filters: 62, width: 128 });
+    assert.equal(sparse.filtersFirst, false);
+  });
+
+  it('is what the compaction plan reports for the convolution and the mixing', () => {
+    const { model, masks } = prunedGcn(SMALL_SHAPE, SMALL_CONFIG, 5, 0.5);
+    const plan = compactionPlan(model, masks);
+    const alive = plan.heads.filter((h) => h.alive);
+    const order = graphConvolutionOrder({
+      nodes: SMALL_SHAPE.nodes,
+      channelCounts: alive.map((h) => h.channels.length),
+      filters: plan.conv.cols.length,
+      width: SMALL_CONFIG.encoderChunks * plan.encoder.cols.length,
+    });
+    const cost = (name: string) => plan.costs.find((c) => c.name === name)!.structuredMacs;
+    assert.equal(cost('conv'), order.convMacs);
+    assert.equal(cost('graph mixing A·U'), order.mixMacs);
+  });
 });

@@ -16,7 +16,15 @@ import {
 } from '../../src/runtime/engine.js';
 import { measureSpeeds, ROUNDS, type Runner } from '../../src/runtime/latency.js';
 import { denseValues, matrixShape, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
-import { type Masks, prunedGcn, randomGcn, SMALL_CONFIG, SMALL_SHAPE, setHardMasks } from './models.js';
+import {
+  type Masks,
+  prunedGcn,
+  randomGcn,
+  removeEntries,
+  SMALL_CONFIG,
+  SMALL_SHAPE,
+  setHardMasks,
+} from './models.js';
 import { referenceForward } from './reference.js';
 
 const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });
@@ -97,6 +105,26 @@ describe('inference engine', () => {
       });
     }
   }
+
+  it('runs the graph convolution filters first once fewer filters remain than channels are mixed', () => {
+    const wide = gcnModel(SMALL_SHAPE, { ...SMALL_CONFIG, convChannels: 16 }, 2, 1);
+    const { model, masks } = prunedGcn(SMALL_SHAPE, { ...SMALL_CONFIG, convChannels: 16 }, 3, 1);
+    removeEntries(model, masks, 'conv', (_, j) => j >= 3);
+    setHardMasks(model, masks);
+    const narrow = compactModel(model, masks);
+    for (const [compact, filtersFirst] of [
+      [wide, false],
+      [narrow, true],
+    ] as const) {
+      for (const [backend, kernels] of backends) {
+        const engine = new InferenceEngine(toRuntimeModel(compact), kernels);
+        assert.equal(engine.graphConvolution.filtersFirst, filtersFirst, backend);
+        const x = inputs(compact, 3, 7);
+        assertMatchesReference(compact, x, 3, engine.predict(x, 3));
+        engine.dispose();
+      }
+    }
+  });
 
   it('runs models with whole layers pruned away (no heads, all heads static, constant logits)', () => {
     const tiny: GcnShape = { nodes: 5, inputDim: 8, classes: 3, edges: [] };
