@@ -18,7 +18,8 @@
  *
  * When pruning left fewer filters than the heads mix channels, the graph convolution runs filters
  * first (compaction.ts `graphConvolutionOrder`): one product from the node channels to every head's
- * filters, the attention mixes those, and a sum over heads adds the bias and relu.
+ * filters (the stack), the attention mixes those, and the conv product becomes the sum over heads,
+ * with the conv's bias and relu.
  */
 import { kernels as processKernels } from '../engine/backend.js';
 import type { Heap } from '../kernels/heap.js';
@@ -324,9 +325,10 @@ export class InferenceEngine {
   private readonly heap: Heap;
   private readonly arena: HeapArena;
   private readonly layers: Record<LayerName, HeapLayer>;
-  private readonly convOrder: GraphConvolutionOrder;
-  /** Filters first: the conv restacked [heads·F', channels] and the sum over heads [F', heads·F']. */
-  private readonly filtersFirst: { stack: HeapLayer; headSum: HeapLayer } | null;
+  /** Which order the graph convolution runs in, with its multiply-adds per sequence. */
+  readonly graphConvolution: GraphConvolutionOrder;
+  /** Filters first: the conv restacked [heads·F', channels] (layers.conv is then the sum over heads). */
+  private readonly stack: HeapLayer | null;
   private readonly headTable: Ptr;
   private readonly headIndices: Ptr;
   private readonly paddedNodes: number;
@@ -346,25 +348,19 @@ export class InferenceEngine {
     this.paddedNodes = paddedRows(model.nodes);
     this.encodings = model.layers.encoder.weight.rows;
     this.dims = model.layers.projection.weight.rows / 2;
-    this.layers = Object.fromEntries(
-      LAYER_NAMES.map((name) => [
-        name,
-        uploadLayer(this.arena, model.layers[name].weight, model.layers[name].bias),
-      ]),
-    ) as Record<LayerName, HeapLayer>;
-    this.convOrder = graphConvolutionOrder({
+    this.graphConvolution = graphConvolutionOrder({
       nodes: model.nodes,
       channelCounts: model.heads.map((h) => h.channels.length),
       filters: model.layers.conv.weight.rows,
       width: model.chunks * this.encodings,
     });
-    this.filtersFirst = this.convOrder.filtersFirst ? this.uploadFiltersFirst() : null;
+    const filtersFirst = this.graphConvolution.filtersFirst ? this.filtersFirstProducts() : null;
+    this.stack = filtersFirst?.stack ?? null;
+    const stored = { ...model.layers, ...(filtersFirst && { conv: filtersFirst.headSum }) };
+    this.layers = Object.fromEntries(
+      LAYER_NAMES.map((name) => [name, uploadLayer(this.arena, stored[name].weight, stored[name].bias)]),
+    ) as Record<LayerName, HeapLayer>;
     [this.headTable, this.headIndices] = this.uploadHeads();
-  }
-
-  /** Which order the graph convolution runs in, with its multiply-adds per sequence. */
-  get graphConvolution(): GraphConvolutionOrder {
-    return this.convOrder;
   }
 
   /**
@@ -396,15 +392,10 @@ export class InferenceEngine {
     }
     if (this.dims > 0)
       k.product(projection.matrix, plan.channels, columns, columns, projection.bias, false, plan.projected);
-    if (this.filtersFirst) {
-      const { stack, headSum } = this.filtersFirst;
-      k.product(stack.matrix, plan.channels, columns, columns, stack.bias, false, plan.stacked);
-      k.attentionMix(plan.attention);
-      k.product(headSum.matrix, plan.mixed, columns, columns, headSum.bias, true, plan.filters);
-    } else {
-      if (this.model.heads.length > 0) k.attentionMix(plan.attention);
-      k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
-    }
+    if (this.stack)
+      k.product(this.stack.matrix, plan.channels, columns, columns, this.stack.bias, false, plan.stacked);
+    if (this.model.heads.length > 0) k.attentionMix(plan.attention);
+    k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
     k.gatherRows(plan.fcGather);
     k.product(fc.matrix, plan.fcIn, fcLd, batch, fc.bias, true, plan.hidden);
     k.product(classifier.matrix, plan.hidden, fcLd, batch, classifier.bias, false, plan.logits);
@@ -437,9 +428,7 @@ export class InferenceEngine {
     heads.forEach((head, h) => {
       const adjacency = head.dims.length > 0 ? head.bias : rowSoftmax(head.bias, nodes);
       const matrix = this.arena.floats(transposedPadded(adjacency, nodes, this.paddedNodes));
-      const rows = this.filtersFirst
-        ? Array.from({ length: filters }, (_, f) => h * filters + f)
-        : head.channels;
+      const rows = this.stack ? Array.from({ length: filters }, (_, f) => h * filters + f) : head.channels;
       table.push(head.dims[0] ?? 0, head.dims.length, indices.length, rows.length, matrix, outRow);
       indices.push(...rows);
       outRow += rows.length;
@@ -447,8 +436,11 @@ export class InferenceEngine {
     return [this.arena.ints(table), this.arena.ints(indices)];
   }
 
-  /** The two products of the filters-first order (see graphConvolutionOrder). */
-  private uploadFiltersFirst(): { stack: HeapLayer; headSum: HeapLayer } {
+  /**
+   * The two products of the filters-first order (see graphConvolutionOrder): the stack, uploaded, and
+   * the sum over heads with the conv's bias, stored to take the conv's place.
+   */
+  private filtersFirstProducts(): { stack: HeapLayer; headSum: RuntimeLayer } {
     const { heads } = this.model;
     const conv = denseValues(this.model.layers.conv.weight);
     const filters = this.model.layers.conv.weight.rows;
@@ -471,11 +463,10 @@ export class InferenceEngine {
     const format = chooseFormat(matrixShape(stackMatrix), this.paddedNodes);
     return {
       stack: uploadLayer(this.arena, storeMatrix(stackMatrix, format), new Float32Array(stacked)),
-      headSum: uploadLayer(
-        this.arena,
-        storeMatrix({ rows: stacked, cols: filters, data: headSum }, 'csr'),
-        this.model.layers.conv.bias,
-      ),
+      headSum: {
+        weight: storeMatrix({ rows: stacked, cols: filters, data: headSum }, 'csr'),
+        bias: this.model.layers.conv.bias,
+      },
     };
   }
 
@@ -489,9 +480,7 @@ export class InferenceEngine {
     const fcLd = batch === 1 ? 1 : paddedRows(batch);
     const inputs = this.model.encoderInputs;
     const filters = this.model.layers.conv.weight.rows;
-    const mixedRows = this.filtersFirst
-      ? heads.length * filters
-      : heads.reduce((n, h) => n + h.channels.length, 0);
+    const mixedRows = this.stack ? heads.length * filters : heads.reduce((n, h) => n + h.channels.length, 0);
     const channelRows = Math.max(
       paddedRows(chunks * this.encodings),
       (chunks - 1) * this.encodings + paddedRows(this.encodings),
@@ -501,7 +490,7 @@ export class InferenceEngine {
     const channels = arena.zeros(channelRows * columns);
     const mixed = arena.zeros(paddedRows(mixedRows) * columns);
     // Filters first, the attention mixes the stacked product instead of the node channels.
-    const stacked = this.filtersFirst ? arena.zeros(paddedRows(mixedRows) * columns) : channels;
+    const stacked = this.stack ? arena.zeros(paddedRows(mixedRows) * columns) : channels;
     const buffers = {
       columns,
       fcLd,
