@@ -10,14 +10,15 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { DatasetKind } from '../data/load.js';
 import { noGrad } from '../engine/index.js';
-import { compactionPlan } from '../model/compaction.js';
+import { compactionPlan, type PrunedCost } from '../model/compaction.js';
+import type { SkeletonGcn } from '../model/gcn.js';
 import { BUDGET_KINDS, type BudgetKind } from '../prune/budget.js';
 import { resolvePruneConfig } from '../prune/config.js';
 import { METHODS, type MethodName } from '../prune/methods.js';
 import { flopTotals, structuredShare } from '../prune/report.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
 import { compactModel as buildCompact } from '../runtime/compact.js';
-import { type RuntimeModel, toRuntimeModel } from '../runtime/engine.js';
+import { ENGINE_REVISION, type RuntimeModel, toRuntimeModel } from '../runtime/engine.js';
 import { measureSpeeds, runtimeRunner } from '../runtime/latency.js';
 import { loadModelFile, saveModelFile } from '../runtime/model-io.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
@@ -211,7 +212,7 @@ export async function reproduce(
       (await cachedSpeed(skpPath)) ??
       (await timeModel(await exportModel(results[0].checkpoint, skpPath), skpPath, options, denseModel));
     meter.finish(`speed-${c}`, EXPORT_WORK);
-    runs.push(prunedFigures(results, speed));
+    runs.push(await prunedFigures(results, speed));
   }
   return {
     dataset: { name: dataset.name, title: dataset.title, protocol, folds: folds.length },
@@ -238,11 +239,12 @@ async function exportModel(checkpointPath: string, skpPath: string): Promise<Run
 
 const speedPath = (skpPath: string) => skpPath.replace(/\.skp$/, '.speed.json');
 
-/** The speed measured earlier for an exported model, if both files are there. */
+/** The speed measured earlier for an exported model, if both files are there and the engine is the same. */
 async function cachedSpeed(skpPath: string): Promise<SpeedFigures | null> {
   const path = speedPath(skpPath);
   if (!existsSync(path) || !existsSync(skpPath)) return null;
-  return JSON.parse(await readFile(path, 'utf8')) as SpeedFigures;
+  const figures = JSON.parse(await readFile(path, 'utf8')) as Partial<SpeedFigures>;
+  return figures.engineRevision === ENGINE_REVISION ? (figures as SpeedFigures) : null;
 }
 
 /**
@@ -265,6 +267,7 @@ async function timeModel(
       throughput: speed.throughput,
       bytes: (await stat(skpPath)).size,
       speedup: speeds[0].p50Ms / speed.p50Ms,
+      engineRevision: ENGINE_REVISION,
     };
     await writeFileAtomic(speedPath(skpPath), `${JSON.stringify(figures, null, 2)}\n`);
     return figures;
@@ -279,10 +282,20 @@ function foldFigures(
   return folds.map((f) => ({ fold: f.fold, top1: f.metrics.top1, meanClass: f.metrics.meanClass }));
 }
 
+/**
+ * A checkpoint's model and its layer costs under the current compaction: cached results may predate a
+ * change in how the runtime executes a pruned model, so the reported FLOPs are always recomputed.
+ */
+async function checkpointCosts(path: string): Promise<{ model: SkeletonGcn; costs: PrunedCost[] }> {
+  const checkpoint = await loadCheckpoint(path);
+  const { model } = modelFromCheckpoint(checkpoint, path);
+  return { model, costs: compactionPlan(model, checkpointMasks(checkpoint)).costs };
+}
+
 async function denseFigures(results: readonly FoldResult[], speed: SpeedFigures): Promise<RunFigures> {
-  const { model } = modelFromCheckpoint(await loadCheckpoint(results[0].checkpoint));
+  const { model, costs } = await checkpointCosts(results[0].checkpoint);
   const mean = meanMetrics(results.map((r) => r.metrics));
-  const flops = 2 * compactModelCosts(model);
+  const flops = flopTotals({ costs }).dense;
   return {
     method: 'dense',
     rate: 0,
@@ -299,16 +312,13 @@ async function denseFigures(results: readonly FoldResult[], speed: SpeedFigures)
   };
 }
 
-function compactModelCosts(model: ReturnType<typeof modelFromCheckpoint>['model']): number {
-  return compactionPlan(model, {}).costs.reduce((s, c) => s + c.macs, 0);
-}
-
-function prunedFigures(results: readonly PruneResult[], speed: SpeedFigures): RunFigures {
+async function prunedFigures(results: readonly PruneResult[], speed: SpeedFigures): Promise<RunFigures> {
   const mean = meanMetrics(results.map((r) => r.metrics));
   const first = results[0];
-  const flops = flopTotals(first);
+  const { costs } = await checkpointCosts(first.checkpoint);
+  const flops = flopTotals({ costs });
   const pruned = first.layers.reduce((s, l) => s + l.structure.total - l.structure.kept, 0);
-  const denseParameters = first.costs.reduce((s, c) => s + c.params, 0);
+  const denseParameters = costs.reduce((s, c) => s + c.params, 0);
   return {
     method: runLabel(first),
     rate: first.rate,

@@ -24,6 +24,8 @@ export interface SpeedFigures {
   bytes: number;
   /** Dense p50 / this p50, both from one interleaved measurement (1 for the dense model). */
   speedup: number;
+  /** The engine revision (runtime/engine.ts ENGINE_REVISION) that was timed. */
+  engineRevision: number;
 }
 
 export interface FoldFigures {

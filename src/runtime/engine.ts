@@ -40,6 +40,13 @@ import {
   summarizeStorage,
 } from './storage.js';
 
+/**
+ * Revision of how the engine executes a model. Bump it whenever a change alters what `predict` runs
+ * (its order of products, kernels or formats), so that timings cached by an earlier revision (e.g.
+ * by `reproduce`) are taken again instead of reported as current. 2: filters-first convolution.
+ */
+export const ENGINE_REVISION = 2;
+
 /** The products of the forward pass, in order. `projection` is the query then the key projection. */
 export const LAYER_NAMES = ['encoder', 'projection', 'conv', 'fc', 'classifier'] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decode } from 'fast-png';
 import { parseMethodSpec, runLabel } from '../../src/report/reproduce.js';
 import type { ReproduceResults } from '../../src/report/results.js';
+import { ENGINE_REVISION } from '../../src/runtime/engine.js';
 import { inkFraction, launchChromium, skipWithoutChromium } from '../browser.js';
 import { projectRoot } from '../helpers.js';
 
@@ -50,6 +51,30 @@ describe('reproduce --quick', () => {
       inkFraction(picture.data as Uint8Array, picture.channels) > 0,
       'the conv mask shows kept weights',
     );
+  });
+
+  it('retimes a model timed by another engine revision and recomputes FLOPs from the checkpoint', () => {
+    const speedFile = join(out, 'ctf', '90%', 'model.speed.json');
+    const resultFile = join(out, 'ctf', '90%', 'fold-1', 'result.json');
+    const before = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReproduceResults;
+    const ctfBefore = before.runs.find((r) => r.method === 'ctf' && r.rate === 0.9)!;
+    const stale = { ...JSON.parse(readFileSync(speedFile, 'utf8')), p50Ms: 1e6, engineRevision: 0 };
+    writeFileSync(speedFile, JSON.stringify(stale));
+    const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { costs: { structuredMacs: number }[] };
+    for (const cost of result.costs) cost.structuredMacs = 1;
+    writeFileSync(resultFile, JSON.stringify(result));
+
+    const run = spawnSync(
+      process.execPath,
+      [join(projectRoot, 'bin/skelprune.js'), 'reproduce', '--quick', '--out', out],
+      { encoding: 'utf8' },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReproduceResults;
+    const ctf = after.runs.find((r) => r.method === 'ctf' && r.rate === 0.9)!;
+    assert.ok(ctf.speed && ctf.speed.p50Ms < 1e6, 'the stale timing was taken again');
+    assert.equal(ctf.speed.engineRevision, ENGINE_REVISION);
+    assert.equal(ctf.flops.compacted, ctfBefore.flops.compacted, 'FLOPs come from the checkpoint');
   });
 
   it('writes a self-contained HTML report that opens in Chromium without console errors', {
