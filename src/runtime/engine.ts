@@ -339,9 +339,10 @@ export class InferenceEngine {
   private readonly headTable: Ptr;
   private readonly headIndices: Ptr;
   private readonly paddedNodes: number;
-  /** Encoder output channels (C') and query dims (D). */
+  /** Encoder output channels (C'), query dims (D) and conv filters (F'). */
   private readonly encodings: number;
   private readonly dims: number;
+  private readonly filters: number;
   private readonly plans = new Map<number, BatchPlan>();
   private disposed = false;
 
@@ -355,10 +356,11 @@ export class InferenceEngine {
     this.paddedNodes = paddedRows(model.nodes);
     this.encodings = model.layers.encoder.weight.rows;
     this.dims = model.layers.projection.weight.rows / 2;
+    this.filters = model.layers.conv.weight.rows;
     this.graphConvolution = graphConvolutionOrder({
       nodes: model.nodes,
       channelCounts: model.heads.map((h) => h.channels.length),
-      filters: model.layers.conv.weight.rows,
+      filters: this.filters,
       width: model.chunks * this.encodings,
     });
     const filtersFirst = this.graphConvolution.filtersFirst ? this.filtersFirstProducts() : null;
@@ -428,7 +430,7 @@ export class InferenceEngine {
    */
   private uploadHeads(): [Ptr, Ptr] {
     const { nodes, heads } = this.model;
-    const filters = this.model.layers.conv.weight.rows;
+    const { filters } = this;
     const table: number[] = [];
     const indices: number[] = [];
     let outRow = 0;
@@ -450,7 +452,7 @@ export class InferenceEngine {
   private filtersFirstProducts(): { stack: HeapLayer; headSum: RuntimeLayer } {
     const { heads } = this.model;
     const conv = denseValues(this.model.layers.conv.weight);
-    const filters = this.model.layers.conv.weight.rows;
+    const { filters } = this;
     const mixed = this.model.layers.conv.weight.cols;
     const width = this.model.chunks * this.encodings;
     const stacked = heads.length * filters;
@@ -486,8 +488,9 @@ export class InferenceEngine {
     const columns = batch * width;
     const fcLd = batch === 1 ? 1 : paddedRows(batch);
     const inputs = this.model.encoderInputs;
-    const filters = this.model.layers.conv.weight.rows;
-    const mixedRows = this.stack ? heads.length * filters : heads.reduce((n, h) => n + h.channels.length, 0);
+    const mixedRows = this.stack
+      ? heads.length * this.filters
+      : heads.reduce((n, h) => n + h.channels.length, 0);
     const channelRows = Math.max(
       paddedRows(chunks * this.encodings),
       (chunks - 1) * this.encodings + paddedRows(this.encodings),
