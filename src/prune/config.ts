@@ -26,6 +26,10 @@ export const pruneConfigSchema = z.strictObject({
   /** Epochs of fine-tuning with the hard masks. Methods without a pruning phase get both. */
   finetuneEpochs: z.int().min(0).default(20),
   finetuneLr: z.number().positive().default(3e-4),
+  /** Weight of distillation from the starting (dense) model in every epoch after it; 0 = off. */
+  distill: z.number().min(0).default(0),
+  /** Softmax temperature of that distillation. */
+  distillTemperature: z.number().positive().default(4),
   ctf: z
     .strictObject({
       sigmaStart: z.number().positive().default(CTF_DEFAULTS.sigmaStart),
@@ -66,5 +70,10 @@ export function resolvePruneConfig(
   if (!parsed.success) throw new ConfigError(`${source}: ${describeSchemaError(parsed.error, withDefaults)}`);
   const problem = budgetKindProblem(parsed.data.method, parsed.data.budget);
   if (problem) throw new ConfigError(`${source}: ${problem}`);
+  if (parsed.data.distill > 0 && parsed.data.from === undefined) {
+    throw new ConfigError(
+      `${source}: distill ${parsed.data.distill} needs a teacher: give --from a trained checkpoint (from scratch there is none)`,
+    );
+  }
   return parsed.data;
 }

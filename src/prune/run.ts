@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset } from '../data/index.js';
-import { Rng } from '../engine/index.js';
+import { Rng, type Tensor } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import { compactionPlan, type PrunedCost } from '../model/compaction.js';
 import type { SkeletonGcn } from '../model/gcn.js';
@@ -21,10 +21,11 @@ import {
   saveCheckpoint,
 } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
+import { distillationTerm, withLossTerm } from '../train/distill.js';
 import { foldData, freshModel, loadRunDataset } from '../train/experiment.js';
 import { type ClassificationMetrics, classificationMetrics } from '../train/metrics.js';
 import { RunSession, type SessionEvent } from '../train/session.js';
-import { predictBatch, Trainer } from '../train/trainer.js';
+import { predictBatch, type StepContext, Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { type BudgetKind, flopRate, makeBudget } from './budget.js';
 import { type PruneConfig, pruneConfigSchema } from './config.js';
@@ -143,6 +144,14 @@ function phaseConfig(config: PruneConfig, epochs: number, lr: number, warmupEpoc
   };
 }
 
+/** The distillation term from a frozen copy of the starting model, when asked for and there is one. */
+async function distillation(job: PruneJob): Promise<((step: StepContext) => Tensor) | null> {
+  const { distill: weight, distillTemperature: temperature } = job.config;
+  if (weight === 0 || job.checkpoint === undefined) return null;
+  const teacher = modelFromCheckpoint(await loadCheckpoint(job.checkpoint), job.checkpoint).model;
+  return distillationTerm(teacher, { weight, temperature });
+}
+
 export async function pruneFold(
   job: PruneJob,
   onEvent: (event: PruneEvent) => void = () => {},
@@ -179,6 +188,7 @@ export async function pruneFold(
     },
     { ctf: config.ctf, magnitude: config.magnitude, l1Lambda: config.l1Lambda, l0Lambda: config.l0Lambda },
   );
+  const distill = await distillation(job);
   const pruneEpochs = pruner.trainsPhase ? config.pruneEpochs : 0;
   const finetuneEpochs = pruner.trainsPhase
     ? config.finetuneEpochs
@@ -212,7 +222,7 @@ export async function pruneFold(
         data,
         phaseConfig(config, pruneEpochs, config.lr, fromScratch ? config.warmupEpochs : 0),
         config.seed,
-        pruner.hooks,
+        distill ? withLossTerm(pruner.hooks, distill) : pruner.hooks,
       );
       if (point?.phase === 'prune') {
         pruner.load(point.extra);
@@ -230,6 +240,7 @@ export async function pruneFold(
     data,
     phaseConfig(config, finetuneEpochs, config.finetuneLr, 0),
     config.seed + 1,
+    distill ? withLossTerm({}, distill) : {},
   );
   if (point?.phase === 'finetune') finetuner.loadState(point.trainer, point.trainerTensors);
   const maskState = () => ({

@@ -60,12 +60,18 @@ export interface TrainerHooks {
   parameters?(): Parameter[];
   /** Before each epoch (1-based), e.g. to anneal a mask temperature. */
   beforeEpoch?(epoch: number): void;
-  /** A term added to the loss at every step, e.g. a pruning budget. */
-  extraLoss?(): Tensor | null;
+  /** A term added to the loss at every step, e.g. a pruning budget or a teacher's targets. */
+  extraLoss?(step: StepContext): Tensor | null;
   /** Figures logged with each epoch. */
   epochFigures?(): Record<string, number>;
   /** Whether this epoch's model may be selected as the best (default: always). */
   selectable?(epoch: number): boolean;
+}
+
+/** What a training step's extra loss may look at: the batch input and the model's logits for it. */
+export interface StepContext {
+  x: Tensor;
+  logits: Tensor;
 }
 
 export interface StepProgress {
@@ -168,7 +174,7 @@ export class Trainer {
         const { x, labels } = gatherBatch(batch, indices, this.data.input);
         const logits = this.model.forward(x, dropoutRng);
         let total = crossEntropy(logits, labels, { labelSmoothing: this.config.labelSmoothing });
-        const extra = this.hooks.extraLoss?.();
+        const extra = this.hooks.extraLoss?.({ x, logits });
         if (extra) total = total.add(extra);
         total.backward();
         if (this.config.clipNorm > 0) clipGradNorm(this.trainable, this.config.clipNorm);

@@ -57,6 +57,11 @@ export function registerPruneCommand(program: Command): void {
     .option('--finetune-epochs <n>', 'epochs of fine-tuning with hard masks (default: 20)', Number)
     .option('--finetune-lr <x>', 'fine-tuning learning rate (default: 3e-4)', Number)
     .option('--lr <x>', 'learning rate of the pruning phase (default: 1e-3)', Number)
+    .option(
+      '--distill <w>',
+      'weight of distillation from the --from model while pruning and fine-tuning; 0 = off (default: 0)',
+      Number,
+    )
     .option('--seed <n>', 'random seed (default: 0)', Number)
     .option('--jobs <n>', 'folds pruned in parallel worker processes (default: 1)', Number)
     .option('--out <dir>', 'output directory (default: runs/prune-<method>-<rate>)')
@@ -79,6 +84,7 @@ export function registerPruneCommand(program: Command): void {
         'finetuneEpochs',
         'finetuneLr',
         'lr',
+        'distill',
         'seed',
         'jobs',
         'out',
