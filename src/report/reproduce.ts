@@ -49,12 +49,10 @@ export interface ReproduceOptions {
 }
 
 export interface ReproduceProgress {
-  /** Fraction of all work done, by epochs (and timing steps). */
+  /** Fraction of all work done: epochs and timing steps, weighed by their measured seconds. */
   fraction: number;
   status: string;
 }
-
-const EXPORT_WORK = 5;
 
 function provenance(options: ReproduceOptions): Provenance {
   return {
@@ -72,31 +70,62 @@ function provenance(options: ReproduceOptions): Provenance {
   };
 }
 
-/** Tracks finished epochs per job to report overall progress. */
-class WorkMeter {
-  private readonly done = new Map<string, number>();
+/**
+ * Overall progress of a reproduction. Each job's work is its epochs (a timing step counts as one),
+ * weighed by the measured seconds per epoch of its kind (dense, or the method), since a CTF epoch
+ * costs about twice a dense one and counting bare epochs made the ETA wrong by that much. A kind
+ * not measured yet is assumed to cost the mean of those that are.
+ */
+export class WorkMeter {
+  private readonly jobs = new Map<string, { kind: string; done: number; total: number }>();
+  private readonly costs = new Map<string, { seconds: number; epochs: number }>();
   private readonly running = new Map<string, string>();
-  constructor(
-    private readonly total: number,
-    private readonly report: (p: ReproduceProgress) => void,
-  ) {}
+  constructor(private readonly report: (p: ReproduceProgress) => void) {}
 
-  update(job: string, epochs: number, label: string): void {
-    this.done.set(job, epochs);
+  plan(job: string, kind: string, total: number): void {
+    this.jobs.set(job, { kind, done: 0, total });
+  }
+
+  start(job: string, label: string): void {
     this.running.set(job, label);
     this.emit();
   }
 
-  finish(job: string, epochs: number): void {
-    this.done.set(job, epochs);
+  /** Epoch `done` of a job has ended after `seconds`. */
+  epoch(job: string, done: number, seconds: number, label: string): void {
+    const entry = this.jobs.get(job)!;
+    const cost = this.costs.get(entry.kind) ?? { seconds: 0, epochs: 0 };
+    this.costs.set(entry.kind, { seconds: cost.seconds + seconds, epochs: cost.epochs + 1 });
+    entry.done = Math.min(done, entry.total);
+    if (entry.done < entry.total) this.running.set(job, label);
+    else this.running.delete(job);
+    this.emit();
+  }
+
+  finish(job: string): void {
+    const entry = this.jobs.get(job)!;
+    entry.done = entry.total;
     this.running.delete(job);
     this.emit();
   }
 
   private emit(): void {
-    const done = [...this.done.values()].reduce((s, v) => s + v, 0);
+    const measured = [...this.costs.values()];
+    const fallback = measured.length
+      ? measured.reduce((s, c) => s + c.seconds / c.epochs, 0) / measured.length
+      : 1;
+    const perEpoch = (kind: string) => {
+      const cost = this.costs.get(kind);
+      return cost ? cost.seconds / cost.epochs : fallback;
+    };
+    let done = 0;
+    let total = 0;
+    for (const job of this.jobs.values()) {
+      done += job.done * perEpoch(job.kind);
+      total += job.total * perEpoch(job.kind);
+    }
     this.report({
-      fraction: Math.min(1, done / this.total),
+      fraction: total > 0 ? Math.min(1, done / total) : 0,
       status: [...this.running.values()].join(' · ') || 'starting',
     });
   }
@@ -144,14 +173,6 @@ export async function reproduce(
       ),
     ),
   );
-  const pruneEpochs = pruneConfigs[0] ? pruneConfigs[0].pruneEpochs + pruneConfigs[0].finetuneEpochs : 0;
-  const meter = new WorkMeter(
-    folds.length * (denseConfig.epochs + pruneConfigs.length * pruneEpochs) +
-      (1 + pruneConfigs.length) * EXPORT_WORK,
-    onProgress,
-  );
-
-  // 1. The dense baseline on every fold.
   const foldDir = (dir: string, k: number) => join(dir, `fold-${k + 1}`);
   const denseJobs: FoldJob[] = folds.map((k) => ({
     config: denseConfig,
@@ -159,27 +180,36 @@ export async function reproduce(
     dir: foldDir(denseConfig.out!, k),
     command: options.command,
   }));
+  const pruneJobs: PruneJob[] = pruneConfigs.flatMap((config) =>
+    folds.map((k) => ({
+      config,
+      dir: foldDir(join(options.out, runLabel(config), rateLabel(config.rate)), k),
+      command: options.command,
+    })),
+  );
+  const meter = new WorkMeter(onProgress);
+  denseJobs.forEach((_, i) => {
+    meter.plan(`dense-${i}`, 'dense', denseConfig.epochs);
+  });
+  pruneJobs.forEach(({ config }, i) => {
+    meter.plan(`prune-${i}`, runLabel(config), config.pruneEpochs + config.finetuneEpochs);
+  });
+  for (const c of ['dense', ...pruneConfigs.keys()]) meter.plan(`speed-${c}`, 'timing', 1);
+
+  // 1. The dense baseline on every fold.
   const denseResults = await runJobs<FoldResult, FoldEvent>(
     denseJobs.map((args) => jobSpec('../train/experiment.js', import.meta.url, 'trainFold', args)),
     options.jobs,
     (i, event) => {
       if (event.type !== 'epoch') return;
-      const { epoch } = event.record;
-      if (epoch >= denseConfig.epochs) meter.finish(`dense-${i}`, epoch);
-      else meter.update(`dense-${i}`, epoch, `dense fold ${folds[i] + 1}`);
+      const { epoch, seconds } = event.record;
+      meter.epoch(`dense-${i}`, epoch, seconds, `dense fold ${folds[i] + 1}`);
     },
   );
-  for (const [i, r] of denseResults.entries()) meter.finish(`dense-${i}`, r.epochsRun);
+  for (const i of denseResults.keys()) meter.finish(`dense-${i}`);
 
   // 2. Every method at every rate on every fold, from the dense checkpoints.
-  const pruneJobs: PruneJob[] = pruneConfigs.flatMap((config) =>
-    folds.map((k, i) => ({
-      config,
-      checkpoint: denseResults[i].checkpoint,
-      dir: foldDir(join(options.out, runLabel(config), rateLabel(config.rate)), k),
-      command: options.command,
-    })),
-  );
+  for (const [j, job] of pruneJobs.entries()) job.checkpoint = denseResults[j % folds.length].checkpoint;
   const prunePhaseEpochs = new Map<number, number>();
   const pruneResults = await runJobs<PruneResult, PruneEvent>(
     pruneJobs.map((args) => jobSpec('../prune/run.js', import.meta.url, 'pruneFold', args)),
@@ -190,28 +220,39 @@ export async function reproduce(
       const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
       const { config } = pruneJobs[i];
       const name = `${runLabel(config)} ${rateLabel(config.rate)} fold ${(i % folds.length) + 1}`;
-      if (done >= pruneEpochs) meter.finish(`prune-${i}`, done);
-      else meter.update(`prune-${i}`, done, name);
+      meter.epoch(`prune-${i}`, done, event.record.seconds, name);
     },
   );
-  for (const i of pruneResults.keys()) meter.finish(`prune-${i}`, pruneEpochs);
+  for (const i of pruneResults.keys()) meter.finish(`prune-${i}`);
 
   // 3. Export and time the fold-1 models one at a time (timings need a quiet machine).
+  const timed = async <T>(job: string, label: string, cached: T | null, measure: () => Promise<T>) => {
+    if (cached) {
+      meter.finish(job);
+      return cached;
+    }
+    meter.start(job, `timing ${label}`);
+    const started = performance.now();
+    const figures = await measure();
+    meter.epoch(job, 1, (performance.now() - started) / 1000, label);
+    return figures;
+  };
   const densePath = join(options.out, 'dense', 'model.skp');
   const denseModel = await exportModel(denseResults[0].checkpoint, densePath);
-  const denseSpeed =
-    (await cachedSpeed(densePath)) ?? (await timeModel(denseModel, densePath, options, null));
-  meter.finish('speed-dense', EXPORT_WORK);
+  const denseSpeed = await timed('speed-dense', 'dense', await cachedSpeed(densePath), () =>
+    timeModel(denseModel, densePath, options, null),
+  );
   const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
   for (const [c, config] of pruneConfigs.entries()) {
     const results = pruneResults.slice(c * folds.length, (c + 1) * folds.length);
     const dir = join(options.out, runLabel(config), rateLabel(config.rate));
-    meter.update(`speed-${c}`, 0, `timing ${runLabel(config)} ${rateLabel(config.rate)}`);
     const skpPath = join(dir, 'model.skp');
-    const speed =
-      (await cachedSpeed(skpPath)) ??
-      (await timeModel(await exportModel(results[0].checkpoint, skpPath), skpPath, options, denseModel));
-    meter.finish(`speed-${c}`, EXPORT_WORK);
+    const speed = await timed(
+      `speed-${c}`,
+      `${runLabel(config)} ${rateLabel(config.rate)}`,
+      await cachedSpeed(skpPath),
+      async () => timeModel(await exportModel(results[0].checkpoint, skpPath), skpPath, options, denseModel),
+    );
     runs.push(await prunedFigures(results, speed));
   }
   return {

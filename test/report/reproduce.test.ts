@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decode } from 'fast-png';
-import { parseMethodSpec, runLabel } from '../../src/report/reproduce.js';
+import { parseMethodSpec, runLabel, WorkMeter } from '../../src/report/reproduce.js';
 import type { ReproduceResults } from '../../src/report/results.js';
 import { ENGINE_REVISION } from '../../src/runtime/engine.js';
 import { inkFraction, launchChromium, skipWithoutChromium } from '../browser.js';
@@ -123,5 +123,22 @@ describe('reproduce method specs', () => {
     );
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /unknown method 'l2' in 'l2'/);
+  });
+});
+
+describe('reproduce progress', () => {
+  it('weighs epochs by their measured seconds, assuming the mean for kinds not seen yet', () => {
+    const fractions: number[] = [];
+    const meter = new WorkMeter((p) => fractions.push(p.fraction));
+    meter.plan('dense-0', 'dense', 10);
+    meter.plan('prune-0', 'ctf', 10);
+    for (let e = 1; e <= 10; e++) meter.epoch('dense-0', e, 1, 'dense');
+    // Before any CTF epoch, a CTF epoch is assumed to cost what a dense one does: half done.
+    assert.equal(fractions.at(-1), 0.5);
+    meter.epoch('prune-0', 1, 3, 'ctf');
+    // Measured at 3 s a CTF epoch, the work is 10·1 + 10·3 s, of which 10 + 3 are done.
+    assert.ok(Math.abs(fractions.at(-1)! - 13 / 40) < 1e-12, String(fractions.at(-1)));
+    meter.finish('prune-0');
+    assert.equal(fractions.at(-1), 1);
   });
 });
