@@ -5,6 +5,16 @@ import type { JobFunction, JobSpec } from './jobs.js';
 /** Step events can come every few milliseconds; forward at most this often. */
 const EVENT_INTERVAL_MS = 200;
 
+// A parent that is gone (killed, interrupted) can take no more events: stop instead of crashing on
+// the closed channel. Runs save after every epoch, so `--resume` continues from the last one.
+const parentGone = () => {
+  process.stderr.write('skelprune job worker: the parent process is gone; stopping (resume with --resume)\n');
+  process.exit(130);
+};
+process.once('disconnect', parentGone);
+// A send racing the disconnect fails with EPIPE or a closed channel, reported as a process 'error'.
+process.once('error', parentGone);
+
 process.once('message', async (spec: JobSpec) => {
   const send = (message: unknown) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
   let lastStep = 0;
@@ -25,5 +35,6 @@ process.once('message', async (spec: JobSpec) => {
     const message = userError ? error.message : ((error as Error)?.stack ?? String(error));
     await send({ type: 'error', message, userError });
   }
+  process.off('disconnect', parentGone);
   process.disconnect();
 });
