@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { confusionChart, type RenderedChart, rateChart, renderChart } from './charts.js';
 import { renderHtmlReport } from './html.js';
 import { headDiagonalPicture, type MaskPicture, maskPicture } from './mask-images.js';
-import { type ReproduceResults, type RunFigures, resultsTable } from './results.js';
+import { accuracyNote, type ReproduceResults, type RunFigures, resultsTable } from './results.js';
 
 /** Methods whose masks are drawn, as in the paper's Figure 2. */
 const PICTURED = ['mp-structured', 'mp-unstructured', 'ctf'];
@@ -117,7 +117,7 @@ export async function writeArtifacts(results: ReproduceResults, dir: string): Pr
   const table = resultsTable(results);
   await write(
     'results.md',
-    `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)); accuracies are means over folds; sizes, FLOPs and speed are of fold 1; each speed-up comes from timing that model interleaved with the dense one, so it is not always the ratio of the latencies listed, which were measured at different moments.\n\n${table}\n\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`,
+    `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)). ${accuracyNote(results)} Each speed-up comes from timing that model interleaved with the dense one, so it is not always the ratio of the latencies listed, which were measured at different moments.\n\n${table}\n\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`,
   );
   const chartArtifacts = await charts(results);
   for (const { name, chart } of chartArtifacts) {

@@ -4,7 +4,7 @@
  */
 import { formatPercent } from '../train/metrics.js';
 import type { ChartArtifact, MaskArtifact } from './artifacts.js';
-import type { ReproduceResults, RunFigures } from './results.js';
+import { accuracyNote, RESULT_COLUMNS, type ReproduceResults, resultRow } from './results.js';
 
 const escapeHtml = (text: string) =>
   text.replace(
@@ -27,38 +27,10 @@ details { margin: .5rem 0; } summary { cursor: pointer; }
 `;
 
 function resultsTableHtml(results: ReproduceResults): string {
-  const head = [
-    'method',
-    'target',
-    'achieved',
-    'top-1',
-    'mean-class',
-    'parameters',
-    'FLOPs compacted',
-    'FLOPs sparse',
-    'structured share',
-    'file',
-    'latency p50',
-    'speed-up',
-  ];
-  const row = (r: RunFigures) => [
-    r.method,
-    r.method === 'dense' ? '—' : formatPercent(r.rate, 0),
-    r.method === 'dense' ? '—' : formatPercent(r.achievedRate, 2),
-    formatPercent(r.top1),
-    formatPercent(r.meanClass),
-    r.parameters.toLocaleString('en-US'),
-    `${(r.flops.compacted / 1e6).toFixed(2)} M`,
-    `${(r.flops.sparse / 1e6).toFixed(2)} M`,
-    r.method === 'dense' ? '—' : formatPercent(r.structuredShare, 0),
-    r.speed ? `${(r.speed.bytes / 1024).toFixed(0)} KiB` : '—',
-    r.speed ? `${(r.speed.p50Ms * 1000).toFixed(0)} µs` : '—',
-    r.speed ? `${r.speed.speedup.toFixed(1)}×` : '—',
-  ];
-  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${results.runs
+  return `<table><thead><tr>${RESULT_COLUMNS.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${results.runs
     .map(
       (r) =>
-        `<tr>${row(r)
+        `<tr>${resultRow(r)
           .map((c) => `<td>${escapeHtml(c)}</td>`)
           .join('')}</tr>`,
     )
@@ -117,7 +89,7 @@ export function renderHtmlReport(
 <p class="note">Protocol ${escapeHtml(results.dataset.protocol)} (${results.dataset.folds} fold${results.dataset.folds === 1 ? '' : 's'}). Produced by <code>${escapeHtml(p.command)}</code> on ${escapeHtml(p.date)}, ${escapeHtml(p.machine.cpu)} (${p.machine.cores} cores, ${p.machine.memoryGiB} GiB), ${escapeHtml(p.machine.os)}, Node ${escapeHtml(p.machine.node)}, skelprune ${escapeHtml(p.skelprune)}, seed ${p.seed}.</p>
 <h2>Results</h2>
 ${resultsTableHtml(results)}
-<p class="note">Accuracies are means over folds. Parameters, FLOPs (per sequence; compacted: dense products on the physically smaller matrices; sparse: kept weights only), the exported file and the measured batch-1 latency of skelprune's runtime are those of fold 1; speed-ups are relative to the unpruned model's latency.</p>
+<p class="note">${escapeHtml(accuracyNote(results))} FLOPs are per sequence (compacted: dense products on the physically smaller matrices; sparse: kept weights only); latencies are skelprune's runtime at batch 1; speed-ups are relative to the unpruned model's latency.</p>
 ${foldTableHtml(results)}
 <h2>Accuracy and speed against the pruning rate</h2>
 <div class="charts">${curves.map((c) => `<figure>${c.chart.svg}<figcaption>${escapeHtml(c.title)}</figcaption></figure>`).join('')}</div>

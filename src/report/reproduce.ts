@@ -13,7 +13,7 @@ import { noGrad } from '../engine/index.js';
 import { compactionPlan, type PrunedCost } from '../model/compaction.js';
 import type { SkeletonGcn } from '../model/gcn.js';
 import { BUDGET_KINDS, type BudgetKind } from '../prune/budget.js';
-import { resolvePruneConfig } from '../prune/config.js';
+import { type PruneConfig, resolvePruneConfig } from '../prune/config.js';
 import { METHODS, type MethodName } from '../prune/methods.js';
 import { flopTotals, structuredShare } from '../prune/report.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
@@ -39,6 +39,8 @@ export interface ReproduceOptions {
   jobs: number;
   out: string;
   seed: number;
+  /** Pruning runs per method and rate, with seeds seed, seed + 1, ..., from the same dense models. */
+  pruneSeeds: number;
   /** Settings for the dense training and for pruning (config keys, as for train and prune). */
   train: Record<string, unknown>;
   prune: Record<string, unknown>;
@@ -180,12 +182,17 @@ export async function reproduce(
     dir: foldDir(denseConfig.out!, k),
     command: options.command,
   }));
+  // Per method and rate: every seed's folds, the first seed's in the folder an unseeded run uses.
+  const seeds = Array.from({ length: options.pruneSeeds }, (_, s) => options.seed + s);
+  const runDir = (config: PruneConfig) => join(options.out, runLabel(config), rateLabel(config.rate));
   const pruneJobs: PruneJob[] = pruneConfigs.flatMap((config) =>
-    folds.map((k) => ({
-      config,
-      dir: foldDir(join(options.out, runLabel(config), rateLabel(config.rate)), k),
-      command: options.command,
-    })),
+    seeds.flatMap((seed) =>
+      folds.map((k) => ({
+        config: { ...config, seed },
+        dir: foldDir(seed === options.seed ? runDir(config) : join(runDir(config), `seed-${seed}`), k),
+        command: options.command,
+      })),
+    ),
   );
   const meter = new WorkMeter(onProgress);
   denseJobs.forEach((_, i) => {
@@ -219,7 +226,8 @@ export async function reproduce(
       if (event.phase === 'prune') prunePhaseEpochs.set(i, event.record.epoch);
       const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
       const { config } = pruneJobs[i];
-      const name = `${runLabel(config)} ${rateLabel(config.rate)} fold ${(i % folds.length) + 1}`;
+      const seed = seeds.length > 1 ? ` seed ${config.seed}` : '';
+      const name = `${runLabel(config)} ${rateLabel(config.rate)}${seed} fold ${(i % folds.length) + 1}`;
       meter.epoch(`prune-${i}`, done, event.record.seconds, name);
     },
   );
@@ -244,16 +252,19 @@ export async function reproduce(
   );
   const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
   for (const [c, config] of pruneConfigs.entries()) {
-    const results = pruneResults.slice(c * folds.length, (c + 1) * folds.length);
-    const dir = join(options.out, runLabel(config), rateLabel(config.rate));
-    const skpPath = join(dir, 'model.skp');
+    const bySeed = seeds.map((_, s) => {
+      const first = (c * seeds.length + s) * folds.length;
+      return pruneResults.slice(first, first + folds.length);
+    });
+    const results = bySeed[0];
+    const skpPath = join(runDir(config), 'model.skp');
     const speed = await timed(
       `speed-${c}`,
       `${runLabel(config)} ${rateLabel(config.rate)}`,
       await cachedSpeed(skpPath),
       async () => timeModel(await exportModel(results[0].checkpoint, skpPath), skpPath, options, denseModel),
     );
-    runs.push(await prunedFigures(results, speed));
+    runs.push(await prunedFigures(bySeed, seeds, speed));
   }
   return {
     dataset: { name: dataset.name, title: dataset.title, protocol, folds: folds.length },
@@ -353,8 +364,19 @@ async function denseFigures(results: readonly FoldResult[], speed: SpeedFigures)
   };
 }
 
-async function prunedFigures(results: readonly PruneResult[], speed: SpeedFigures): Promise<RunFigures> {
-  const mean = meanMetrics(results.map((r) => r.metrics));
+/**
+ * The figures of one method and rate: accuracies are means over seeds of the fold means (per fold:
+ * over seeds); the confusion matrix, sizes, FLOPs and speed are the first seed's.
+ */
+async function prunedFigures(
+  bySeed: readonly (readonly PruneResult[])[],
+  seeds: readonly number[],
+  speed: SpeedFigures,
+): Promise<RunFigures> {
+  const results = bySeed[0];
+  const perSeed = bySeed.map((r) => meanMetrics(r.map((f) => f.metrics)));
+  const mean = perSeed[0];
+  const average = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
   const first = results[0];
   const { costs } = await checkpointCosts(first.checkpoint);
   const flops = flopTotals({ costs });
@@ -363,10 +385,17 @@ async function prunedFigures(results: readonly PruneResult[], speed: SpeedFigure
   return {
     method: runLabel(first),
     rate: first.rate,
-    achievedRate: results.reduce((s, r) => s + r.achievedRate, 0) / results.length,
-    folds: foldFigures(results),
-    top1: mean.top1,
-    meanClass: mean.meanClass,
+    achievedRate: average(bySeed.flat().map((r) => r.achievedRate)),
+    folds: results.map((f, k) => ({
+      fold: f.fold,
+      top1: average(bySeed.map((r) => r[k].metrics.top1)),
+      meanClass: average(bySeed.map((r) => r[k].metrics.meanClass)),
+    })),
+    top1: average(perSeed.map((m) => m.top1)),
+    meanClass: average(perSeed.map((m) => m.meanClass)),
+    ...(seeds.length > 1
+      ? { seeds: perSeed.map((m, s) => ({ seed: seeds[s], top1: m.top1, meanClass: m.meanClass })) }
+      : {}),
     parameters: denseParameters - pruned,
     flops: { dense: flops.dense, compacted: flops.structured, sparse: flops.sparse },
     structuredShare: structuredShare(first),

@@ -42,9 +42,11 @@ export interface RunFigures {
   /** Mean achieved rate over folds (fraction of prunable weights removed). */
   achievedRate: number;
   folds: FoldFigures[];
-  /** Means over folds. */
+  /** Means over folds (and over seeds, when there are several). */
   top1: number;
   meanClass: number;
+  /** Each pruning seed's fold means, when a run was pruned with several (`--prune-seeds`). */
+  seeds?: { seed: number; top1: number; meanClass: number }[];
   /** Parameters kept (prunable kept + non-prunable), fold 1. */
   parameters: number;
   /** FLOPs per sequence, fold 1: dense, on the compacted matrices, counting only kept weights. */
@@ -76,27 +78,38 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
-/** The results table: accuracy, rates, size, FLOPs and measured speed of every run. */
-export function resultsTable(results: ReproduceResults): string {
-  const header = [
-    'method',
-    'target rate',
-    'achieved',
-    'top-1',
-    'mean-class',
-    'parameters',
-    'FLOPs (compacted)',
-    'FLOPs (sparse)',
-    'structured share',
-    'model file',
-    'batch-1 latency',
-    'speed-up',
-  ];
-  const rows = results.runs.map((r) => [
+/** Columns of the results table, in the markdown and the HTML report alike. */
+export const RESULT_COLUMNS = [
+  'method',
+  'target rate',
+  'achieved',
+  'top-1',
+  'mean-class',
+  'parameters',
+  'FLOPs (compacted)',
+  'FLOPs (sparse)',
+  'structured share',
+  'model file',
+  'batch-1 latency',
+  'speed-up',
+];
+
+/** Population standard deviation over pruning seeds of a run's mean top-1; null with one seed. */
+export function seedSpread(run: RunFigures): number | null {
+  if (!run.seeds || run.seeds.length < 2) return null;
+  const values = run.seeds.map((s) => s.top1);
+  const mean = values.reduce((a, v) => a + v, 0) / values.length;
+  return Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+}
+
+/** One run's cells under RESULT_COLUMNS. */
+export function resultRow(r: RunFigures): string[] {
+  const spread = seedSpread(r);
+  return [
     r.method,
     r.method === 'dense' ? '—' : formatPercent(r.rate, 0),
     r.method === 'dense' ? '—' : formatPercent(r.achievedRate, 2),
-    formatPercent(r.top1),
+    spread === null ? formatPercent(r.top1) : `${formatPercent(r.top1)} ± ${(100 * spread).toFixed(2)}`,
     formatPercent(r.meanClass),
     count(r.parameters),
     megaFlops(r.flops.compacted),
@@ -105,8 +118,20 @@ export function resultsTable(results: ReproduceResults): string {
     r.speed ? kib(r.speed.bytes) : '—',
     r.speed ? `${(r.speed.p50Ms * 1000).toFixed(0)} µs` : '—',
     r.speed ? `${r.speed.speedup.toFixed(1)}×` : '—',
-  ]);
-  return markdownTable([header, ...rows], 'lrrrrrrrrrrr');
+  ];
+}
+
+/** The results table: accuracy, rates, size, FLOPs and measured speed of every run. */
+export function resultsTable(results: ReproduceResults): string {
+  return markdownTable([RESULT_COLUMNS, ...results.runs.map(resultRow)], 'lrrrrrrrrrrr');
+}
+
+/** What the table's accuracies average over, for the notes under it. */
+export function accuracyNote(results: ReproduceResults): string {
+  const seeds = Math.max(...results.runs.map((r) => r.seeds?.length ?? 1));
+  return seeds > 1
+    ? `Accuracies are means over folds and over ${seeds} pruning seeds from the same dense models (± the standard deviation of the seeds' fold means); sizes, FLOPs and speed are of fold 1 and the first seed.`
+    : 'Accuracies are means over folds; sizes, FLOPs and speed are of fold 1.';
 }
 
 /** Accuracy of a run relative to the dense baseline, in percentage points. */

@@ -106,6 +106,45 @@ describe('reproduce --quick', () => {
       await browser.close();
     }
   });
+
+  it('prunes with several seeds from the same dense models, reusing the first seed’s runs', () => {
+    const before = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReproduceResults;
+    const single = before.runs.find((r) => r.method === 'mp-unstructured' && r.rate === 0.9)!;
+    const args = ['reproduce', '--quick', '--out', out, '--methods', 'mp-unstructured', '--rates', '0.9'];
+    const run = spawnSync(
+      process.execPath,
+      [join(projectRoot, 'bin/skelprune.js'), ...args, '--prune-seeds', '2'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReproduceResults;
+    const seeded = after.runs.find((r) => r.method === 'mp-unstructured')!;
+    assert.deepEqual(
+      seeded.seeds?.map((s) => s.seed),
+      [0, 1],
+      'seeds from --seed (default 0) on',
+    );
+    assert.equal(seeded.seeds![0].top1, single.top1, 'the first seed is the earlier single-seed run');
+    assert.equal(seeded.top1, (seeded.seeds![0].top1 + seeded.seeds![1].top1) / 2);
+    const second = JSON.parse(
+      readFileSync(join(out, 'mp-unstructured', '90%', 'seed-1', 'fold-1', 'result.json'), 'utf8'),
+    ) as { identity: string };
+    assert.equal(JSON.parse(second.identity).config.seed, 1);
+    const table = readFileSync(join(out, 'results.md'), 'utf8');
+    assert.match(table, /over 2 pruning seeds/);
+    assert.match(table, /\| mp-unstructured \|.*\d% ± \d+\.\d\d \|/);
+    const bad = spawnSync(
+      process.execPath,
+      [join(projectRoot, 'bin/skelprune.js'), ...args, '--prune-seeds', '0'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--prune-seeds.*expected a whole number ≥ 1, found '0'/);
+  });
 });
 
 describe('reproduce method specs', () => {

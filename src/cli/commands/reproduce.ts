@@ -30,6 +30,13 @@ function parseRates(text: string): number[] {
   return rates;
 }
 
+function parsePositiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number ≥ 1, found '${text}'`);
+  return n;
+}
+
 function parseMethods(text: string): string[] {
   const specs = text.split(',');
   for (const spec of specs) {
@@ -72,6 +79,12 @@ export function registerReproduceCommand(program: Command): void {
     .option('--jobs <n>', 'runs in parallel worker processes', Number, 1)
     .option('--out <dir>', 'output directory (default: runs/reproduce-<dataset>)')
     .option('--seed <n>', 'random seed', Number, 0)
+    .option(
+      '--prune-seeds <n>',
+      'prune every method and rate with this many seeds (seed, seed + 1, ...) from the same dense models; tables show their mean ± standard deviation',
+      parsePositiveInt,
+      1,
+    )
     .option('--speed-repeats <n>', 'timed batch-1 calls per exported model', Number, 1000)
     .option(
       '--set <key=value...>',
@@ -98,6 +111,7 @@ export function registerReproduceCommand(program: Command): void {
         jobs: flags.jobs as number,
         out: (flags.out as string | undefined) ?? join('runs', `reproduce-${quick ? 'quick' : dataset}`),
         seed: flags.seed as number,
+        pruneSeeds: flags.pruneSeeds as number,
         train: { ...(quick ? QUICK.train : {}), ...overrides.train },
         prune: { ...(quick ? QUICK.prune : {}), ...overrides.prune },
         speedRepeats: quick ? QUICK.speedRepeats : (flags.speedRepeats as number),
