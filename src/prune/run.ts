@@ -15,6 +15,7 @@ import type { SkeletonGcn } from '../model/gcn.js';
 import type { ModelInput } from '../model/input.js';
 import { tiling } from '../model/layers.js';
 import {
+  type Checkpoint,
   type CheckpointMeta,
   loadCheckpoint,
   modelFromCheckpoint,
@@ -90,6 +91,8 @@ function sameSettings(savedIdentity: string, job: PruneJob): boolean {
 }
 
 interface Start {
+  /** The starting checkpoint, as loaded; null from scratch. */
+  checkpoint: Checkpoint | null;
   model: SkeletonGcn;
   input: ModelInput;
   meta: CheckpointMeta;
@@ -115,6 +118,7 @@ async function startingPoint(job: PruneJob, dataset: Dataset): Promise<Start> {
     }
     const provenance = checkpoint.meta.provenance as { protocol?: string; foldIndex?: number };
     return {
+      checkpoint,
       model,
       input,
       meta: checkpoint.meta,
@@ -125,7 +129,7 @@ async function startingPoint(job: PruneJob, dataset: Dataset): Promise<Start> {
   const protocol = config.protocol ?? Object.keys(dataset.protocols)[0];
   const foldIndex = job.foldIndex ?? (config.fold === 'all' ? 0 : config.fold - 1);
   const { model, input, meta } = freshModel(dataset, foldData(dataset, protocol, foldIndex, config), config);
-  return { model, input, meta, protocol, foldIndex };
+  return { checkpoint: null, model, input, meta, protocol, foldIndex };
 }
 
 function phaseConfig(config: PruneConfig, epochs: number, lr: number, warmupEpochs: number): TrainConfig {
@@ -145,10 +149,10 @@ function phaseConfig(config: PruneConfig, epochs: number, lr: number, warmupEpoc
 }
 
 /** The distillation term from a frozen copy of the starting model, when asked for and there is one. */
-async function distillation(job: PruneJob): Promise<((step: StepContext) => Tensor) | null> {
-  const { distill: weight, distillTemperature: temperature } = job.config;
-  if (weight === 0 || job.checkpoint === undefined) return null;
-  const teacher = modelFromCheckpoint(await loadCheckpoint(job.checkpoint), job.checkpoint).model;
+function distillation(config: PruneConfig, start: Start): ((step: StepContext) => Tensor) | null {
+  const { distill: weight, distillTemperature: temperature } = config;
+  if (weight === 0 || start.checkpoint === null) return null;
+  const teacher = modelFromCheckpoint(start.checkpoint).model;
   return distillationTerm(teacher, { weight, temperature });
 }
 
@@ -188,7 +192,7 @@ export async function pruneFold(
     },
     { ctf: config.ctf, magnitude: config.magnitude, l1Lambda: config.l1Lambda, l0Lambda: config.l0Lambda },
   );
-  const distill = await distillation(job);
+  const distill = distillation(config, start);
   const pruneEpochs = pruner.trainsPhase ? config.pruneEpochs : 0;
   const finetuneEpochs = pruner.trainsPhase
     ? config.finetuneEpochs

@@ -376,7 +376,6 @@ async function prunedFigures(
 ): Promise<RunFigures> {
   const results = bySeed[0];
   const perSeed = bySeed.map((r) => meanMetrics(r.map((f) => f.metrics)));
-  const mean = perSeed[0];
   const average = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
   const first = results[0];
   const { costs } = await checkpointCosts(first.checkpoint);
@@ -401,7 +400,7 @@ async function prunedFigures(
     flops: { dense: flops.dense, compacted: flops.structured, sparse: flops.sparse },
     structuredShare: structuredShare(first),
     speed,
-    confusion: mean.confusion,
+    confusion: perSeed[0].confusion,
     checkpoint: first.checkpoint,
   };
 }

@@ -97,9 +97,8 @@ export const RESULT_COLUMNS = [
 /** Population standard deviation over pruning seeds of a run's mean top-1; null with one seed. */
 export function seedSpread(run: RunFigures): number | null {
   if (!run.seeds || run.seeds.length < 2) return null;
-  const values = run.seeds.map((s) => s.top1);
-  const mean = values.reduce((a, v) => a + v, 0) / values.length;
-  return Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+  const { seeds, top1 } = run; // top1 is the seeds' mean
+  return Math.sqrt(seeds.reduce((a, s) => a + (s.top1 - top1) ** 2, 0) / seeds.length);
 }
 
 /** One run's cells under RESULT_COLUMNS. */

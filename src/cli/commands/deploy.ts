@@ -32,6 +32,7 @@ import { STORAGE_FORMATS } from '../../runtime/storage.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
 import { formatPercent } from '../../train/metrics.js';
 import { formatBytes, formatLatency } from '../../util/format.js';
+import { parsePositiveInteger } from '../arguments.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -233,13 +234,6 @@ function printBench(rows: BenchRow[], options: { repeats: number; batch: number;
   );
 }
 
-const positiveInteger = (name: string) => (text: string) => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new SkelpruneError(`${name} expects a positive integer, found '${text}'`);
-  return n;
-};
-
 export function registerDeployCommands(program: Command): void {
   program
     .command('export')
@@ -254,7 +248,7 @@ export function registerDeployCommands(program: Command): void {
         .choices(['auto', ...STORAGE_FORMATS])
         .default('auto'),
     )
-    .option('--batch <n>', 'the batch size auto optimises for', positiveInteger('--batch'), 1)
+    .option('--batch <n>', 'the batch size auto optimises for', parsePositiveInteger, 1)
     .action(exportCommand);
   program
     .command('predict')
@@ -263,7 +257,7 @@ export function registerDeployCommands(program: Command): void {
     )
     .requiredOption('--model <file>', '.skp model file written by export')
     .requiredOption('--input <path>', 'sequences to classify')
-    .option('--top <k>', 'classes listed per sequence', positiveInteger('--top'), 3)
+    .option('--top <k>', 'classes listed per sequence', parsePositiveInteger, 3)
     .option('--json', 'print JSON (every class probability)', false)
     .action(predictCommand);
   program
@@ -273,8 +267,8 @@ export function registerDeployCommands(program: Command): void {
     )
     .requiredOption('--model <file>', '.skp model file (usually the pruned one)')
     .option('--dense <file>', '.skp model file of the unpruned model, for the speed-up')
-    .option('--repeats <n>', 'timed batch-1 calls per model', positiveInteger('--repeats'), 2000)
-    .option('--batch <n>', 'batch size of the throughput measurement', positiveInteger('--batch'), 32)
+    .option('--repeats <n>', 'timed batch-1 calls per model', parsePositiveInteger, 2000)
+    .option('--batch <n>', 'batch size of the throughput measurement', parsePositiveInteger, 32)
     .option('--no-onnx', 'skip onnxruntime-node')
     .action(benchCommand);
 }

@@ -8,6 +8,7 @@ import { writeArtifacts } from '../../report/artifacts.js';
 import { parseMethodSpec, type ReproduceOptions, reproduce } from '../../report/reproduce.js';
 import { resultsTable } from '../../report/results.js';
 import { parseOverrides } from '../../train/run-config.js';
+import { parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
 
 /** The reduced protocol of --quick: synthetic data, one fold, small model, few epochs, two rates. */
@@ -28,13 +29,6 @@ function parseRates(text: string): number[] {
   if (rates.some((r) => !(r > 0 && r < 1)))
     throw new InvalidArgumentError(`expected rates in (0, 1) separated by commas, found '${text}'`);
   return rates;
-}
-
-function parsePositiveInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a whole number ≥ 1, found '${text}'`);
-  return n;
 }
 
 function parseMethods(text: string): string[] {
@@ -82,7 +76,7 @@ export function registerReproduceCommand(program: Command): void {
     .option(
       '--prune-seeds <n>',
       'prune every method and rate with this many seeds (seed, seed + 1, ...) from the same dense models; tables show their mean ± standard deviation',
-      parsePositiveInt,
+      parsePositiveInteger,
       1,
     )
     .option('--speed-repeats <n>', 'timed batch-1 calls per exported model', Number, 1000)
