@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SkelpruneError } from '../errors.js';
+import { registerCombineCommand } from './commands/combine.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDeployCommands } from './commands/deploy.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerPruneCommand(program);
   registerDeployCommands(program);
   registerReproduceCommand(program);
+  registerCombineCommand(program);
   registerServeCommand(program);
   return program;
 }

@@ -45,7 +45,10 @@ export interface RunFigures {
   /** Means over folds (and over seeds, when there are several). */
   top1: number;
   meanClass: number;
-  /** Each pruning seed's fold means, when a run was pruned with several (`--prune-seeds`). */
+  /**
+   * Each seed's fold means, when a run was pruned with several seeds (`reproduce --prune-seeds`) or
+   * repeated whole with several (`combine`, see ReproduceResults.repetitions).
+   */
   seeds?: { seed: number; top1: number; meanClass: number }[];
   /** Parameters kept (prunable kept + non-prunable), fold 1. */
   parameters: number;
@@ -66,6 +69,11 @@ export interface ReproduceResults {
   classNames: string[];
   /** The dense baseline first, then every method × rate. */
   runs: RunFigures[];
+  /**
+   * Set by `skelprune combine`: the reproduce runs, each a repetition of the whole protocol with its
+   * own seed and dense models, whose accuracies these runs average (the rest is the first one's).
+   */
+  repetitions?: { dir: string; seed: number; command: string }[];
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -94,7 +102,7 @@ export const RESULT_COLUMNS = [
   'speed-up',
 ];
 
-/** Population standard deviation over pruning seeds of a run's mean top-1; null with one seed. */
+/** Population standard deviation over seeds of a run's mean top-1; null with one seed. */
 export function seedSpread(run: RunFigures): number | null {
   if (!run.seeds || run.seeds.length < 2) return null;
   const { seeds, top1 } = run; // top1 is the seeds' mean
@@ -127,6 +135,10 @@ export function resultsTable(results: ReproduceResults): string {
 
 /** What the table's accuracies average over, for the notes under it. */
 export function accuracyNote(results: ReproduceResults): string {
+  if (results.repetitions) {
+    const seeds = results.repetitions.map((r) => r.seed).join(', ');
+    return `Accuracies are means over folds and over ${results.repetitions.length} repetitions of the whole protocol (seeds ${seeds}), each training its own dense models and pruning them (± the standard deviation of the repetitions' fold means); sizes, FLOPs, speed and masks are of fold 1 of the first repetition, confusion matrices of all its folds.`;
+  }
   const seeds = Math.max(...results.runs.map((r) => r.seeds?.length ?? 1));
   return seeds > 1
     ? `Accuracies are means over folds and over ${seeds} pruning seeds from the same dense models (± the standard deviation of the seeds' fold means); sizes, FLOPs and speed are of fold 1 and the first seed.`

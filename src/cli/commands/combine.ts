@@ -1,0 +1,29 @@
+/** `skelprune combine`: reproduce runs repeated with other seeds, averaged into one report. */
+import type { Command } from 'commander';
+import { writeArtifacts } from '../../report/artifacts.js';
+import { combineResults, readResults } from '../../report/combine.js';
+import { resultsTable } from '../../report/results.js';
+
+export function registerCombineCommand(program: Command): void {
+  program
+    .command('combine')
+    .description(
+      'average reproduce runs that repeat one protocol with different --seed (each with its own dense models) into one report: tables show mean ± standard deviation over the repetitions',
+    )
+    .argument('<dirs...>', 'output folders of `skelprune reproduce` (two or more)')
+    .requiredOption('--out <dir>', 'output directory of the combined report')
+    .addHelpText(
+      'after',
+      '\nExample:\n  skelprune reproduce --dataset sbu --path /data/SBU --seed 1 --out runs/sbu-seed1\n  skelprune combine runs/sbu-seed0 runs/sbu-seed1 runs/sbu-seed2 --out runs/sbu-3-seeds',
+    )
+    .action(async (dirs: string[], flags: { out: string }) => {
+      const sources = await Promise.all(dirs.map(readResults));
+      const { results, leftOut } = combineResults(sources, `skelprune ${process.argv.slice(2).join(' ')}`);
+      if (leftOut.length > 0) console.warn(`left out (not in every run combined): ${leftOut.join(', ')}`);
+      const written = await writeArtifacts(results, flags.out);
+      console.log(`\n${resultsTable(results)}\n`);
+      console.log(
+        `${written.length} files in ${flags.out}: results.json, results.md, report.html, plots/, masks/`,
+      );
+    });
+}
