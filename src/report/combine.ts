@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { describeSchemaError } from '../data/schema-errors.js';
 import { DataFormatError, SkelpruneError } from '../errors.js';
-import type { Provenance, ReproduceResults, RunFigures } from './results.js';
+import {
+  averageOverSeeds,
+  type Provenance,
+  type ReproduceResults,
+  type RunFigures,
+  rateLabel,
+} from './results.js';
 
 /** One reproduce output folder, read. */
 export interface CombineSource {
@@ -67,7 +73,7 @@ export async function readResults(dir: string): Promise<CombineSource> {
 }
 
 const runKey = (run: RunFigures) =>
-  run.method === 'dense' ? 'dense' : `${run.method} ${Math.round(run.rate * 1000) / 10}%`;
+  run.method === 'dense' ? 'dense' : `${run.method} ${rateLabel(run.rate)}`;
 
 function protocolOf({ results }: CombineSource): string {
   const { name, protocol, folds } = results.dataset;
@@ -95,9 +101,7 @@ function checkRepetitions(sources: readonly CombineSource[]): void {
   }
 }
 
-const mean = (values: readonly number[]) => values.reduce((s, v) => s + v, 0) / values.length;
-
-/** One method and rate over every repetition: means of the fold accuracies, each repetition's mean. */
+/** One method and rate over every repetition (each repetition counts as one seed). */
 function combineRun(runs: readonly RunFigures[], sources: readonly CombineSource[]): RunFigures {
   const [first] = runs;
   runs.forEach((run, i) => {
@@ -107,22 +111,8 @@ function combineRun(runs: readonly RunFigures[], sources: readonly CombineSource
         `${sources[i].dir}: ${runKey(run)} has folds ${folds}, unlike ${sources[0].dir}`,
       );
   });
-  return {
-    ...first,
-    achievedRate: mean(runs.map((r) => r.achievedRate)),
-    folds: first.folds.map((f, k) => ({
-      fold: f.fold,
-      top1: mean(runs.map((r) => r.folds[k].top1)),
-      meanClass: mean(runs.map((r) => r.folds[k].meanClass)),
-    })),
-    top1: mean(runs.map((r) => r.top1)),
-    meanClass: mean(runs.map((r) => r.meanClass)),
-    seeds: runs.map((r, i) => ({
-      seed: sources[i].results.provenance.seed,
-      top1: r.top1,
-      meanClass: r.meanClass,
-    })),
-  };
+  const bySeed = runs.map((figures, i) => ({ seed: sources[i].results.provenance.seed, figures }));
+  return { ...first, ...averageOverSeeds(bySeed) };
 }
 
 /**

@@ -21,14 +21,28 @@ import { compactModel as buildCompact } from '../runtime/compact.js';
 import { ENGINE_REVISION, type RuntimeModel, toRuntimeModel } from '../runtime/engine.js';
 import { measureSpeeds, runtimeRunner } from '../runtime/latency.js';
 import { loadModelFile, saveModelFile } from '../runtime/model-io.js';
-import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
+import {
+  type Checkpoint,
+  checkpointMasks,
+  loadCheckpoint,
+  modelFromCheckpoint,
+} from '../train/checkpoint.js';
 import type { FoldEvent, FoldJob, FoldResult } from '../train/experiment.js';
 import { loadRunDataset, runProtocol } from '../train/experiment.js';
 import { jobSpec, runJobs } from '../train/jobs.js';
-import { meanMetrics } from '../train/metrics.js';
+import { type ClassificationMetrics, meanMetrics } from '../train/metrics.js';
 import { resolveRunConfig } from '../train/run-config.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { FoldFigures, Provenance, ReproduceResults, RunFigures, SpeedFigures } from './results.js';
+import {
+  averageOverSeeds,
+  mean,
+  type Provenance,
+  type ReproduceResults,
+  type RunFigures,
+  rateLabel,
+  type SeedFigures,
+  type SpeedFigures,
+} from './results.js';
 
 export interface ReproduceOptions {
   dataset: DatasetKind;
@@ -153,8 +167,6 @@ export function parseMethodSpec(spec: string): { method: MethodName; budget?: Bu
 export const runLabel = (run: { method: string; budget: BudgetKind }) =>
   run.budget === 'weights' ? run.method : `${run.method}@${run.budget}`;
 
-const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
-
 export async function reproduce(
   options: ReproduceOptions,
   onProgress: (p: ReproduceProgress) => void,
@@ -246,26 +258,29 @@ export async function reproduce(
     meter.epoch(job, 1, (performance.now() - started) / 1000, label);
     return figures;
   };
+  // Each fold-1 checkpoint is read once, for its export and for its figures.
   const densePath = join(options.out, 'dense', 'model.skp');
-  const denseModel = await exportModel(denseResults[0].checkpoint, densePath);
+  const denseCheckpoint = await loadCheckpoint(denseResults[0].checkpoint);
+  const denseModel = await exportModel(denseCheckpoint, denseResults[0].checkpoint, densePath);
   const denseSpeed = await timed('speed-dense', 'dense', await cachedSpeed(densePath), () =>
     timeModel(denseModel, densePath, options, null),
   );
-  const runs: RunFigures[] = [await denseFigures(denseResults, denseSpeed)];
+  const runs: RunFigures[] = [await denseFigures(denseResults, denseCheckpoint, denseSpeed)];
   for (const [c, config] of pruneConfigs.entries()) {
     const bySeed = seeds.map((_, s) => {
       const first = (c * seeds.length + s) * folds.length;
       return pruneResults.slice(first, first + folds.length);
     });
-    const results = bySeed[0];
+    const source = bySeed[0][0].checkpoint;
+    const checkpoint = await loadCheckpoint(source);
     const skpPath = join(runDir(config), 'model.skp');
     const speed = await timed(
       `speed-${c}`,
       `${runLabel(config)} ${rateLabel(config.rate)}`,
       await cachedSpeed(skpPath),
-      async () => timeModel(await exportModel(results[0].checkpoint, skpPath), skpPath, options, denseModel),
+      async () => timeModel(await exportModel(checkpoint, source, skpPath), skpPath, options, denseModel),
     );
-    runs.push(await prunedFigures(bySeed, seeds, speed));
+    runs.push(prunedFigures(bySeed, seeds, checkpoint, speed));
   }
   return {
     dataset: { name: dataset.name, title: dataset.title, protocol, folds: folds.length },
@@ -275,17 +290,16 @@ export async function reproduce(
   };
 }
 
-/** The .skp export of a checkpoint (cached: an existing file is loaded). */
-async function exportModel(checkpointPath: string, skpPath: string): Promise<RuntimeModel> {
+/** The .skp export of a checkpoint read from `source` (cached: an existing file is loaded). */
+async function exportModel(checkpoint: Checkpoint, source: string, skpPath: string): Promise<RuntimeModel> {
   if (existsSync(skpPath)) return (await loadModelFile(skpPath)).model;
-  const checkpoint = await loadCheckpoint(checkpointPath);
-  const { model } = modelFromCheckpoint(checkpoint, checkpointPath);
+  const { model } = modelFromCheckpoint(checkpoint, source);
   const runtime = toRuntimeModel(noGrad(() => buildCompact(model, checkpointMasks(checkpoint))));
   await saveModelFile(skpPath, {
     model: runtime,
     input: checkpoint.meta.input,
     classNames: checkpoint.meta.classNames,
-    info: { source: checkpointPath },
+    info: { source },
   });
   return runtime;
 }
@@ -329,73 +343,67 @@ async function timeModel(
   }
 }
 
-function foldFigures(
-  folds: readonly { fold: string; metrics: { top1: number; meanClass: number } }[],
-): FoldFigures[] {
-  return folds.map((f) => ({ fold: f.fold, top1: f.metrics.top1, meanClass: f.metrics.meanClass }));
+/** One seed's fold results as the tables show them, with the confusion matrix summed over its folds. */
+function seedFigures(
+  results: readonly { fold: string; metrics: ClassificationMetrics }[],
+  achievedRate: number,
+): SeedFigures & { confusion: number[][] } {
+  const { top1, meanClass, confusion } = meanMetrics(results.map((r) => r.metrics));
+  const folds = results.map((f) => ({ fold: f.fold, top1: f.metrics.top1, meanClass: f.metrics.meanClass }));
+  return { achievedRate, folds, top1, meanClass, confusion };
 }
 
 /**
  * A checkpoint's model and its layer costs under the current compaction: cached results may predate a
  * change in how the runtime executes a pruned model, so the reported FLOPs are always recomputed.
  */
-async function checkpointCosts(path: string): Promise<{ model: SkeletonGcn; costs: PrunedCost[] }> {
-  const checkpoint = await loadCheckpoint(path);
-  const { model } = modelFromCheckpoint(checkpoint, path);
+function checkpointCosts(
+  checkpoint: Checkpoint,
+  source: string,
+): { model: SkeletonGcn; costs: PrunedCost[] } {
+  const { model } = modelFromCheckpoint(checkpoint, source);
   return { model, costs: compactionPlan(model, checkpointMasks(checkpoint)).costs };
 }
 
-async function denseFigures(results: readonly FoldResult[], speed: SpeedFigures): Promise<RunFigures> {
-  const { model, costs } = await checkpointCosts(results[0].checkpoint);
-  const mean = meanMetrics(results.map((r) => r.metrics));
+function denseFigures(
+  results: readonly FoldResult[],
+  checkpoint: Checkpoint,
+  speed: SpeedFigures,
+): RunFigures {
+  const { model, costs } = checkpointCosts(checkpoint, results[0].checkpoint);
   const flops = flopTotals({ costs }).dense;
   return {
     method: 'dense',
     rate: 0,
-    achievedRate: 0,
-    folds: foldFigures(results),
-    top1: mean.top1,
-    meanClass: mean.meanClass,
+    ...seedFigures(results, 0),
     parameters: model.parameterCount(),
     flops: { dense: flops, compacted: flops, sparse: flops },
     structuredShare: 0,
     speed,
-    confusion: mean.confusion,
     checkpoint: results[0].checkpoint,
   };
 }
 
 /**
- * The figures of one method and rate: accuracies are means over seeds of the fold means (per fold:
- * over seeds); the confusion matrix, sizes, FLOPs and speed are the first seed's.
+ * The figures of one method and rate: accuracies are means over seeds (averageOverSeeds); the
+ * confusion matrix, sizes, FLOPs and speed are the first seed's, from its fold-1 `checkpoint`.
  */
-async function prunedFigures(
+function prunedFigures(
   bySeed: readonly (readonly PruneResult[])[],
   seeds: readonly number[],
+  checkpoint: Checkpoint,
   speed: SpeedFigures,
-): Promise<RunFigures> {
-  const results = bySeed[0];
-  const perSeed = bySeed.map((r) => meanMetrics(r.map((f) => f.metrics)));
-  const average = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
-  const first = results[0];
-  const { costs } = await checkpointCosts(first.checkpoint);
+): RunFigures {
+  const [first] = bySeed[0];
+  const perSeed = bySeed.map((r) => seedFigures(r, mean(r.map((f) => f.achievedRate))));
+  const { costs } = checkpointCosts(checkpoint, first.checkpoint);
   const flops = flopTotals({ costs });
   const pruned = first.layers.reduce((s, l) => s + l.structure.total - l.structure.kept, 0);
   const denseParameters = costs.reduce((s, c) => s + c.params, 0);
   return {
     method: runLabel(first),
     rate: first.rate,
-    achievedRate: average(bySeed.flat().map((r) => r.achievedRate)),
-    folds: results.map((f, k) => ({
-      fold: f.fold,
-      top1: average(bySeed.map((r) => r[k].metrics.top1)),
-      meanClass: average(bySeed.map((r) => r[k].metrics.meanClass)),
-    })),
-    top1: average(perSeed.map((m) => m.top1)),
-    meanClass: average(perSeed.map((m) => m.meanClass)),
-    ...(seeds.length > 1
-      ? { seeds: perSeed.map((m, s) => ({ seed: seeds[s], top1: m.top1, meanClass: m.meanClass })) }
-      : {}),
+    ...averageOverSeeds(perSeed.map((figures, s) => ({ seed: seeds[s], figures }))),
     parameters: denseParameters - pruned,
     flops: { dense: flops.dense, compacted: flops.structured, sparse: flops.sparse },
     structuredShare: structuredShare(first),

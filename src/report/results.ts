@@ -86,6 +86,43 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
+/** A rate as the folders and tables name it: 0.95 → '95%'. */
+export const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+
+export const mean = (values: readonly number[]) => values.reduce((s, v) => s + v, 0) / values.length;
+
+/** One seed's accuracies of a method and rate (a run's fold figures and their means). */
+export type SeedFigures = Pick<RunFigures, 'achievedRate' | 'folds' | 'top1' | 'meanClass'>;
+
+/**
+ * The accuracies of one method and rate over seeds (pruning seeds, or whole repetitions): per fold
+ * and overall the means over seeds, and each seed's own means when there are several.
+ */
+export function averageOverSeeds(
+  bySeed: readonly { seed: number; figures: SeedFigures }[],
+): SeedFigures & Pick<RunFigures, 'seeds'> {
+  const runs = bySeed.map((s) => s.figures);
+  return {
+    achievedRate: mean(runs.map((r) => r.achievedRate)),
+    folds: runs[0].folds.map((f, k) => ({
+      fold: f.fold,
+      top1: mean(runs.map((r) => r.folds[k].top1)),
+      meanClass: mean(runs.map((r) => r.folds[k].meanClass)),
+    })),
+    top1: mean(runs.map((r) => r.top1)),
+    meanClass: mean(runs.map((r) => r.meanClass)),
+    ...(bySeed.length > 1
+      ? {
+          seeds: bySeed.map(({ seed, figures }) => ({
+            seed,
+            top1: figures.top1,
+            meanClass: figures.meanClass,
+          })),
+        }
+      : {}),
+  };
+}
+
 /** Columns of the results table, in the markdown and the HTML report alike. */
 export const RESULT_COLUMNS = [
   'method',

@@ -1,8 +1,7 @@
 /** `skelprune combine`: reproduce runs repeated with other seeds, averaged into one report. */
 import type { Command } from 'commander';
-import { writeArtifacts } from '../../report/artifacts.js';
 import { combineResults, readResults } from '../../report/combine.js';
-import { resultsTable } from '../../report/results.js';
+import { writeReport } from './reproduce.js';
 
 export function registerCombineCommand(program: Command): void {
   program
@@ -20,10 +19,6 @@ export function registerCombineCommand(program: Command): void {
       const sources = await Promise.all(dirs.map(readResults));
       const { results, leftOut } = combineResults(sources, `skelprune ${process.argv.slice(2).join(' ')}`);
       if (leftOut.length > 0) console.warn(`left out (not in every run combined): ${leftOut.join(', ')}`);
-      const written = await writeArtifacts(results, flags.out);
-      console.log(`\n${resultsTable(results)}\n`);
-      console.log(
-        `${written.length} files in ${flags.out}: results.json, results.md, report.html, plots/, masks/`,
-      );
+      await writeReport(results, flags.out);
     });
 }

@@ -6,7 +6,6 @@ import { stat, writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { readSequences } from '../../data/sequence-file.js';
 import { noGrad, Rng, randn, tidy } from '../../engine/index.js';
-import { SkelpruneError } from '../../errors.js';
 import { formatTable } from '../../report/table.js';
 import { compactModel } from '../../runtime/compact.js';
 import {

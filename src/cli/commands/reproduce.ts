@@ -6,7 +6,7 @@ import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
 import { METHODS } from '../../prune/methods.js';
 import { writeArtifacts } from '../../report/artifacts.js';
 import { parseMethodSpec, type ReproduceOptions, reproduce } from '../../report/reproduce.js';
-import { resultsTable } from '../../report/results.js';
+import { type ReproduceResults, resultsTable } from '../../report/results.js';
 import { parseOverrides } from '../../train/run-config.js';
 import { parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
@@ -49,6 +49,13 @@ function version(): string {
       version: string;
     }
   ).version;
+}
+
+/** Writes every artifact of `results` into `out`, then prints the table and what was written. */
+export async function writeReport(results: ReproduceResults, out: string): Promise<void> {
+  const written = await writeArtifacts(results, out);
+  console.log(`\n${resultsTable(results)}\n`);
+  console.log(`${written.length} files in ${out}: results.json, results.md, report.html, plots/, masks/`);
 }
 
 export function registerReproduceCommand(program: Command): void {
@@ -114,17 +121,13 @@ export function registerReproduceCommand(program: Command): void {
       };
       const progress = createProgress();
       const task = progress.task('reproduce');
-      let results: Awaited<ReturnType<typeof reproduce>>;
+      let results: ReproduceResults;
       try {
         results = await reproduce(options, (p) => task.update(p.fraction, { status: p.status }));
       } finally {
         progress.stop();
       }
       task.done('writing the report');
-      const written = await writeArtifacts(results, options.out);
-      console.log(`\n${resultsTable(results)}\n`);
-      console.log(
-        `${written.length} files in ${options.out}: results.json, results.md, report.html, plots/, masks/`,
-      );
+      await writeReport(results, options.out);
     });
 }
