@@ -33,9 +33,15 @@ export function getFold(dataset: Dataset, protocol: string, fold: string | numbe
   return found;
 }
 
+/** How the validation part is drawn: a share of every class, or whole subjects (nobody in both parts). */
+export const VALIDATION_GROUPINGS = ['class', 'subject'] as const;
+export type ValidationGrouping = (typeof VALIDATION_GROUPINGS)[number];
+
 export interface ValidationSplitOptions {
-  /** Share of each class moved to validation, rounded per class; default 0.1. */
+  /** Share of the training part moved to validation; default 0.1. */
   readonly fraction?: number;
+  /** 'class' (default): round(fraction · n_c) of every class c; 'subject': whole subjects. */
+  readonly by?: ValidationGrouping;
   readonly seed: number;
 }
 
@@ -45,8 +51,10 @@ export interface ValidationSplit {
 }
 
 /**
- * Moves `round(fraction · n_c)` randomly chosen sequences of every class c out of `trainIds` into a
- * validation set, for model selection without touching the test part. Deterministic from the seed;
+ * Moves part of `trainIds` into a validation set, for model selection without touching the test part.
+ * By class: `round(fraction · n_c)` random sequences of every class c. By subject: randomly ordered
+ * whole subjects until at least `round(fraction · n)` sequences, so that validation measures what a
+ * cross-subject test does (the same person in both parts flatters it). Deterministic from the seed;
  * both parts keep the order of `trainIds`.
  */
 export function validationSplit(
@@ -58,21 +66,56 @@ export function validationSplit(
   if (!(fraction >= 0 && fraction < 1)) {
     throw new SkelpruneError(`validation fraction must be in [0, 1), got ${fraction}`);
   }
-  const labels = new Map(dataset.sequences.map((s) => [s.id, s.label]));
-  const idsByClass = dataset.classNames.map((): string[] => []);
-  for (const id of trainIds) {
-    const label = labels.get(id);
-    if (label === undefined) throw new SkelpruneError(`${dataset.name} has no sequence '${id}'`);
-    idsByClass[label].push(id);
-  }
+  const byId = new Map(dataset.sequences.map((s) => [s.id, s]));
+  const sequences = trainIds.map((id) => {
+    const sequence = byId.get(id);
+    if (!sequence) throw new SkelpruneError(`${dataset.name} has no sequence '${id}'`);
+    return sequence;
+  });
   const rng = new Rng(options.seed);
-  const validation = new Set<string>();
-  for (const ids of idsByClass) {
-    const picked = rng.shuffle([...ids]).slice(0, Math.round(fraction * ids.length));
-    for (const id of picked) validation.add(id);
-  }
+  const validation =
+    options.by === 'subject'
+      ? subjectsHeldOut(dataset.name, sequences, fraction, rng)
+      : shareOfEveryClass(dataset.classNames.length, sequences, fraction, rng);
   return {
     train: trainIds.filter((id) => !validation.has(id)),
     validation: trainIds.filter((id) => validation.has(id)),
   };
+}
+
+function shareOfEveryClass(
+  classes: number,
+  sequences: readonly SkeletonSequence[],
+  fraction: number,
+  rng: Rng,
+): Set<string> {
+  const idsByClass = Array.from({ length: classes }, (): string[] => []);
+  for (const s of sequences) idsByClass[s.label].push(s.id);
+  return new Set(
+    idsByClass.flatMap((ids) => rng.shuffle([...ids]).slice(0, Math.round(fraction * ids.length))),
+  );
+}
+
+function subjectsHeldOut(
+  datasetName: string,
+  sequences: readonly SkeletonSequence[],
+  fraction: number,
+  rng: Rng,
+): Set<string> {
+  const wanted = Math.round(fraction * sequences.length);
+  if (wanted === 0) return new Set();
+  const subjects = [...new Set(sequences.map((s) => s.subject))].sort(compareNatural);
+  const held = new Set<string>();
+  let count = 0;
+  for (const subject of rng.shuffle(subjects)) {
+    if (count >= wanted) break;
+    held.add(subject);
+    count += sequences.filter((s) => s.subject === subject).length;
+  }
+  if (held.size === subjects.length) {
+    throw new SkelpruneError(
+      `${datasetName}: a validation share of ${fraction} by subject would hold out all ${subjects.length} subject(s) of the training part; lower the fraction or validate by class`,
+    );
+  }
+  return new Set(sequences.filter((s) => held.has(s.subject)).map((s) => s.id));
 }

@@ -144,6 +144,7 @@ function phaseConfig(config: PruneConfig, epochs: number, lr: number, warmupEpoc
     labelSmoothing: config.labelSmoothing,
     clipNorm: config.clipNorm,
     validationFraction: config.validationFraction,
+    validationBy: config.validationBy,
     patience: 0,
   };
 }

@@ -10,7 +10,14 @@ import { writeFileAtomic } from '../util/fs.js';
 import { confusionChart, type RenderedChart, rateChart, renderChart } from './charts.js';
 import { renderHtmlReport } from './html.js';
 import { headDiagonalPicture, type MaskPicture, maskPicture } from './mask-images.js';
-import { accuracyNote, type ReproduceResults, type RunFigures, resultsTable } from './results.js';
+import {
+  accuracyNote,
+  comparisonNote,
+  comparisonTable,
+  type ReproduceResults,
+  type RunFigures,
+  resultsTable,
+} from './results.js';
 
 /** Methods whose masks are drawn, as in the paper's Figure 2. */
 const PICTURED = ['mp-structured', 'mp-unstructured', 'ctf'];
@@ -106,6 +113,16 @@ async function maskPictures(results: ReproduceResults): Promise<MaskArtifact[]> 
   return out;
 }
 
+/** results.md: the results table, the paired comparison and where the figures came from. */
+export function resultsMarkdown(results: ReproduceResults): string {
+  const table = resultsTable(results);
+  const comparison = comparisonTable(results);
+  const comparisonSection = comparison
+    ? `\n## CTF against the others, paired by fold\n\n${comparisonNote(results)}\n\n${comparison}\n`
+    : '';
+  return `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)). ${accuracyNote(results)} Each speed-up comes from timing that model interleaved with the dense one, so it is not always the ratio of the latencies listed, which were measured at different moments.\n\n${table}\n${comparisonSection}\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`;
+}
+
 /** Writes every artifact into `dir`; returns the paths written, relative to it. */
 export async function writeArtifacts(results: ReproduceResults, dir: string): Promise<string[]> {
   const written: string[] = [];
@@ -114,11 +131,7 @@ export async function writeArtifacts(results: ReproduceResults, dir: string): Pr
     written.push(file);
   };
   await write('results.json', `${JSON.stringify(results, null, 2)}\n`);
-  const table = resultsTable(results);
-  await write(
-    'results.md',
-    `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)). ${accuracyNote(results)} Each speed-up comes from timing that model interleaved with the dense one, so it is not always the ratio of the latencies listed, which were measured at different moments.\n\n${table}\n\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`,
-  );
+  await write('results.md', resultsMarkdown(results));
   const chartArtifacts = await charts(results);
   for (const { name, chart } of chartArtifacts) {
     await write(`plots/${name}.svg`, chart.svg);

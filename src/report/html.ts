@@ -4,7 +4,16 @@
  */
 import { formatPercent } from '../train/metrics.js';
 import type { ChartArtifact, MaskArtifact } from './artifacts.js';
-import { accuracyNote, RESULT_COLUMNS, type ReproduceResults, resultRow } from './results.js';
+import {
+  accuracyNote,
+  COMPARISON_COLUMNS,
+  comparisonNote,
+  comparisonRow,
+  pairedComparisons,
+  RESULT_COLUMNS,
+  type ReproduceResults,
+  resultRow,
+} from './results.js';
 
 const escapeHtml = (text: string) =>
   text.replace(
@@ -26,15 +35,20 @@ figcaption { font-size: .75rem; color: #555; } .note { color: #555; font-size: .
 details { margin: .5rem 0; } summary { cursor: pointer; }
 `;
 
-function resultsTableHtml(results: ReproduceResults): string {
-  return `<table><thead><tr>${RESULT_COLUMNS.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${results.runs
-    .map(
-      (r) =>
-        `<tr>${resultRow(r)
-          .map((c) => `<td>${escapeHtml(c)}</td>`)
-          .join('')}</tr>`,
-    )
+function tableHtml(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cells = (row: readonly string[], tag: string) =>
+    row.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('');
+  return `<table><thead><tr>${cells(header, 'th')}</tr></thead><tbody>${rows
+    .map((row) => `<tr>${cells(row, 'td')}</tr>`)
     .join('')}</tbody></table>`;
+}
+
+function comparisonSection(results: ReproduceResults): string {
+  const rows = pairedComparisons(results).map(comparisonRow);
+  if (rows.length === 0) return '';
+  return `<h2>CTF against the others, paired by fold</h2>
+${tableHtml(COMPARISON_COLUMNS, rows)}
+<p class="note">${escapeHtml(comparisonNote(results))}</p>`;
 }
 
 function foldTableHtml(results: ReproduceResults): string {
@@ -88,9 +102,10 @@ export function renderHtmlReport(
 <h1>Coarse-to-fine pruning on ${escapeHtml(results.dataset.title)}</h1>
 <p class="note">Protocol ${escapeHtml(results.dataset.protocol)} (${results.dataset.folds} fold${results.dataset.folds === 1 ? '' : 's'}). Produced by <code>${escapeHtml(p.command)}</code> on ${escapeHtml(p.date)}, ${escapeHtml(p.machine.cpu)} (${p.machine.cores} cores, ${p.machine.memoryGiB} GiB), ${escapeHtml(p.machine.os)}, Node ${escapeHtml(p.machine.node)}, skelprune ${escapeHtml(p.skelprune)}, seed ${p.seed}.</p>
 <h2>Results</h2>
-${resultsTableHtml(results)}
+${tableHtml(RESULT_COLUMNS, results.runs.map(resultRow))}
 <p class="note">${escapeHtml(accuracyNote(results))} FLOPs are per sequence (compacted: dense products on the physically smaller matrices; sparse: kept weights only); latencies are skelprune's runtime at batch 1; speed-ups are relative to the unpruned model's latency.</p>
 ${foldTableHtml(results)}
+${comparisonSection(results)}
 <h2>Accuracy and speed against the pruning rate</h2>
 <div class="charts">${curves.map((c) => `<figure>${c.chart.svg}<figcaption>${escapeHtml(c.title)}</figcaption></figure>`).join('')}</div>
 <h2>Masks</h2>

@@ -187,3 +187,99 @@ export function pointsBelowDense(results: ReproduceResults, run: RunFigures): nu
   const dense = results.runs.find((r) => r.method === 'dense');
   return dense ? 100 * (dense.top1 - run.top1) : Number.NaN;
 }
+
+/** Two-sided 95% quantiles of Student's t for 1–30 degrees of freedom; beyond, the normal 1.96. */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** CTF against one other run at the same rate (or the dense model), fold by fold. */
+export interface PairedDifference {
+  rate: number;
+  /** The other run's method ('dense' for the unpruned model). */
+  against: string;
+  /** Mean over folds of CTF's top-1 minus the other's (fractions). */
+  difference: number;
+  /** Half-width of the 95% interval of that mean (Student t over the folds); null with one fold. */
+  halfWidth: number | null;
+  /** Folds where CTF is ahead, tied and behind. */
+  ahead: number;
+  tied: number;
+  behind: number;
+}
+
+function pairedDifference(ctf: RunFigures, other: RunFigures): PairedDifference {
+  const differences = ctf.folds.map((f) => {
+    const twin = other.folds.find((o) => o.fold === f.fold);
+    if (!twin) throw new Error(`${other.method} has no fold ${f.fold} to pair with ${ctf.method}'s`);
+    return f.top1 - twin.top1;
+  });
+  const n = differences.length;
+  const average = mean(differences);
+  const variance = n > 1 ? differences.reduce((a, d) => a + (d - average) ** 2, 0) / (n - 1) : 0;
+  // Fold accuracies are ratios of small counts; differences below 1e-9 are the same count.
+  const sign = (d: number) => (Math.abs(d) < 1e-9 ? 0 : Math.sign(d));
+  return {
+    rate: ctf.rate,
+    against: other.method,
+    difference: average,
+    halfWidth: n > 1 ? (T_975[n - 2] ?? 1.96) * Math.sqrt(variance / n) : null,
+    ahead: differences.filter((d) => sign(d) > 0).length,
+    tied: differences.filter((d) => sign(d) === 0).length,
+    behind: differences.filter((d) => sign(d) < 0).length,
+  };
+}
+
+/**
+ * CTF at every rate against the dense model and every other method at that rate, paired by fold
+ * (the folds' test sets are the same, so their differences cancel what makes one fold harder).
+ */
+export function pairedComparisons(results: ReproduceResults): PairedDifference[] {
+  const dense = results.runs.find((r) => r.method === 'dense');
+  return results.runs
+    .filter((r) => r.method === 'ctf')
+    .flatMap((ctf) => {
+      const others = results.runs.filter((r) => r.rate === ctf.rate && r.method !== 'ctf');
+      return [...(dense ? [dense] : []), ...others].map((other) => pairedDifference(ctf, other));
+    });
+}
+
+const points = (fraction: number, digits = 2) =>
+  `${fraction >= 0 ? '+' : '−'}${Math.abs(100 * fraction).toFixed(digits)}`;
+
+export const COMPARISON_COLUMNS = [
+  'rate',
+  'CTF against',
+  'CTF − other',
+  '95% interval',
+  'folds ahead / tied / behind',
+];
+
+/** One comparison's cells under COMPARISON_COLUMNS. */
+export function comparisonRow(c: PairedDifference): string[] {
+  return [
+    formatPercent(c.rate, 0),
+    c.against,
+    `${points(c.difference)} points`,
+    c.halfWidth === null
+      ? '—'
+      : `${points(c.difference - c.halfWidth)} to ${points(c.difference + c.halfWidth)}`,
+    `${c.ahead} / ${c.tied} / ${c.behind}`,
+  ];
+}
+
+/** What the comparison table shows, for the note under it. */
+export function comparisonNote(results: ReproduceResults): string {
+  const folds = results.dataset.folds;
+  const what = results.repetitions ? "each fold's mean over the repetitions" : "each fold's top-1";
+  return folds > 1
+    ? `CTF's top-1 minus the other's, averaged over the ${folds} folds (${what}), in percentage points; the 95% interval is Student's t over the folds' differences, so one that contains 0 means these folds cannot tell the two apart.`
+    : `CTF's top-1 minus the other's on the single fold, in percentage points; with one fold there is no interval, so a difference of a few test sequences is within noise.`;
+}
+
+/** The comparison table in markdown, or '' when there is no CTF run. */
+export function comparisonTable(results: ReproduceResults): string {
+  const rows = pairedComparisons(results).map(comparisonRow);
+  return rows.length === 0 ? '' : markdownTable([COMPARISON_COLUMNS, ...rows], 'rlrrr');
+}

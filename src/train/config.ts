@@ -1,5 +1,6 @@
 /** Training hyper-parameters: one schema, its defaults documented where the CLI shows them. */
 import { z } from 'zod';
+import { VALIDATION_GROUPINGS } from '../data/splits.js';
 
 export const trainConfigSchema = z.strictObject({
   /** Passes over the training sequences. */
@@ -20,6 +21,8 @@ export const trainConfigSchema = z.strictObject({
   clipNorm: z.number().min(0).default(5),
   /** Fraction of the training part held out (stratified) for model selection; 0 = none. */
   validationFraction: z.number().min(0).lt(1).default(0.1),
+  /** How it is drawn: a share of every class, or whole subjects (as a cross-subject test would). */
+  validationBy: z.enum(VALIDATION_GROUPINGS).default('class'),
   /** Stop after this many epochs without a better validation accuracy (0 = never). */
   patience: z.int().min(0).default(0),
 });

@@ -93,16 +93,17 @@ export interface FoldData {
   test: SkeletonSequence[];
 }
 
-/** A fold's sequences, its validation part a stratified, seeded share of its training part. */
+/** A fold's sequences, its validation part a seeded share of its training part (by class or subject). */
 export function foldData(
   dataset: Dataset,
   protocol: string,
   foldIndex: number,
-  config: Pick<RunConfig, 'validationFraction' | 'seed'>,
+  config: Pick<RunConfig, 'validationFraction' | 'validationBy' | 'seed'>,
 ): FoldData {
   const fold = getFold(dataset, protocol, foldIndex);
   const split = validationSplit(dataset, fold.train, {
     fraction: config.validationFraction,
+    by: config.validationBy,
     seed: config.seed,
   });
   return {

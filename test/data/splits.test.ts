@@ -71,3 +71,31 @@ describe('folds', () => {
     );
   });
 });
+
+describe('validationSplit by subject', () => {
+  const dataset = generateSynthetic({ classes: 4, sequencesPerClass: 20, subjects: 5 });
+  const fold = getFold(dataset, 'cross-subject', 0);
+  const subjectOf = new Map(dataset.sequences.map((s) => [s.id, s.subject]));
+  const subjects = (ids: readonly string[]) => new Set(ids.map((id) => subjectOf.get(id)));
+
+  it('holds out whole subjects, at least the asked share, and no subject is in both parts', () => {
+    const split = validationSplit(dataset, fold.train, { fraction: 0.3, by: 'subject', seed: 3 });
+    const held = subjects(split.validation);
+    assert.ok(held.size >= 1 && held.size < subjects(fold.train).size);
+    assert.ok([...subjects(split.train)].every((s) => !held.has(s)));
+    assert.ok(split.validation.length >= Math.round(0.3 * fold.train.length));
+    assert.deepEqual([...split.train, ...split.validation].sort(), [...fold.train].sort());
+    assert.deepEqual(validationSplit(dataset, fold.train, { fraction: 0.3, by: 'subject', seed: 3 }), split);
+  });
+
+  it('refuses a share that would hold out every subject', () => {
+    assert.throws(
+      () => validationSplit(dataset, fold.train, { fraction: 0.9, by: 'subject', seed: 1 }),
+      /would hold out all 4 subject\(s\) of the training part; lower the fraction or validate by class/,
+    );
+    assert.deepEqual(
+      validationSplit(dataset, fold.train, { fraction: 0, by: 'subject', seed: 1 }).validation,
+      [],
+    );
+  });
+});

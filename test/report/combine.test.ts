@@ -5,47 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type CombineSource, combineResults, readResults } from '../../src/report/combine.js';
-import type { ReproduceResults, RunFigures } from '../../src/report/results.js';
 import { projectRoot } from '../helpers.js';
+import { reproduceResults, runFigures } from './fixtures.js';
 
 /** A run with two folds whose accuracies are given; the other figures are fixed. */
-function run(method: string, rate: number, fold1: number, fold2: number): RunFigures {
-  return {
-    method,
-    rate,
-    achievedRate: rate,
-    folds: [
-      { fold: 'fold1', top1: fold1, meanClass: fold1 - 0.1 },
-      { fold: 'fold2', top1: fold2, meanClass: fold2 - 0.1 },
-    ],
-    top1: (fold1 + fold2) / 2,
-    meanClass: (fold1 + fold2) / 2 - 0.1,
-    parameters: 1000,
-    flops: { dense: 2e6, compacted: 1e6, sparse: 5e5 },
-    structuredShare: 0.5,
-    speed: { p50Ms: 0.5, p90Ms: 0.6, throughput: 1000, bytes: 4096, speedup: 2, engineRevision: 2 },
-    confusion: [
-      [3, 1],
-      [0, 4],
-    ],
-    checkpoint: 'unused.ckpt',
-  };
-}
-
-function results(seed: number, runs: RunFigures[]): ReproduceResults {
-  return {
-    dataset: { name: 'sbu', title: 'SBU', protocol: '5-fold', folds: 2 },
-    provenance: {
-      command: `skelprune reproduce --seed ${seed}`,
-      seed,
-      date: '2026-11-21T00:00:00.000Z',
-      machine: { cpu: 'test', cores: 2, memoryGiB: 1, os: 'test', node: 'v20' },
-      skelprune: '0.1.0',
-    },
-    classNames: ['a', 'b'],
-    runs,
-  };
-}
+const run = (method: string, rate: number, fold1: number, fold2: number) =>
+  runFigures(method, rate, [fold1, fold2]);
+const results = reproduceResults;
 
 const sources: CombineSource[] = [
   { dir: 'runs/s0', results: results(0, [run('dense', 0, 0.9, 1), run('l1', 0.9, 0.8, 0.9)]) },

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { DATASET_KINDS } from '../../data/load.js';
+import { VALIDATION_GROUPINGS } from '../../data/splits.js';
 import { SkelpruneError } from '../../errors.js';
 import { formatTable } from '../../report/table.js';
 import { trainConfigSchema } from '../../train/config.js';
@@ -69,6 +70,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--out <dir>', 'output directory (default: runs/<dataset>)')
     .option('--resume', 'continue an interrupted run in --out exactly where it stopped', false)
     .option('--optimizer <name>', `adam or adamw${defaultOf('optimizer')}`)
+    .addOption(
+      new Option(
+        '--validation-by <grouping>',
+        `validation part drawn from every class, or as whole subjects (like a cross-subject test)${defaultOf('validationBy')}`,
+      ).choices(VALIDATION_GROUPINGS),
+    )
     .option(
       '--set <key=value...>',
       'any other setting, e.g. --set model.heads=8 preprocess.temporal.frames=48',
@@ -86,7 +93,15 @@ export function registerTrainCommand(program: Command): void {
 export async function configFromOptions(options: Record<string, unknown>): Promise<RunConfig> {
   const file = typeof options.config === 'string' ? await readConfigFile(options.config) : {};
   const flags: Record<string, unknown> = {};
-  for (const key of ['dataset', 'path', 'protocol', 'out', 'optimizer', ...Object.keys(NUMERIC_FLAGS)]) {
+  for (const key of [
+    'dataset',
+    'path',
+    'protocol',
+    'out',
+    'optimizer',
+    'validationBy',
+    ...Object.keys(NUMERIC_FLAGS),
+  ]) {
     if (options[key] !== undefined) flags[key] = options[key];
   }
   if (options.fold !== undefined) flags.fold = options.fold === 'all' ? 'all' : Number(options.fold);
