@@ -160,6 +160,38 @@ describe('run configuration', () => {
   });
 });
 
+describe('validation by subject', () => {
+  it('holds out whole subjects from the flag, validates every epoch, and refuses other groupings', () => {
+    const dir = tempDir();
+    const base = [cli, 'train', '--dataset', 'synthetic', '--fold', '1', '--epochs', '1'];
+    const model = ['--set', 'model.heads=2', 'model.fcUnits=16'];
+    const ok = spawnSync(
+      process.execPath,
+      [
+        ...base,
+        '--validation-fraction',
+        '0.3',
+        '--validation-by',
+        'subject',
+        ...model,
+        '--out',
+        join(dir, 'o'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    const saved = JSON.parse(readFileSync(join(dir, 'o', 'config.json'), 'utf8'));
+    assert.equal(saved.validationBy, 'subject');
+    const epoch = JSON.parse(readFileSync(join(dir, 'o', 'fold-1', 'log.jsonl'), 'utf8').split('\n')[0]);
+    assert.equal(typeof epoch.validation.top1, 'number');
+    const bad = spawnSync(process.execPath, [...base, '--validation-by', 'person', '--out', join(dir, 'p')], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /'person' is invalid.*Allowed choices are class, subject/);
+  });
+});
+
 describe('progress durations', () => {
   it('carries rounded seconds into the minutes and hours', () => {
     assert.equal(formatDuration(59.6), '1m00s');
