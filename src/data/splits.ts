@@ -104,18 +104,20 @@ function subjectsHeldOut(
 ): Set<string> {
   const wanted = Math.round(fraction * sequences.length);
   if (wanted === 0) return new Set();
-  const subjects = [...new Set(sequences.map((s) => s.subject))].sort(compareNatural);
-  const held = new Set<string>();
-  let count = 0;
+  const idsBySubject = new Map<string, string[]>();
+  for (const s of sequences) idsBySubject.set(s.subject, [...(idsBySubject.get(s.subject) ?? []), s.id]);
+  const subjects = [...idsBySubject.keys()].sort(compareNatural);
+  const held: string[] = [];
+  let heldSubjects = 0;
   for (const subject of rng.shuffle(subjects)) {
-    if (count >= wanted) break;
-    held.add(subject);
-    count += sequences.filter((s) => s.subject === subject).length;
+    if (held.length >= wanted) break;
+    held.push(...idsBySubject.get(subject)!);
+    heldSubjects += 1;
   }
-  if (held.size === subjects.length) {
+  if (heldSubjects === subjects.length) {
     throw new SkelpruneError(
       `${datasetName}: a validation share of ${fraction} by subject would hold out all ${subjects.length} subject(s) of the training part; lower the fraction or validate by class`,
     );
   }
-  return new Set(sequences.filter((s) => held.has(s.subject)).map((s) => s.id));
+  return new Set(held);
 }

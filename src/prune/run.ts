@@ -21,7 +21,7 @@ import {
   modelFromCheckpoint,
   saveCheckpoint,
 } from '../train/checkpoint.js';
-import type { TrainConfig } from '../train/config.js';
+import { type TrainConfig, trainConfigSchema } from '../train/config.js';
 import { distillationTerm, withLossTerm } from '../train/distill.js';
 import { foldData, freshModel, loadRunDataset } from '../train/experiment.js';
 import { type ClassificationMetrics, classificationMetrics } from '../train/metrics.js';
@@ -132,21 +132,14 @@ async function startingPoint(job: PruneJob, dataset: Dataset): Promise<Start> {
   return { checkpoint: null, model, input, meta, protocol, foldIndex };
 }
 
+/** Every training setting a phase shares with the pruning run (all but its own epochs and patience). */
+const SHARED_TRAIN_KEYS = Object.keys(trainConfigSchema.shape).filter(
+  (key) => key !== 'epochs' && key !== 'patience',
+) as (keyof PruneConfig & keyof TrainConfig)[];
+
 function phaseConfig(config: PruneConfig, epochs: number, lr: number, warmupEpochs: number): TrainConfig {
-  return {
-    epochs,
-    batchSize: config.batchSize,
-    optimizer: config.optimizer,
-    lr,
-    weightDecay: config.weightDecay,
-    warmupEpochs,
-    minLrFactor: config.minLrFactor,
-    labelSmoothing: config.labelSmoothing,
-    clipNorm: config.clipNorm,
-    validationFraction: config.validationFraction,
-    validationBy: config.validationBy,
-    patience: 0,
-  };
+  const shared = Object.fromEntries(SHARED_TRAIN_KEYS.map((key) => [key, config[key]]));
+  return { ...(shared as Omit<TrainConfig, 'epochs' | 'patience'>), epochs, lr, warmupEpochs, patience: 0 };
 }
 
 /** The distillation term from a frozen copy of the starting model, when asked for and there is one. */

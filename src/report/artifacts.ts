@@ -12,6 +12,7 @@ import { renderHtmlReport } from './html.js';
 import { headDiagonalPicture, type MaskPicture, maskPicture } from './mask-images.js';
 import {
   accuracyNote,
+  COMPARISON_TITLE,
   comparisonNote,
   comparisonTable,
   type ReproduceResults,
@@ -118,7 +119,7 @@ export function resultsMarkdown(results: ReproduceResults): string {
   const table = resultsTable(results);
   const comparison = comparisonTable(results);
   const comparisonSection = comparison
-    ? `\n## CTF against the others, paired by fold\n\n${comparisonNote(results)}\n\n${comparison}\n`
+    ? `\n## ${COMPARISON_TITLE}\n\n${comparisonNote(results)}\n\n${comparison}\n`
     : '';
   return `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)). ${accuracyNote(results)} Each speed-up comes from timing that model interleaved with the dense one, so it is not always the ratio of the latencies listed, which were measured at different moments.\n\n${table}\n${comparisonSection}\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`;
 }

@@ -7,6 +7,7 @@ import type { ChartArtifact, MaskArtifact } from './artifacts.js';
 import {
   accuracyNote,
   COMPARISON_COLUMNS,
+  COMPARISON_TITLE,
   comparisonNote,
   comparisonRow,
   pairedComparisons,
@@ -46,7 +47,7 @@ function tableHtml(header: readonly string[], rows: readonly (readonly string[])
 function comparisonSection(results: ReproduceResults): string {
   const rows = pairedComparisons(results).map(comparisonRow);
   if (rows.length === 0) return '';
-  return `<h2>CTF against the others, paired by fold</h2>
+  return `<h2>${COMPARISON_TITLE}</h2>
 ${tableHtml(COMPARISON_COLUMNS, rows)}
 <p class="note">${escapeHtml(comparisonNote(results))}</p>`;
 }

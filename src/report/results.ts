@@ -248,6 +248,9 @@ export function pairedComparisons(results: ReproduceResults): PairedDifference[]
 const points = (fraction: number, digits = 2) =>
   `${fraction >= 0 ? '+' : '−'}${Math.abs(100 * fraction).toFixed(digits)}`;
 
+/** The heading of the comparison, in the reports and on the console. */
+export const COMPARISON_TITLE = 'CTF against the others, paired by fold';
+
 export const COMPARISON_COLUMNS = [
   'rate',
   'CTF against',

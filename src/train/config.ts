@@ -19,7 +19,7 @@ export const trainConfigSchema = z.strictObject({
   labelSmoothing: z.number().min(0).lt(1).default(0.1),
   /** Global gradient-norm clipping threshold (0 = off). */
   clipNorm: z.number().min(0).default(5),
-  /** Fraction of the training part held out (stratified) for model selection; 0 = none. */
+  /** Fraction of the training part held out for model selection; 0 = none. */
   validationFraction: z.number().min(0).lt(1).default(0.1),
   /** How it is drawn: a share of every class, or whole subjects (as a cross-subject test would). */
   validationBy: z.enum(VALIDATION_GROUPINGS).default('class'),

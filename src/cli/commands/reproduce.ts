@@ -6,7 +6,12 @@ import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
 import { METHODS } from '../../prune/methods.js';
 import { writeArtifacts } from '../../report/artifacts.js';
 import { parseMethodSpec, type ReproduceOptions, reproduce } from '../../report/reproduce.js';
-import { comparisonTable, type ReproduceResults, resultsTable } from '../../report/results.js';
+import {
+  COMPARISON_TITLE,
+  comparisonTable,
+  type ReproduceResults,
+  resultsTable,
+} from '../../report/results.js';
 import { parseOverrides } from '../../train/run-config.js';
 import { parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
@@ -56,7 +61,7 @@ export async function writeReport(results: ReproduceResults, out: string): Promi
   const written = await writeArtifacts(results, out);
   console.log(`\n${resultsTable(results)}\n`);
   const comparison = comparisonTable(results);
-  if (comparison) console.log(`CTF against the others, paired by fold:\n${comparison}\n`);
+  if (comparison) console.log(`${COMPARISON_TITLE}:\n${comparison}\n`);
   console.log(`${written.length} files in ${out}: results.json, results.md, report.html, plots/, masks/`);
 }
 
