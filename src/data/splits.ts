@@ -105,7 +105,11 @@ function subjectsHeldOut(
   const wanted = Math.round(fraction * sequences.length);
   if (wanted === 0) return new Set();
   const idsBySubject = new Map<string, string[]>();
-  for (const s of sequences) idsBySubject.set(s.subject, [...(idsBySubject.get(s.subject) ?? []), s.id]);
+  for (const s of sequences) {
+    const ids = idsBySubject.get(s.subject) ?? [];
+    ids.push(s.id);
+    idsBySubject.set(s.subject, ids);
+  }
   const subjects = [...idsBySubject.keys()].sort(compareNatural);
   const held: string[] = [];
   let heldSubjects = 0;

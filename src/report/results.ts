@@ -245,8 +245,8 @@ export function pairedComparisons(results: ReproduceResults): PairedDifference[]
     });
 }
 
-const points = (fraction: number, digits = 2) =>
-  `${fraction >= 0 ? '+' : '−'}${Math.abs(100 * fraction).toFixed(digits)}`;
+/** A signed difference of fractions in percentage points: 0.0028 → '+0.28'. */
+const points = (fraction: number) => `${fraction >= 0 ? '+' : '−'}${Math.abs(100 * fraction).toFixed(2)}`;
 
 /** The heading of the comparison, in the reports and on the console. */
 export const COMPARISON_TITLE = 'CTF against the others, paired by fold';
