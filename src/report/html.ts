@@ -9,8 +9,7 @@ import {
   COMPARISON_COLUMNS,
   COMPARISON_TITLE,
   comparisonNote,
-  comparisonRow,
-  pairedComparisons,
+  comparisonRows,
   RESULT_COLUMNS,
   type ReproduceResults,
   resultRow,
@@ -45,7 +44,7 @@ function tableHtml(header: readonly string[], rows: readonly (readonly string[])
 }
 
 function comparisonSection(results: ReproduceResults): string {
-  const rows = pairedComparisons(results).map(comparisonRow);
+  const rows = comparisonRows(results);
   if (rows.length === 0) return '';
   return `<h2>${COMPARISON_TITLE}</h2>
 ${tableHtml(COMPARISON_COLUMNS, rows)}

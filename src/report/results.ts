@@ -260,7 +260,7 @@ export const COMPARISON_COLUMNS = [
 ];
 
 /** One comparison's cells under COMPARISON_COLUMNS. */
-export function comparisonRow(c: PairedDifference): string[] {
+function comparisonRow(c: PairedDifference): string[] {
   return [
     formatPercent(c.rate, 0),
     c.against,
@@ -281,8 +281,13 @@ export function comparisonNote(results: ReproduceResults): string {
     : `CTF's top-1 minus the other's on the single fold, in percentage points; with one fold there is no interval, so a difference of a few test sequences is within noise.`;
 }
 
+/** The comparison's rows under COMPARISON_COLUMNS, in the markdown and the HTML report alike. */
+export function comparisonRows(results: ReproduceResults): string[][] {
+  return pairedComparisons(results).map(comparisonRow);
+}
+
 /** The comparison table in markdown, or '' when there is no CTF run. */
 export function comparisonTable(results: ReproduceResults): string {
-  const rows = pairedComparisons(results).map(comparisonRow);
+  const rows = comparisonRows(results);
   return rows.length === 0 ? '' : markdownTable([COMPARISON_COLUMNS, ...rows], 'rlrrr');
 }

@@ -1,7 +1,7 @@
 /** `skelprune combine`: reproduce runs repeated with other seeds, averaged into one report. */
 import type { Command } from 'commander';
 import { combineResults, readResults } from '../../report/combine.js';
-import { writeReport } from './reproduce.js';
+import { writeReport } from '../report-output.js';
 
 export function registerCombineCommand(program: Command): void {
   program

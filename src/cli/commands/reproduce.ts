@@ -4,17 +4,12 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
 import { METHODS } from '../../prune/methods.js';
-import { writeArtifacts } from '../../report/artifacts.js';
 import { parseMethodSpec, type ReproduceOptions, reproduce } from '../../report/reproduce.js';
-import {
-  COMPARISON_TITLE,
-  comparisonTable,
-  type ReproduceResults,
-  resultsTable,
-} from '../../report/results.js';
+import type { ReproduceResults } from '../../report/results.js';
 import { parseOverrides } from '../../train/run-config.js';
 import { parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
+import { writeReport } from '../report-output.js';
 
 /** The reduced protocol of --quick: synthetic data, one fold, small model, few epochs, two rates. */
 const QUICK = {
@@ -54,15 +49,6 @@ function version(): string {
       version: string;
     }
   ).version;
-}
-
-/** Writes every artifact of `results` into `out`, then prints the table and what was written. */
-export async function writeReport(results: ReproduceResults, out: string): Promise<void> {
-  const written = await writeArtifacts(results, out);
-  console.log(`\n${resultsTable(results)}\n`);
-  const comparison = comparisonTable(results);
-  if (comparison) console.log(`${COMPARISON_TITLE}:\n${comparison}\n`);
-  console.log(`${written.length} files in ${out}: results.json, results.md, report.html, plots/, masks/`);
 }
 
 export function registerReproduceCommand(program: Command): void {
