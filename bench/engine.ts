@@ -2,8 +2,9 @@
  * `npm run bench:engine`: the engine's performance report, one table per section. A section is an
  * async function returning a table; add new ones (e.g. the training step) to SECTIONS.
  */
+
+import { createKernelsSync } from '@skelprune/runtime/internal';
 import { kernels, useKernels } from '../src/engine/index.js';
-import { createKernelsSync } from '../src/kernels/index.js';
 import { benchMatmul, type MatmulRow } from './matmul.js';
 import { benchTrainStep } from './train-step.js';
 

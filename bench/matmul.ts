@@ -2,8 +2,9 @@
  * Matrix-multiply throughput of every kernel backend: the two headline shapes (stack.md compares
  * them with other engines) and the GCN shapes that decide training speed, forward and backward.
  */
-import { createKernelsSync, type KernelBackend } from '../src/kernels/index.js';
-import type { GemmParams } from '../src/kernels/types.js';
+
+import type { GemmParams } from '@skelprune/runtime/internal';
+import { createKernelsSync, type KernelBackend } from '@skelprune/runtime/internal';
 
 export interface MatmulCase {
   group: 'headline' | 'gcn';

@@ -7,36 +7,34 @@
  * prints the cost-model constants fitted to this machine (src/runtime/cost-model.ts); `--validate`
  * compares the model's predictions with measurements on the pruned FPHA layers.
  */
-import { Rng, randn } from '../src/engine/index.js';
-import { createKernelsSync, type KernelBackend } from '../src/kernels/index.js';
-import { SkeletonGcn } from '../src/model/gcn.js';
-import { setHardMask, tiling } from '../src/model/layers.js';
-import { keepTopEntries, maskStructure } from '../src/prune/masks.js';
-import { formatTable } from '../src/report/table.js';
-import { type CompactModel, compactModel, type Matrix } from '../src/runtime/compact.js';
+
 import {
   type COSTS,
   type CostRegime,
   costRegime,
+  createKernelsSync,
+  describeStorage,
   estimateNanos,
   type FormatCost,
-  workUnits,
-} from '../src/runtime/cost-model.js';
-import {
-  describeStorage,
+  HeapArena,
   InferenceEngine,
+  type KernelBackend,
   LAYER_NAMES,
-  type RuntimeOptions,
-  toRuntimeModel,
-} from '../src/runtime/engine.js';
-import { HeapArena, uploadLayer } from '../src/runtime/heap-arena.js';
-import {
   type MatrixShape,
   matrixShape,
   STORAGE_FORMATS,
   type StorageFormat,
   storeMatrix,
-} from '../src/runtime/storage.js';
+  uploadLayer,
+  workUnits,
+} from '@skelprune/runtime/internal';
+import { Rng, randn } from '../src/engine/index.js';
+import { SkeletonGcn } from '../src/model/gcn.js';
+import { setHardMask, tiling } from '../src/model/layers.js';
+import { keepTopEntries, maskStructure } from '../src/prune/masks.js';
+import { formatTable } from '../src/report/table.js';
+import { type CompactModel, compactModel, type Matrix } from '../src/runtime/compact.js';
+import { type RuntimeOptions, toRuntimeModel } from '../src/runtime/runtime-model.js';
 
 /** Weight of the row, column and block scores against the entry's own in the CTF-like masks. */
 const GROUP_WEIGHT = 3;

@@ -1,4 +1,5 @@
-// Runs every compiled test file (dist/test/**/*.test.js) with Node's built-in test runner.
+// Runs every compiled test file (dist/test/**/*.test.js and the runtime package's
+// packages/runtime/dist/test/**/*.test.js) with Node's built-in test runner.
 // Extra arguments filter test files by substring, e.g. `node scripts/run-tests.mjs engine`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -15,7 +16,8 @@ function testFiles(dir) {
   });
 }
 
-const files = testFiles(join(root, 'dist/test'))
+const files = [join(root, 'dist/test'), join(root, 'packages/runtime/dist/test')]
+  .flatMap(testFiles)
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort();
 if (files.length === 0) {

@@ -1,10 +1,11 @@
 /**
  * Errors a user can act on (bad input, bad configuration, a wrong file). The CLI prints their message
- * as one line without a stack trace; anything else is a bug and keeps its stack.
+ * as one line without a stack trace; anything else is a bug and keeps its stack. The family's root,
+ * `SkelpruneError`, is the runtime package's, so errors from loading a model are the same class.
  */
-export class SkelpruneError extends Error {
-  override name = 'SkelpruneError';
-}
+import { SkelpruneError } from '@skelprune/runtime';
+
+export { SkelpruneError };
 
 /** Malformed input data, located by file and (1-based) line. */
 export class DataFormatError extends SkelpruneError {

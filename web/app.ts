@@ -4,9 +4,9 @@
  * files (models and sequences), showing the library's own message for a file it cannot use.
  */
 
+import type { Kernels } from '@skelprune/runtime';
 import type { SkeletonSequence } from '../src/data/types.js';
 import { SkelpruneError } from '../src/errors.js';
-import type { Kernels } from '../src/kernels/types.js';
 import { classifyWindow, LatencyMeter, type WindowPrediction, windowOf } from './classify.js';
 import { byId, el } from './dom.js';
 import { type LoadedModel, loadModel, type Slot } from './models.js';

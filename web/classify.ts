@@ -2,8 +2,9 @@
  * Sliding-window classification: the last frames up to the current one go through the model's own
  * input pipeline (preprocessing and node features, as in training) and the inference engine.
  */
+
+import { type SkeletonClassifier, softmax } from '@skelprune/runtime';
 import type { SkeletonSequence } from '../src/data/types.js';
-import { type Predictor, softmaxRows } from '../src/runtime/predictor.js';
 
 /** Frames [end − length + 1, end] of a sequence (fewer at its start), as a sequence of their own. */
 export function windowOf(sequence: SkeletonSequence, end: number, length: number): SkeletonSequence {
@@ -30,7 +31,7 @@ export interface WindowPrediction {
 }
 
 /** Classifies one window; throws the library's error when the window does not fit the model. */
-export function classifyWindow(predictor: Predictor, window: SkeletonSequence): WindowPrediction {
+export function classifyWindow(predictor: SkeletonClassifier, window: SkeletonSequence): WindowPrediction {
   const { x } = predictor.input.encode([window]);
   const logits = new Float32Array(predictor.file.model.classes);
   let repeats = 0;
@@ -41,7 +42,7 @@ export function classifyWindow(predictor: Predictor, window: SkeletonSequence): 
     repeats++;
     elapsed = performance.now() - start;
   }
-  return { probabilities: softmaxRows(logits, logits.length)[0], latencyMs: elapsed / repeats };
+  return { probabilities: softmax(logits), latencyMs: elapsed / repeats };
 }
 
 /** The mean of the most recent latencies, so the figure settles while it follows changes. */

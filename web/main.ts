@@ -3,7 +3,7 @@
  * demo and loads the models `skelprune serve` offers. A failure before the demo runs is shown in the
  * page's error box, not only in the console.
  */
-import { createKernels } from '../src/kernels/index.js';
+import { createKernels } from '@skelprune/runtime';
 import { DemoApp } from './app.js';
 import { byId } from './dom.js';
 import { fetchServedModels } from './models.js';

@@ -3,11 +3,16 @@
  * the page shows about it (file size, pruning, nonzero weights, each layer's storage format). A model
  * with pruning information fills the 'pruned' slot, any other the 'dense' slot.
  */
+
+import { type Kernels, SkeletonClassifier } from '@skelprune/runtime';
+import {
+  decodeModelFile,
+  describeStorage,
+  LAYER_NAMES,
+  type LayerName,
+  type ModelFile,
+} from '@skelprune/runtime/internal';
 import { z } from 'zod';
-import type { Kernels } from '../src/kernels/types.js';
-import { describeStorage, LAYER_NAMES, type LayerName } from '../src/runtime/engine.js';
-import { decodeModelFile, type ModelFile } from '../src/runtime/model-file.js';
-import { Predictor } from '../src/runtime/predictor.js';
 
 export type Slot = 'pruned' | 'dense';
 
@@ -31,7 +36,7 @@ export interface ModelSummary {
 export interface LoadedModel {
   name: string;
   slot: Slot;
-  predictor: Predictor;
+  predictor: SkeletonClassifier;
   summary: ModelSummary;
 }
 
@@ -43,13 +48,13 @@ type Pruning = z.output<typeof pruningSchema>;
 export function loadModel(bytes: Uint8Array, name: string, kernels: Kernels): LoadedModel {
   const file = decodeModelFile(bytes, name);
   const summary = summarize(file, bytes.length);
-  const predictor = new Predictor(file, kernels);
+  const predictor = SkeletonClassifier.fromModelFile(file, { kernels, name, fileBytes: bytes.length });
   warmUp(predictor);
   return { name, slot: summary.pruning ? 'pruned' : 'dense', predictor, summary };
 }
 
 /** The first inference allocates the engine's buffers: done here, it stays out of the latencies shown. */
-function warmUp(predictor: Predictor): void {
+function warmUp(predictor: SkeletonClassifier): void {
   const { nodes, chunks, chunkWidth } = predictor.file.model;
   predictor.engine.predict(new Float32Array(nodes * chunks * chunkWidth), 1);
 }

@@ -3,12 +3,13 @@
  * `skelprune demo` and `reproduce --quick` train on; one per class, made in the page and identical on
  * every load) and the user's dropped SBU, FPHA or generic `.jsonl` files.
  */
+
+import type { SkeletonClassifier } from '@skelprune/runtime';
+import type { ModelFile } from '@skelprune/runtime/internal';
 import { parseSequenceFile } from '../src/data/sequence-parse.js';
 import { generateSynthetic } from '../src/data/synthetic.js';
 import type { SkeletonSequence } from '../src/data/types.js';
 import { SkelpruneError } from '../src/errors.js';
-import type { ModelFile } from '../src/runtime/model-file.js';
-import type { Predictor } from '../src/runtime/predictor.js';
 import type { Bones } from './viewer.js';
 
 export interface SequenceEntry {
@@ -43,7 +44,7 @@ export function bundledSequences(): SequenceEntry[] {
 export function readDroppedSequences(
   bytes: Uint8Array,
   name: string,
-  predictor: Predictor | null,
+  predictor: SkeletonClassifier | null,
 ): SequenceEntry[] {
   if (!predictor) {
     if (name.endsWith('.jsonl')) {

@@ -5,15 +5,23 @@
  *  1. `fitPreprocessing(trainSequences, graph, config)` resolves the user's config against the
  *     skeleton (which joint is the centre) and the training sequences (statistics such as the global
  *     std), giving a self-contained `FittedPreprocessing`, plain JSON, stored with the trained model.
- *  2. `preprocessSequence(sequence, fitted, rng?)` applies it, identically at training and inference.
- *     Augmentation happens only when an `rng` is passed (training), and is off by default.
+ *  2. `preprocessSequence(sequence, fitted, rng?)` applies it: the runtime package's deterministic
+ *     `normalizeSequence` (identical at inference), plus augmentation when an `rng` is passed
+ *     (training; off by default).
  *
  * Per sequence, in this order: temporal crop (augmentation) → centring → scale normalization →
  * temporal resampling or chunking → rotation, scaling, jitter (augmentation).
  */
+import {
+  centeredFrames,
+  type FittedPreprocessing,
+  jointDistance,
+  normalizeSequence,
+  parseFittedPreprocessing,
+} from '@skelprune/runtime/internal';
 import { z } from 'zod';
 import type { Rng } from '../engine/random.js';
-import { ConfigError, SkelpruneError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { apply, multiply, rotation } from './geometry.js';
 import { describeSchemaError } from './schema-errors.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
@@ -69,51 +77,23 @@ export const preprocessConfigSchema = z.strictObject({
 
 export type PreprocessConfig = z.input<typeof preprocessConfigSchema>;
 export type ResolvedPreprocessConfig = z.output<typeof preprocessConfigSchema>;
+export type { FittedPreprocessing } from '@skelprune/runtime/internal';
+export { outputFrames, parseFittedPreprocessing } from '@skelprune/runtime/internal';
 
-const jointIndex = z.int().nonnegative();
-
-/** A config resolved against a skeleton and training data: everything inference needs, as JSON. */
-export const fittedPreprocessingSchema = z.strictObject({
-  version: z.literal(1),
-  persons: z.int().positive(),
-  joints: z.int().positive(),
-  /** null: no centring. The centre is the mean of this joint over all persons. */
-  center: z.union([
-    z.null(),
-    z.strictObject({ joint: jointIndex, mode: z.enum(['first-frame', 'every-frame']) }),
-  ]),
-  scale: z.discriminatedUnion('method', [
-    z.strictObject({ method: z.literal('none') }),
-    z.strictObject({ method: z.literal('global-std'), std: z.number().positive() }),
-    z.strictObject({
-      method: z.literal('bone-length'),
-      /** Tree edges [parent, child], parents before children, rooted at the centre joint. */
-      tree: z.array(z.tuple([jointIndex, jointIndex])),
-      /** Mean training length of each tree edge. */
-      lengths: z.array(z.number().nonnegative()),
-      /** Mean of `lengths`: the unit of the output. */
-      unit: z.number().positive(),
-    }),
-  ]),
-  temporal: temporalSchema,
-  augment: augmentSchema,
+/** A fitted preprocessing inside a zod schema (checkpoints), checked by the runtime's own reader. */
+export const fittedPreprocessingSchema = z.unknown().transform((value, context): FittedPreprocessing => {
+  try {
+    return parseFittedPreprocessing(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
 });
-
-export type FittedPreprocessing = z.output<typeof fittedPreprocessingSchema>;
 
 /** Validates a user config (a ConfigError names the bad key) and fills in the defaults. */
 export function parsePreprocessConfig(config: unknown): ResolvedPreprocessConfig {
   const parsed = preprocessConfigSchema.safeParse(config ?? {});
   if (!parsed.success) throw new ConfigError(`preprocessing: ${describeSchemaError(parsed.error, config)}`);
-  return parsed.data;
-}
-
-/** Validates a fitted config read back from JSON (e.g. from a checkpoint). */
-export function parseFittedPreprocessing(json: unknown): FittedPreprocessing {
-  const parsed = fittedPreprocessingSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ConfigError(`fitted preprocessing: ${describeSchemaError(parsed.error, json)}`);
-  }
   return parsed.data;
 }
 
@@ -169,7 +149,7 @@ function globalStd(train: readonly SkeletonSequence[], fitted: FittedPreprocessi
   let sum = 0;
   let sumSquares = 0;
   for (const sequence of train) {
-    const values = centered(sequence, fitted.center, 0, sequence.frames);
+    const values = centeredFrames(sequence, fitted.center, 0, sequence.frames);
     for (const v of values) {
       sum += v;
       sumSquares += v * v;
@@ -196,7 +176,7 @@ function fitBoneLengths(
   for (const { positions, frames, persons, joints } of train) {
     for (let fp = 0; fp < frames * persons; fp++) {
       tree.forEach(([parent, child], e) => {
-        totals[e] += distance(positions, (fp * joints + parent) * 3, (fp * joints + child) * 3);
+        totals[e] += jointDistance(positions, (fp * joints + parent) * 3, (fp * joints + child) * 3);
       });
     }
     samples += frames * persons;
@@ -227,15 +207,6 @@ function spanningTree(graph: SkeletonGraph, root: number): [number, number][] {
   return tree;
 }
 
-function distance(values: ArrayLike<number>, a: number, b: number): number {
-  return Math.hypot(values[b] - values[a], values[b + 1] - values[a + 1], values[b + 2] - values[a + 2]);
-}
-
-/** Frames out of `preprocessSequence`: T when resampling, M when chunking. */
-export function outputFrames(fitted: FittedPreprocessing): number {
-  return fitted.temporal.mode === 'resample' ? fitted.temporal.frames : fitted.temporal.chunks;
-}
-
 /**
  * Applies a fitted preprocessing to one sequence: a new Float32Array [T or M, persons, joints, 3].
  * Pass `rng` only for training samples: it enables the configured augmentation.
@@ -245,21 +216,10 @@ export function preprocessSequence(
   fitted: FittedPreprocessing,
   rng?: Rng,
 ): Float32Array {
-  if (sequence.persons !== fitted.persons || sequence.joints !== fitted.joints) {
-    throw new SkelpruneError(
-      `sequence ${sequence.id}: expected ${fitted.persons} persons × ${fitted.joints} joints, found ${sequence.persons} × ${sequence.joints}`,
-    );
-  }
-  const { start, frames } = rng
-    ? temporalCrop(sequence.frames, fitted.augment.temporalCrop, rng)
-    : { start: 0, frames: sequence.frames };
-  const values = centered(sequence, fitted.center, start, frames);
-  normalizeScale(values, frames, sequence.persons, sequence.joints, fitted.scale);
-  const out =
-    fitted.temporal.mode === 'resample'
-      ? resample(values, frames, fitted.temporal.frames)
-      : chunkMeans(values, frames, fitted.temporal.chunks);
-  if (rng) augmentInPlace(out, fitted, rng);
+  if (!rng) return normalizeSequence(sequence, fitted);
+  const { start, frames } = temporalCrop(sequence.frames, fitted.augment.temporalCrop, rng);
+  const out = normalizeSequence(sequence, fitted, start, frames);
+  augmentInPlace(out, fitted, rng);
   return out;
 }
 
@@ -278,102 +238,6 @@ function temporalCrop(frames: number, maxCut: number, rng: Rng): { start: number
   if (maxCut === 0) return { start: 0, frames };
   const kept = Math.max(1, Math.round(frames * (1 - rng.range(0, maxCut))));
   return { start: rng.int(frames - kept + 1), frames: kept };
-}
-
-/** Frames [start, start + frames) as float64, minus the centre (the mean of the centre joint over persons). */
-function centered(
-  sequence: SkeletonSequence,
-  center: FittedPreprocessing['center'],
-  start: number,
-  frames: number,
-): Float64Array {
-  const { persons, joints, positions } = sequence;
-  const frameSize = persons * joints * 3;
-  const values = Float64Array.from(positions.subarray(start * frameSize, (start + frames) * frameSize));
-  if (!center) return values;
-  const point = [0, 0, 0];
-  for (let f = 0; f < frames; f++) {
-    if (f === 0 || center.mode === 'every-frame') {
-      for (let axis = 0; axis < 3; axis++) {
-        let sum = 0;
-        for (let p = 0; p < persons; p++) {
-          sum += values[f * frameSize + (p * joints + center.joint) * 3 + axis];
-        }
-        point[axis] = sum / persons;
-      }
-    }
-    for (let k = 0; k < frameSize; k++) values[f * frameSize + k] -= point[k % 3];
-  }
-  return values;
-}
-
-function normalizeScale(
-  values: Float64Array,
-  frames: number,
-  persons: number,
-  joints: number,
-  scale: FittedPreprocessing['scale'],
-): void {
-  if (scale.method === 'none') return;
-  if (scale.method === 'global-std') {
-    for (let k = 0; k < values.length; k++) values[k] /= scale.std;
-    return;
-  }
-  const original = new Float64Array(joints * 3);
-  for (let fp = 0; fp < frames * persons; fp++) {
-    const base = fp * joints * 3;
-    original.set(values.subarray(base, base + joints * 3));
-    scale.tree.forEach(([parent, child], e) => {
-      // Keep the bone's direction, give it the mean length; the subtree follows its parent.
-      const length = distance(original, parent * 3, child * 3);
-      const factor = length > 0 ? scale.lengths[e] / length : 0;
-      for (let axis = 0; axis < 3; axis++) {
-        const offset = original[child * 3 + axis] - original[parent * 3 + axis];
-        values[base + child * 3 + axis] = values[base + parent * 3 + axis] + factor * offset;
-      }
-    });
-    for (let k = base; k < base + joints * 3; k++) values[k] /= scale.unit;
-  }
-}
-
-/** Linear interpolation of `frames` frames to `target` evenly spaced instants, endpoints included. */
-function resample(values: Float64Array, frames: number, target: number): Float32Array {
-  const frameSize = values.length / frames;
-  const out = new Float32Array(target * frameSize);
-  for (let i = 0; i < target; i++) {
-    const position = (i * (frames - 1)) / (target - 1);
-    const before = Math.floor(position);
-    const after = Math.min(before + 1, frames - 1);
-    const weight = position - before;
-    for (let k = 0; k < frameSize; k++) {
-      out[i * frameSize + k] =
-        (1 - weight) * values[before * frameSize + k] + weight * values[after * frameSize + k];
-    }
-  }
-  return out;
-}
-
-/**
- * Cuts the time axis [0, frames) into `chunks` equal parts (frame f spans [f, f + 1)) and returns the
- * mean of each part; a frame straddling a boundary counts in proportion to its overlap, so the result
- * is exact even when the frame count is not a multiple of `chunks` or is smaller than it.
- */
-function chunkMeans(values: Float64Array, frames: number, chunks: number): Float32Array {
-  const frameSize = values.length / frames;
-  const out = new Float32Array(chunks * frameSize);
-  const width = frames / chunks;
-  const sums = new Float64Array(frameSize);
-  for (let c = 0; c < chunks; c++) {
-    const from = c * width;
-    const to = (c + 1) * width;
-    sums.fill(0);
-    for (let f = Math.floor(from); f < Math.min(frames, Math.ceil(to)); f++) {
-      const overlap = Math.min(to, f + 1) - Math.max(from, f);
-      for (let k = 0; k < frameSize; k++) sums[k] += overlap * values[f * frameSize + k];
-    }
-    for (let k = 0; k < frameSize; k++) out[c * frameSize + k] = sums[k] / width;
-  }
-  return out;
 }
 
 /**

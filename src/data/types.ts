@@ -3,22 +3,10 @@
  * `Dataset`; everything downstream (preprocessing, training, evaluation) consumes only these types.
  */
 
-/** One recorded sequence: a clip of one action, all persons in it, every joint in every frame. */
-export interface SkeletonSequence {
-  /** Unique within its dataset; protocol folds refer to sequences by this id. */
-  readonly id: string;
-  /** 0-based class index into `Dataset.classNames`. */
-  readonly label: number;
-  /** Who performed it: SBU the two-actor set (`s01s02`), FPHA `Subject_k`, generic as given. */
-  readonly subject: string;
-  readonly frames: number;
-  readonly persons: number;
-  readonly joints: number;
-  /** frames × persons × joints × 3 (x, y, z), row-major: index ((f·persons + p)·joints + j)·3 + axis. */
-  readonly positions: Float32Array;
-  /** The file it was read from, or a description such as `synthetic (seed 1)`. */
-  readonly source: string;
-}
+/** One recorded sequence; the type is shared with the runtime package, which classifies them. */
+export type { SkeletonSequence } from '@skelprune/runtime';
+
+import type { SkeletonSequence } from '@skelprune/runtime';
 
 /** The skeleton of one person, shared by every person of every sequence of a dataset. */
 export interface SkeletonGraph {

@@ -2,6 +2,8 @@
  * The tensor engine: float32 tensors in a wasm heap, reverse-mode autodiff, ops, optimizers,
  * initialisers, schedules and safetensors I/O. It knows nothing about skeletons or GCNs.
  */
+
+export { decodeSafetensors, encodeSafetensors, type NamedArray } from '@skelprune/runtime/internal';
 export { customGrad, NonFiniteError, noGrad, setFiniteCheck } from './autograd.js';
 export { kernels, useKernels } from './backend.js';
 export * as init from './init.js';
@@ -18,7 +20,6 @@ export {
   type SgdOptions,
 } from './optim.js';
 export { Rng } from './random.js';
-export { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
 export { loadSafetensors, saveSafetensors } from './safetensors-file.js';
 export { constantLr, cosineLr, type LrSchedule, LrScheduler, stepLr, warmupLr } from './schedule.js';
 export { formatShape, type Shape, ShapeError } from './shape.js';

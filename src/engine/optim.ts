@@ -3,7 +3,7 @@
  * global norm, and state dicts for exact resumption. The update itself runs in one fused kernel per
  * parameter.
  */
-import type { AdamParams } from '../kernels/types.js';
+import type { AdamParams } from '@skelprune/runtime/internal';
 import { kernels } from './backend.js';
 import type { Parameter } from './module.js';
 import type { Tensor } from './tensor.js';

@@ -1,12 +1,12 @@
 /** Safetensors files on disk (Node), written atomically; the codec itself is ./safetensors.ts. */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/fs.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
   type NamedArray,
   type SafetensorsContent,
-} from './safetensors.js';
+} from '@skelprune/runtime/internal';
+import { writeFileAtomic } from '../util/fs.js';
 
 export async function saveSafetensors(
   path: string,

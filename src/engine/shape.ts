@@ -1,5 +1,5 @@
 /** Shape arithmetic shared by the ops, and the errors that name the op and the shapes involved. */
-import { contiguousStrides } from '../kernels/strides.js';
+import { contiguousStrides } from '@skelprune/runtime/internal';
 
 export type Shape = readonly number[];
 

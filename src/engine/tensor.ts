@@ -10,8 +10,7 @@
  *  - a tensor created outside any scope is freed when JavaScript collects it (a safety net).
  * A tensor used after its scope ended throws an error saying so, never reads stale data.
  */
-import type { Heap } from '../kernels/heap.js';
-import type { Kernels } from '../kernels/types.js';
+import type { Heap, Kernels } from '@skelprune/runtime/internal';
 import type { GradFn } from './autograd.js';
 import { kernels } from './backend.js';
 import * as ops from './ops/index.js';

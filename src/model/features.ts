@@ -1,15 +1,19 @@
 /**
- * Node features: turns a preprocessed sequence [T, persons, joints, 3] into the graph's node signals
- * [persons·joints, T·C], each node's signal being its joint's trajectory over time with C channels
- * per frame (time-major: the C values of frame 0, then of frame 1, ...).
- *
- * Channels: `position` (x, y, z), `velocity` (the displacement since the previous frame, 0 at the
- * first) and `bone` (the vector from the joint's parent in the skeleton tree, 0 at the root).
+ * The user-facing configuration of the node features (which channels); the features themselves are
+ * computed by the runtime package (`@skelprune/runtime`, input/features.ts), identically in training
+ * and inference.
  */
+import { FEATURE_CHANNELS } from '@skelprune/runtime/internal';
 import { z } from 'zod';
 
-export const FEATURE_CHANNELS = ['position', 'velocity', 'bone'] as const;
-export type FeatureChannel = (typeof FEATURE_CHANNELS)[number];
+export {
+  FEATURE_CHANNELS,
+  type FeatureChannel,
+  type FeatureConfig,
+  featureDim,
+  jointParents,
+  writeNodeFeatures,
+} from '@skelprune/runtime/internal';
 
 export const featureConfigSchema = z.strictObject({
   channels: z
@@ -18,81 +22,3 @@ export const featureConfigSchema = z.strictObject({
     .refine((c) => new Set(c).size === c.length, 'channels must not repeat')
     .default(['position', 'velocity', 'bone']),
 });
-export type FeatureConfig = z.output<typeof featureConfigSchema>;
-
-/** Per-node feature layout of one sample. */
-export interface FeatureShape {
-  frames: number;
-  persons: number;
-  joints: number;
-}
-
-export function featureDim(channels: readonly FeatureChannel[], frames: number): number {
-  return channels.length * 3 * frames;
-}
-
-/**
- * Parent of every joint in the tree spanned by `bones` from `root` (−1 for the root and for joints
- * the bones do not reach).
- */
-export function jointParents(
-  joints: number,
-  bones: readonly (readonly [number, number])[],
-  root: number,
-): Int32Array {
-  const parents = new Int32Array(joints).fill(-1);
-  const seen = new Uint8Array(joints);
-  seen[root] = 1;
-  const queue = [root];
-  while (queue.length > 0) {
-    const joint = queue.shift()!;
-    for (const [a, b] of bones) {
-      const other = a === joint ? b : b === joint ? a : -1;
-      if (other >= 0 && !seen[other]) {
-        seen[other] = 1;
-        parents[other] = joint;
-        queue.push(other);
-      }
-    }
-  }
-  return parents;
-}
-
-/**
- * Writes the node features of one sample into `out` (length persons·joints·T·C) at `offset`.
- * `sample` is [T, persons, joints, 3].
- */
-export function writeNodeFeatures(
-  sample: Float32Array,
-  shape: FeatureShape,
-  channels: readonly FeatureChannel[],
-  parents: Int32Array,
-  out: Float32Array,
-  offset = 0,
-): void {
-  const { frames, persons, joints } = shape;
-  const width = channels.length * 3;
-  const nodeStride = frames * width;
-  for (let p = 0; p < persons; p++) {
-    for (let j = 0; j < joints; j++) {
-      const node = offset + (p * joints + j) * nodeStride;
-      for (let t = 0; t < frames; t++) {
-        const here = ((t * persons + p) * joints + j) * 3;
-        const previous = t > 0 ? here - persons * joints * 3 : here;
-        const parent = parents[j] >= 0 ? ((t * persons + p) * joints + parents[j]) * 3 : here;
-        let o = node + t * width;
-        for (const channel of channels) {
-          for (let axis = 0; axis < 3; axis++) {
-            const v = sample[here + axis];
-            out[o++] =
-              channel === 'position'
-                ? v
-                : channel === 'velocity'
-                  ? v - sample[previous + axis]
-                  : v - sample[parent + axis];
-          }
-        }
-      }
-    }
-  }
-}

@@ -7,12 +7,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelInput } from '@skelprune/runtime/internal';
 import type { Dataset } from '../data/index.js';
 import { Rng, type Tensor } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import { compactionPlan, type PrunedCost } from '../model/compaction.js';
 import type { SkeletonGcn } from '../model/gcn.js';
-import type { ModelInput } from '../model/input.js';
 import { tiling } from '../model/layers.js';
 import {
   type Checkpoint,

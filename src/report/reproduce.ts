@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { ENGINE_REVISION, type RuntimeModel } from '@skelprune/runtime/internal';
 import type { DatasetKind } from '../data/load.js';
 import { noGrad } from '../engine/index.js';
 import { compactionPlan, type PrunedCost } from '../model/compaction.js';
@@ -18,9 +19,9 @@ import { METHODS, type MethodName } from '../prune/methods.js';
 import { flopTotals, structuredShare } from '../prune/report.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
 import { compactModel as buildCompact } from '../runtime/compact.js';
-import { ENGINE_REVISION, type RuntimeModel, toRuntimeModel } from '../runtime/engine.js';
 import { measureSpeeds, runtimeRunner } from '../runtime/latency.js';
 import { loadModelFile, saveModelFile } from '../runtime/model-io.js';
+import { toRuntimeModel } from '../runtime/runtime-model.js';
 import {
   type Checkpoint,
   checkpointMasks,

@@ -8,28 +8,15 @@
  * Node channels: the encoder's live columns c' (C' of them) give M·C' node channels, index m·C' + c'.
  */
 
+import type { Matrix, RuntimeHead } from '@skelprune/runtime/internal';
 import { compactionPlan } from '../model/compaction.js';
 import type { SkeletonGcn } from '../model/gcn.js';
 import type { Linear } from '../model/layers.js';
 import type { HardMask } from '../prune/masks.js';
 
-/** A dense row-major matrix. */
-export interface Matrix {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
+export type CompactHead = RuntimeHead;
 
-export interface CompactHead {
-  /** The head's index in the original model (for reports and pictures). */
-  index: number;
-  /** Learned attention logits [N, N] (its whole adjacency when the head is static). */
-  bias: Float32Array;
-  /** Columns of the compact query/key projections that belong to this head (empty: static head). */
-  dims: number[];
-  /** Node channels this head's adjacency mixes into the convolution's input. */
-  channels: number[];
-}
+export type { Matrix } from '@skelprune/runtime/internal';
 
 export interface CompactModel {
   nodes: number;

@@ -3,10 +3,12 @@
  * batch 1, and throughput (sequences/s) from the median time of a batched call. Inputs are fixed
  * random node features (the kernels' cost does not depend on the values).
  */
+
+import { InferenceEngine, type RuntimeModel } from '@skelprune/runtime/internal';
 import { Rng } from '../engine/random.js';
 import type { CompactModel } from './compact.js';
-import { InferenceEngine, type RuntimeModel, toCompactModel } from './engine.js';
 import { exportOnnx } from './onnx.js';
+import { toCompactModel } from './runtime-model.js';
 
 export interface SpeedOptions {
   /** Timed batch-1 calls (after warm-up). */

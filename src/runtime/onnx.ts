@@ -10,10 +10,11 @@
  *   constant softmax(bias_h) of a static head) times the head's channels → concat → conv + relu
  *   [B, N, F'] → flatten, gather fc.inputs → fc + relu → classifier → logits [B, classes].
  */
+
+import { rowSoftmax } from '@skelprune/runtime/internal';
 import protobuf from 'protobufjs';
 import type { CompactHead, CompactModel, Matrix } from './compact.js';
 import { onnxProtoSchema } from './onnx-proto/schema.js';
-import { rowSoftmax } from './softmax.js';
 
 /** Opset 17 with IR version 8 (ONNX 1.12, 2022): every current runtime loads it. */
 export const ONNX_OPSET = 17;

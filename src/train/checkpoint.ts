@@ -5,13 +5,14 @@
  * pipeline (fitted preprocessing, features, skeleton), class names, provenance and metrics.
  * Written atomically; readable by any safetensors reader.
  */
+
+import { ModelInput } from '@skelprune/runtime/internal';
 import { z } from 'zod';
 import { fittedPreprocessingSchema } from '../data/preprocess.js';
 import { loadSafetensors, type NamedArray, Rng, saveSafetensors } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
 import { gcnConfigSchema, SkeletonGcn } from '../model/gcn.js';
-import { ModelInput } from '../model/input.js';
 import { setHardMask } from '../model/layers.js';
 
 export const CHECKPOINT_FORMAT = 'skelprune-checkpoint';

@@ -6,9 +6,11 @@
  * Files in the fold's directory: `model.ckpt` (the result), `result.json` (metrics), `log.jsonl`
  * (one line per epoch), `confusion.txt`, and `resume.ckpt` while training is under way.
  */
+
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelInput } from '@skelprune/runtime/internal';
 import {
   type Dataset,
   type Fold,
@@ -21,7 +23,7 @@ import type { SkeletonSequence } from '../data/types.js';
 import { Rng } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import { SkeletonGcn } from '../model/gcn.js';
-import { ModelInput } from '../model/input.js';
+import { modelInputFromGraph } from '../model/input.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, saveCheckpoint } from './checkpoint.js';
 import { type ClassificationMetrics, formatConfusion } from './metrics.js';
@@ -126,7 +128,7 @@ export function freshModel(
   config: Pick<RunConfig, 'preprocess' | 'features' | 'model' | 'seed'>,
 ): { model: SkeletonGcn; input: ModelInput; meta: CheckpointMeta } {
   const preprocessing = fitPreprocessing(data.train, dataset.graph, config.preprocess);
-  const input = ModelInput.fromGraph(dataset.graph, preprocessing, config.features);
+  const input = modelInputFromGraph(dataset.graph, preprocessing, config.features);
   const shape = {
     nodes: input.nodes,
     inputDim: input.dim,

@@ -6,6 +6,8 @@
  * dropout) is forked from the seed by name, so resuming after epoch e from a saved state replays
  * exactly what an uninterrupted run does.
  */
+
+import type { EncodedBatch, ModelInput } from '@skelprune/runtime/internal';
 import type { SkeletonSequence } from '../data/types.js';
 import {
   Adam,
@@ -27,7 +29,7 @@ import {
   tidy,
   warmupLr,
 } from '../engine/index.js';
-import type { EncodedBatch, ModelInput } from '../model/input.js';
+import { encodeAugmented } from '../model/input.js';
 import type { TrainConfig } from './config.js';
 import { type ClassificationMetrics, classificationMetrics } from './metrics.js';
 
@@ -148,7 +150,8 @@ export class Trainer {
 
   private trainBatch(epoch: number): EncodedBatch {
     const augmenting = hasAugmentation(this.data.input);
-    if (augmenting) return this.data.input.encode(this.data.train, this.rng.fork(`augment-${epoch}`));
+    if (augmenting)
+      return encodeAugmented(this.data.input, this.data.train, this.rng.fork(`augment-${epoch}`));
     this.fixedTrain ??= this.data.input.encode(this.data.train);
     return this.fixedTrain;
   }

@@ -264,7 +264,10 @@ describe('preprocessing: configuration', () => {
       message: 'preprocessing: Unrecognized key: "centre"',
     });
     assert.throws(() => fitPreprocessing([], graph, { augment: { rotation: -1 } }), ConfigError);
-    assert.throws(() => parseFittedPreprocessing({ version: 2 }), /fitted preprocessing: version/);
+    assert.throws(
+      () => parseFittedPreprocessing({ version: 2 }),
+      /fitted preprocessing: 'preprocessing\.version': expected 1/,
+    );
   });
 
   it('refuses a sequence whose skeleton does not match the fitted one', () => {

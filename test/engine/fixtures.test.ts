@@ -3,6 +3,7 @@
  * backend: outputs and gradients within 1e-5 relative, optimizer trajectories within 1e-6.
  */
 import { describe, it } from 'node:test';
+import { createKernelsSync } from '@skelprune/runtime/internal';
 import {
   Adam,
   AdamW,
@@ -35,7 +36,6 @@ import {
 } from '../../src/engine/index.js';
 import { abs } from '../../src/engine/ops/elementwise.js';
 import type { Optimizer } from '../../src/engine/optim.js';
-import { createKernelsSync } from '../../src/kernels/index.js';
 import { assertClose, type Fixture, loadFixture } from '../helpers.js';
 
 type OpRunner = (inputs: Record<string, Tensor>, fixture: Fixture) => Tensor;

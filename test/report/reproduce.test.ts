@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ENGINE_REVISION } from '@skelprune/runtime/internal';
 import { decode } from 'fast-png';
 import { parseMethodSpec, runLabel, WorkMeter } from '../../src/report/reproduce.js';
 import type { ReproduceResults } from '../../src/report/results.js';
-import { ENGINE_REVISION } from '../../src/runtime/engine.js';
 import { inkFraction, launchChromium, skipWithoutChromium } from '../browser.js';
 import { projectRoot } from '../helpers.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { graphConvolutionOrder } from '@skelprune/runtime/internal';
 import { noGrad, Rng, randn, tidy } from '../../src/engine/index.js';
-import { compactionPlan, graphConvolutionOrder } from '../../src/model/compaction.js';
+import { compactionPlan } from '../../src/model/compaction.js';
 import { compactModel } from '../../src/runtime/compact.js';
 import { assertClose } from '../helpers.js';
 import { prunedGcn, SMALL_CONFIG, SMALL_SHAPE } from './models.js';

@@ -1,21 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Rng } from '../../src/engine/index.js';
-import { createKernels, createKernelsSync } from '../../src/kernels/index.js';
-import type { Kernels } from '../../src/kernels/types.js';
-import type { GcnConfig, GcnShape } from '../../src/model/gcn.js';
-import { type CompactModel, compactModel } from '../../src/runtime/compact.js';
-import { chooseFormat } from '../../src/runtime/cost-model.js';
+import type { Kernels } from '@skelprune/runtime/internal';
 import {
+  chooseFormat,
+  createKernels,
+  createKernelsSync,
+  denseValues,
   describeStorage,
   InferenceEngine,
   LAYER_NAMES,
+  matrixShape,
   type RuntimeModel,
-  toRuntimeModel,
+  STORAGE_FORMATS,
+  storeMatrix,
   validateRuntimeModel,
-} from '../../src/runtime/engine.js';
+} from '@skelprune/runtime/internal';
+import { Rng } from '../../src/engine/index.js';
+import type { GcnConfig, GcnShape } from '../../src/model/gcn.js';
+import { type CompactModel, compactModel } from '../../src/runtime/compact.js';
 import { measureSpeeds, ROUNDS, type Runner } from '../../src/runtime/latency.js';
-import { denseValues, matrixShape, STORAGE_FORMATS, storeMatrix } from '../../src/runtime/storage.js';
+import { toRuntimeModel } from '../../src/runtime/runtime-model.js';
 import {
   type Masks,
   prunedGcn,

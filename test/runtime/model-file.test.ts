@@ -4,18 +4,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SkeletonClassifier } from '@skelprune/runtime';
+import { denseValues, LAYER_NAMES } from '@skelprune/runtime/internal';
 import { writeGenericDataset } from '../../src/data/generic.js';
 import { fitPreprocessing } from '../../src/data/preprocess.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
 import { decodeSafetensors, encodeSafetensors, Rng, randn } from '../../src/engine/index.js';
 import { SkeletonGcn } from '../../src/model/gcn.js';
-import { ModelInput } from '../../src/model/input.js';
+import { modelInputFromGraph } from '../../src/model/input.js';
 import { setHardMask } from '../../src/model/layers.js';
 import { compactModel } from '../../src/runtime/compact.js';
-import { LAYER_NAMES, toRuntimeModel } from '../../src/runtime/engine.js';
 import { decodeModelFile, encodeModelFile, type ModelFile } from '../../src/runtime/model-file.js';
-import { Predictor } from '../../src/runtime/predictor.js';
-import { denseValues } from '../../src/runtime/storage.js';
+import { toRuntimeModel } from '../../src/runtime/runtime-model.js';
 import { projectRoot } from '../helpers.js';
 
 const cli = join(projectRoot, 'bin/skelprune.js');
@@ -23,7 +23,7 @@ const cli = join(projectRoot, 'bin/skelprune.js');
 /** A small pruned model of the synthetic skeleton, as a model file. */
 function modelFile(): ModelFile {
   const dataset = generateSynthetic({ sequencesPerClass: 4 });
-  const input = ModelInput.fromGraph(dataset.graph, fitPreprocessing(dataset.sequences, dataset.graph), {
+  const input = modelInputFromGraph(dataset.graph, fitPreprocessing(dataset.sequences, dataset.graph), {
     channels: ['position', 'velocity', 'bone'],
   });
   const rng = new Rng(3);
@@ -52,9 +52,9 @@ describe('the .skp model file', () => {
   const sequences = generateSynthetic({ sequencesPerClass: 2, seed: 9 }).sequences;
 
   it('round-trips to bit-for-bit identical predictions', () => {
-    const before = new Predictor(file).classify(sequences);
+    const before = SkeletonClassifier.fromModelFile(file).predictBatch(sequences);
     const loaded = decodeModelFile(bytes, 'model.skp');
-    const after = new Predictor(loaded).classify(sequences);
+    const after = SkeletonClassifier.fromModelFile(loaded).predictBatch(sequences);
     assert.deepEqual(
       after.map((p) => [...p.probabilities]),
       before.map((p) => [...p.probabilities]),
@@ -78,10 +78,17 @@ describe('the .skp model file', () => {
     const { tensors, metadata } = decodeSafetensors(bytes);
     const header = JSON.parse(metadata.skelprune_model);
     header.model.classes += 1;
+    header.classNames.push('extra');
     const inconsistent = encodeSafetensors(tensors, { skelprune_model: JSON.stringify(header) });
     assert.throws(() => decodeModelFile(inconsistent, 'm.skp'), /m\.skp: inconsistent model: /);
     const noHeader = encodeSafetensors(tensors);
     assert.throws(() => decodeModelFile(noHeader, 'm.skp'), /m\.skp: not a skelprune model file/);
+    header.classNames.pop();
+    const unnamed = encodeSafetensors(tensors, { skelprune_model: JSON.stringify(header) });
+    assert.throws(
+      () => decodeModelFile(unnamed, 'm.skp'),
+      /m\.skp: invalid model description: 'classNames': expected \d+ names, one per class/,
+    );
     const garbled = encodeSafetensors(tensors, { skelprune_model: '{"format": ' });
     assert.throws(() => decodeModelFile(garbled, 'm.skp'), /m\.skp: the model description is not valid JSON/);
   });

@@ -3,18 +3,19 @@
  * (classify sequences with a .skp model) and `bench` (measured latency and throughput).
  */
 import { stat, writeFile } from 'node:fs/promises';
-import { type Command, Option } from 'commander';
-import { readSequences } from '../../data/sequence-file.js';
-import { noGrad, Rng, randn, tidy } from '../../engine/index.js';
-import { formatTable } from '../../report/table.js';
-import { compactModel } from '../../runtime/compact.js';
+import { SkeletonClassifier } from '@skelprune/runtime';
 import {
   describeStorage,
   InferenceEngine,
   LAYER_NAMES,
   type RuntimeModel,
-  toRuntimeModel,
-} from '../../runtime/engine.js';
+  STORAGE_FORMATS,
+} from '@skelprune/runtime/internal';
+import { type Command, Option } from 'commander';
+import { readSequences } from '../../data/sequence-file.js';
+import { noGrad, Rng, randn, tidy } from '../../engine/index.js';
+import { formatTable } from '../../report/table.js';
+import { compactModel } from '../../runtime/compact.js';
 import {
   measureSpeeds,
   onnxRunner,
@@ -26,8 +27,7 @@ import {
 import type { ModelFile } from '../../runtime/model-file.js';
 import { loadModelFile, saveModelFile } from '../../runtime/model-io.js';
 import { exportOnnx } from '../../runtime/onnx.js';
-import { Predictor } from '../../runtime/predictor.js';
-import { STORAGE_FORMATS } from '../../runtime/storage.js';
+import { toRuntimeModel } from '../../runtime/runtime-model.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
 import { formatPercent } from '../../train/metrics.js';
 import { formatBytes, formatLatency } from '../../util/format.js';
@@ -126,47 +126,42 @@ async function predictCommand(options: {
   top: number;
   json: boolean;
 }): Promise<void> {
-  const file = await loadModelFile(options.model);
-  const predictor = new Predictor(file);
-  const { preprocessing } = file.input;
+  const classifier = await SkeletonClassifier.load(options.model);
+  const { info } = classifier;
   const sequences = await readSequences(options.input, {
-    jointNames: file.input.jointNames,
-    bones: file.input.bones,
-    persons: preprocessing.persons,
-    classNames: file.classNames,
+    jointNames: info.jointNames,
+    bones: info.bones,
+    persons: info.persons,
+    classNames: info.classNames,
   });
-  const predictions = predictor.classify(sequences);
-  predictor.dispose();
-  const names = file.classNames;
+  const predictions = classifier.predictBatch(sequences, { topK: options.top });
+  classifier.dispose();
+  const names = info.classNames;
+  const labelOf = (i: number) => (sequences[i].label >= 0 ? names[sequences[i].label] : null);
   if (options.json) {
-    const records = predictions.map((p) => ({
-      id: p.id,
-      predicted: names[p.predicted],
-      label: p.label >= 0 ? names[p.label] : null,
-      probabilities: Object.fromEntries(names.map((n, i) => [n, Number(p.probabilities[i].toFixed(6))])),
+    const records = predictions.map((p, i) => ({
+      id: sequences[i].id,
+      predicted: p.className,
+      label: labelOf(i),
+      probabilities: Object.fromEntries(names.map((n, c) => [n, Number(p.probabilities[c].toFixed(6))])),
     }));
     console.log(JSON.stringify(records, null, 2));
     return;
   }
   const rows = [
     ['sequence', 'predicted', 'probability', `top ${options.top}`, 'true class'],
-    ...predictions.map((p) => {
-      const top = [...p.probabilities.keys()]
-        .sort((a, b) => p.probabilities[b] - p.probabilities[a])
-        .slice(0, options.top);
-      return [
-        p.id,
-        names[p.predicted],
-        formatPercent(p.probabilities[p.predicted]),
-        top.map((c) => `${names[c]} ${formatPercent(p.probabilities[c])}`).join(', '),
-        p.label >= 0 ? names[p.label] : '',
-      ];
-    }),
+    ...predictions.map((p, i) => [
+      sequences[i].id,
+      p.className,
+      formatPercent(p.probability),
+      p.top.map((c) => `${c.name} ${formatPercent(c.probability)}`).join(', '),
+      labelOf(i) ?? '',
+    ]),
   ];
   console.log(formatTable(rows, 'llrll', true).join('\n'));
-  const labelled = predictions.filter((p) => p.label >= 0);
+  const labelled = predictions.filter((_, i) => sequences[i].label >= 0);
   if (labelled.length > 0) {
-    const correct = labelled.filter((p) => p.predicted === p.label).length;
+    const correct = predictions.filter((p, i) => p.classIndex === sequences[i].label).length;
     console.log(`\n${correct}/${labelled.length} correct (${formatPercent(correct / labelled.length)})`);
   }
 }

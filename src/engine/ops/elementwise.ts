@@ -1,5 +1,5 @@
 /** Element-wise ops with NumPy broadcasting, and their gradients. */
-import type { ActivationOp, BinaryOp, UnaryOp } from '../../kernels/types.js';
+import type { ActivationOp, BinaryOp, UnaryOp } from '@skelprune/runtime/internal';
 import { record } from '../autograd.js';
 import {
   broadcastShapes,

@@ -1,5 +1,5 @@
 /** Reductions over axes (sum, mean, max), with keepdims, and their gradients. */
-import type { ReduceOp } from '../../kernels/types.js';
+import type { ReduceOp } from '@skelprune/runtime/internal';
 import { record } from '../autograd.js';
 import { normalizeAxis, type Shape, sizeOf } from '../shape.js';
 import { k, Tensor, view } from '../tensor.js';

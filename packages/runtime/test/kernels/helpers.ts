@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/engine/random.js';
 import type { Heap } from '../../src/kernels/heap.js';
 import { createKernelsSync } from '../../src/kernels/index.js';
 import type { Ptr } from '../../src/kernels/types.js';
+import { Rng } from '../../src/random.js';
 
 /** One wasm backend, the TS fallback and a 2-thread wasm backend, all on one heap. */
 export const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });

@@ -10,7 +10,13 @@
  *
  * Stored matrices are plain typed arrays and numbers, ready to serialise.
  */
-import type { Matrix } from './compact.js';
+
+/** A dense row-major matrix. */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
 
 export type StorageFormat = 'dense' | 'csr' | 'bsr';
 export const STORAGE_FORMATS: readonly StorageFormat[] = ['dense', 'csr', 'bsr'];

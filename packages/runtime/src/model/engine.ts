@@ -3,9 +3,9 @@
  * TS fallback), in Node and browsers alike.
  *
  * A `RuntimeModel` is what a deployed model holds: the compact model's metadata plus one
- * `StoredMatrix` (dense, csr or bsr; storage.ts) and bias per product. `toRuntimeModel` builds it from
- * a CompactModel, choosing each layer's format with the cost model (or as forced); a loaded file
- * provides it directly. `InferenceEngine` uploads it into the kernels' heap once and preallocates
+ * `StoredMatrix` (dense, csr or bsr; storage.ts) and bias per product. The toolkit's export builds it
+ * from a compacted model, choosing each layer's format with the cost model (or as forced); a loaded
+ * file provides it directly. `InferenceEngine` uploads it into the kernels' heap once and preallocates
  * every activation per batch size, so `predict` allocates nothing after the first call of a size.
  *
  * Activations are channels-major (a row per channel): node-level rows hold `paddedNodes` columns per
@@ -21,19 +21,18 @@
  * filters (the stack), the attention mixes those, and the conv product becomes the sum over heads,
  * with the conv's bias and relu.
  */
-import { kernels as processKernels } from '../engine/backend.js';
+import { defaultKernels } from '../kernels/default.js';
 import type { Heap } from '../kernels/heap.js';
 import type { AttentionParams, GatherParams, Kernels, Ptr } from '../kernels/types.js';
-import { type GraphConvolutionOrder, graphConvolutionOrder } from '../model/compaction.js';
-import type { CompactHead, CompactModel, Matrix } from './compact.js';
 import { chooseFormat } from './cost-model.js';
+import { type GraphConvolutionOrder, graphConvolutionOrder } from './graph-order.js';
 import { HeapArena, type HeapLayer, uploadLayer } from './heap-arena.js';
 import { rowSoftmax } from './softmax.js';
 import {
   BLOCK,
   denseValues,
+  type Matrix,
   matrixShape,
-  type StorageFormat,
   type StorageSummary,
   type StoredMatrix,
   storeMatrix,
@@ -58,6 +57,17 @@ export interface RuntimeLayer {
   bias: Float32Array;
 }
 
+export interface RuntimeHead {
+  /** The head's index in the original model (for reports and pictures). */
+  index: number;
+  /** Learned attention logits [N, N] (its whole adjacency when the head is static). */
+  bias: Float32Array;
+  /** Columns of the compact query/key projections that belong to this head (empty: static head). */
+  dims: number[];
+  /** Node channels this head's adjacency mixes into the convolution's input. */
+  channels: number[];
+}
+
 export interface RuntimeModel {
   nodes: number;
   chunks: number;
@@ -71,7 +81,7 @@ export interface RuntimeModel {
    * Alive heads: dims are consecutive query rows of the projection (key rows: the same plus D), as
    * compactModel lays them out.
    */
-  heads: CompactHead[];
+  heads: RuntimeHead[];
   /** Rows of the FC input: indices v·F' + f' into the [nodes, F'] convolution output. */
   fcInputs: number[];
   /**
@@ -81,112 +91,7 @@ export interface RuntimeModel {
   layers: Record<LayerName, RuntimeLayer>;
 }
 
-export type FormatChoice = StorageFormat | 'auto';
-
-export interface RuntimeOptions {
-  /** One format for every layer or per layer (missing layers: 'auto'); 'auto' asks the cost model. */
-  format?: FormatChoice | Partial<Record<LayerName, FormatChoice>>;
-  /** The batch size the cost model optimises for (default 1, the latency case). */
-  batch?: number;
-}
-
 const paddedRows = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
-
-/** The query and key projections side by side: W [chunks·C', 2D]. */
-function projectionWeight(compact: CompactModel): Matrix {
-  const { query, key } = compact;
-  const dims = query.weight.cols;
-  const data = new Float32Array(query.weight.rows * 2 * dims);
-  for (let i = 0; i < query.weight.rows; i++) {
-    data.set(query.weight.data.subarray(i * dims, (i + 1) * dims), i * 2 * dims);
-    data.set(key.weight.data.subarray(i * dims, (i + 1) * dims), i * 2 * dims + dims);
-  }
-  return { rows: query.weight.rows, cols: 2 * dims, data };
-}
-
-/** A CompactModel with every product stored in the chosen (or cost-model) format. */
-export function toRuntimeModel(compact: CompactModel, options: RuntimeOptions = {}): RuntimeModel {
-  const batch = options.batch ?? 1;
-  if (!Number.isInteger(batch) || batch < 1)
-    throw new RangeError(`batch must be a positive integer, got ${batch}`);
-  // Columns each product runs over: batch · paddedNodes at node level, batch at the FC level.
-  const nodeColumns = batch * paddedRows(compact.nodes);
-  const products: Record<LayerName, { weight: Matrix; bias: Float32Array; columns: number }> = {
-    encoder: { weight: compact.encoder.weight, bias: compact.encoder.bias, columns: nodeColumns },
-    projection: {
-      weight: projectionWeight(compact),
-      bias: Float32Array.of(...compact.query.bias, ...compact.key.bias),
-      columns: nodeColumns,
-    },
-    conv: { weight: compact.conv.weight, bias: compact.conv.bias, columns: nodeColumns },
-    fc: { weight: compact.fc.weight, bias: compact.fc.bias, columns: batch },
-    classifier: { weight: compact.classifier.weight, bias: compact.classifier.bias, columns: batch },
-  };
-  const formatOf = (layer: LayerName): FormatChoice =>
-    typeof options.format === 'object' ? (options.format[layer] ?? 'auto') : (options.format ?? 'auto');
-  const layers = Object.fromEntries(
-    LAYER_NAMES.map((name) => {
-      const { weight, bias, columns } = products[name];
-      const choice = formatOf(name);
-      const format = choice === 'auto' ? chooseFormat(matrixShape(weight), columns) : choice;
-      return [name, { weight: storeMatrix(weight, format), bias: Float32Array.from(bias) }];
-    }),
-  ) as Record<LayerName, RuntimeLayer>;
-  return {
-    nodes: compact.nodes,
-    chunks: compact.chunks,
-    classes: compact.classes,
-    chunkWidth: compact.chunkWidth,
-    encoderInputs: [...compact.encoder.inputs],
-    scoreScale: compact.scoreScale,
-    heads: compact.heads.map((h) => ({ ...h, bias: Float32Array.from(h.bias) })),
-    fcInputs: [...compact.fc.inputs],
-    layers,
-  };
-}
-
-/** W [in, out] of a stored Wᵀ (rows = outputs). */
-function layerWeight(stored: StoredMatrix): Matrix {
-  const transposed = denseValues(stored);
-  const data = new Float32Array(stored.rows * stored.cols);
-  for (let o = 0; o < stored.rows; o++) {
-    for (let i = 0; i < stored.cols; i++) data[i * stored.rows + o] = transposed[o * stored.cols + i];
-  }
-  return { rows: stored.cols, cols: stored.rows, data };
-}
-
-/** Columns [from, from + count) of a matrix. */
-function columns(m: Matrix, from: number, count: number): Matrix {
-  const data = new Float32Array(m.rows * count);
-  for (let r = 0; r < m.rows; r++)
-    data.set(m.data.subarray(r * m.cols + from, r * m.cols + from + count), r * count);
-  return { rows: m.rows, cols: count, data };
-}
-
-/** The dense CompactModel a RuntimeModel stores (the inverse of toRuntimeModel), e.g. for ONNX export. */
-export function toCompactModel(model: RuntimeModel): CompactModel {
-  const { layers } = model;
-  const projection = layerWeight(layers.projection.weight);
-  const dims = projection.cols / 2;
-  return {
-    nodes: model.nodes,
-    chunks: model.chunks,
-    classes: model.classes,
-    chunkWidth: model.chunkWidth,
-    encoder: {
-      inputs: [...model.encoderInputs],
-      weight: layerWeight(layers.encoder.weight),
-      bias: layers.encoder.bias,
-    },
-    query: { weight: columns(projection, 0, dims), bias: layers.projection.bias.slice(0, dims) },
-    key: { weight: columns(projection, dims, dims), bias: layers.projection.bias.slice(dims) },
-    scoreScale: model.scoreScale,
-    heads: model.heads.map((h) => ({ ...h })),
-    conv: { weight: layerWeight(layers.conv.weight), bias: layers.conv.bias },
-    fc: { inputs: [...model.fcInputs], weight: layerWeight(layers.fc.weight), bias: layers.fc.bias },
-    classifier: { weight: layerWeight(layers.classifier.weight), bias: layers.classifier.bias },
-  };
-}
 
 /** Format, shape, nonzeros, nonempty 4×4 blocks and bytes of every layer's stored weight. */
 export function describeStorage(model: RuntimeModel): Record<LayerName, StorageSummary> {
@@ -347,7 +252,7 @@ export class InferenceEngine {
   private disposed = false;
 
   /** Uploads the model into the kernels' heap (default: the process-wide backend). */
-  constructor(model: RuntimeModel, kernelBackend: Kernels = processKernels()) {
+  constructor(model: RuntimeModel, kernelBackend: Kernels = defaultKernels()) {
     validateRuntimeModel(model);
     this.model = model;
     this.kernels = kernelBackend;

@@ -3,7 +3,7 @@
  * length, a JSON header mapping names to {dtype, shape, data_offsets} (plus optional string
  * `__metadata__`), then the raw little-endian data. Checkpoints written here open in PyTorch, JAX and
  * anything else that reads safetensors. F32, I32, U16 and U8 are supported. Pure (no file system, so
- * browsers decode model files too); ./safetensors-file.ts reads and writes files.
+ * browsers decode model files too); the toolkit reads and writes files.
  */
 import { SkelpruneError } from '../errors.js';
 

@@ -13,6 +13,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,7 +40,7 @@ const variants = [
 
 function compile({ name, memoryFlags }) {
   const wasmPath = join(buildDir, `${name}.wasm`);
-  const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
+  const asc = createRequire(import.meta.url).resolve('assemblyscript/bin/asc.js');
   execFileSync(
     process.execPath,
     [

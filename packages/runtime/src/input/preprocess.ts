@@ -1,0 +1,279 @@
+/**
+ * The deterministic half of preprocessing, applied identically in training and inference: a
+ * variable-length sequence becomes a fixed-size array [T, persons, joints, 3] by centring, scale
+ * normalization and temporal resampling or chunking, with the `FittedPreprocessing` a model file
+ * records (fitted on the training data by the toolkit, plain JSON). Augmentation is training's
+ * business and lives in the toolkit; its settings ride along in the record and are ignored here.
+ */
+import { SkelpruneError } from '../errors.js';
+import * as check from '../format/check.js';
+import type { SkeletonSequence } from './types.js';
+
+export type CenterMode = 'first-frame' | 'every-frame';
+
+/** Training-time augmentation recorded with the model (unused at inference). */
+export interface Augmentation {
+  /** Largest rotation about each of x, y, z, in degrees. */
+  rotation: number;
+  /** Largest relative size change. */
+  scaling: number;
+  /** Standard deviation of Gaussian noise on every output coordinate. */
+  jitter: number;
+  /** Largest fraction of the frames cut away by a random contiguous crop. */
+  temporalCrop: number;
+  /** Probability of listing the persons in reverse order. */
+  personSwap: number;
+}
+
+export type TemporalSampling =
+  /** Linear interpolation to `frames` evenly spaced instants; the first and last frames are kept. */
+  | { mode: 'resample'; frames: number }
+  /** The time axis cut into `chunks` equal parts; each output frame is the mean of its part. */
+  | { mode: 'chunks'; chunks: number };
+
+export type ScaleNormalization =
+  | { method: 'none' }
+  /** Divide by the standard deviation of all centred training coordinates. */
+  | { method: 'global-std'; std: number }
+  | {
+      method: 'bone-length';
+      /** Tree edges [parent, child], parents before children, rooted at the centre joint. */
+      tree: [number, number][];
+      /** Mean training length of each tree edge. */
+      lengths: number[];
+      /** Mean of `lengths`: the unit of the output. */
+      unit: number;
+    };
+
+/** A preprocessing resolved against a skeleton and training data: everything inference needs, as JSON. */
+export interface FittedPreprocessing {
+  version: 1;
+  persons: number;
+  joints: number;
+  /** null: no centring. The centre is the mean of this joint over all persons. */
+  center: null | { joint: number; mode: CenterMode };
+  scale: ScaleNormalization;
+  temporal: TemporalSampling;
+  augment: Augmentation;
+}
+
+/** Largest joint, person and frame counts a model description may claim (far above any skeleton). */
+export const LIMITS = { joints: 4096, persons: 64, frames: 65536 } as const;
+
+/** Validates a fitted preprocessing read back from JSON (a model file or a checkpoint). */
+export function parseFittedPreprocessing(json: unknown, path = 'preprocessing'): FittedPreprocessing {
+  try {
+    return readFitted(json, path);
+  } catch (error) {
+    if (error instanceof SkelpruneError) throw new SkelpruneError(`fitted preprocessing: ${error.message}`);
+    throw error;
+  }
+}
+
+function readFitted(json: unknown, path: string): FittedPreprocessing {
+  const o = check.object(path, json, [
+    'version',
+    'persons',
+    'joints',
+    'center',
+    'scale',
+    'temporal',
+    'augment',
+  ]);
+  if (o.version !== 1) check.invalid(`${path}.version`, '1', o.version);
+  const persons = check.integer(`${path}.persons`, o.persons, 1, LIMITS.persons);
+  const joints = check.integer(`${path}.joints`, o.joints, 1, LIMITS.joints);
+  return {
+    version: 1,
+    persons,
+    joints,
+    center: readCenter(`${path}.center`, o.center, joints),
+    scale: readScale(`${path}.scale`, o.scale, joints),
+    temporal: readTemporal(`${path}.temporal`, o.temporal),
+    augment: readAugment(`${path}.augment`, o.augment),
+  };
+}
+
+function readCenter(path: string, value: unknown, joints: number): FittedPreprocessing['center'] {
+  if (value === null) return null;
+  const o = check.object(path, value, ['joint', 'mode']);
+  return {
+    joint: check.integer(`${path}.joint`, o.joint, 0, joints - 1),
+    mode: check.oneOf(`${path}.mode`, o.mode, ['first-frame', 'every-frame'] as const),
+  };
+}
+
+function readScale(path: string, value: unknown, joints: number): ScaleNormalization {
+  const method = check.oneOf(`${path}.method`, check.object(path, value).method, [
+    'none',
+    'global-std',
+    'bone-length',
+  ] as const);
+  if (method === 'none') {
+    check.object(path, value, ['method']);
+    return { method };
+  }
+  if (method === 'global-std') {
+    const o = check.object(path, value, ['method', 'std']);
+    return { method, std: check.positive(`${path}.std`, o.std) };
+  }
+  const o = check.object(path, value, ['method', 'tree', 'lengths', 'unit']);
+  const tree = check.pairs(`${path}.tree`, o.tree, joints - 1);
+  const lengths = check
+    .array(`${path}.lengths`, o.lengths)
+    .map((v, i) => check.number(`${path}.lengths.${i}`, v, 0));
+  if (lengths.length !== tree.length)
+    check.invalid(`${path}.lengths`, `${tree.length} lengths, one per tree edge`, `${lengths.length}`);
+  return { method, tree, lengths, unit: check.positive(`${path}.unit`, o.unit) };
+}
+
+function readTemporal(path: string, value: unknown): TemporalSampling {
+  const mode = check.oneOf(`${path}.mode`, check.object(path, value).mode, ['resample', 'chunks'] as const);
+  if (mode === 'resample') {
+    const o = check.object(path, value, ['mode', 'frames']);
+    return { mode, frames: check.integer(`${path}.frames`, o.frames, 2, LIMITS.frames) };
+  }
+  const o = check.object(path, value, ['mode', 'chunks']);
+  return { mode, chunks: check.integer(`${path}.chunks`, o.chunks, 1, LIMITS.frames) };
+}
+
+function readAugment(path: string, value: unknown): Augmentation {
+  const o = check.object(path, value, ['rotation', 'scaling', 'jitter', 'temporalCrop', 'personSwap']);
+  return {
+    rotation: check.number(`${path}.rotation`, o.rotation, 0, 180),
+    scaling: check.number(`${path}.scaling`, o.scaling, 0, 1),
+    jitter: check.number(`${path}.jitter`, o.jitter, 0),
+    temporalCrop: check.number(`${path}.temporalCrop`, o.temporalCrop, 0, 1),
+    personSwap: check.number(`${path}.personSwap`, o.personSwap, 0, 1),
+  };
+}
+
+/** Frames out of preprocessing: T when resampling, M when chunking. */
+export function outputFrames(fitted: FittedPreprocessing): number {
+  return fitted.temporal.mode === 'resample' ? fitted.temporal.frames : fitted.temporal.chunks;
+}
+
+/**
+ * Centres, normalizes and resamples (or chunks) frames [start, start + frames) of a sequence: a new
+ * Float32Array [T or M, persons, joints, 3]. Inference takes the whole sequence; training may pass a
+ * random crop.
+ */
+export function normalizeSequence(
+  sequence: SkeletonSequence,
+  fitted: FittedPreprocessing,
+  start = 0,
+  frames = sequence.frames,
+): Float32Array {
+  if (sequence.persons !== fitted.persons || sequence.joints !== fitted.joints) {
+    throw new SkelpruneError(
+      `sequence ${sequence.id}: expected ${fitted.persons} persons × ${fitted.joints} joints, found ${sequence.persons} × ${sequence.joints}`,
+    );
+  }
+  if (frames < 1) throw new SkelpruneError(`sequence ${sequence.id}: has no frames`);
+  const values = centeredFrames(sequence, fitted.center, start, frames);
+  normalizeScale(values, frames, sequence.persons, sequence.joints, fitted.scale);
+  return fitted.temporal.mode === 'resample'
+    ? resample(values, frames, fitted.temporal.frames)
+    : chunkMeans(values, frames, fitted.temporal.chunks);
+}
+
+/** Distance between the points at offsets a and b of a flat xyz array. */
+export function jointDistance(values: ArrayLike<number>, a: number, b: number): number {
+  return Math.hypot(values[b] - values[a], values[b + 1] - values[a + 1], values[b + 2] - values[a + 2]);
+}
+
+/** Frames [start, start + frames) as float64, minus the centre (the mean of the centre joint over persons). */
+export function centeredFrames(
+  sequence: SkeletonSequence,
+  center: FittedPreprocessing['center'],
+  start: number,
+  frames: number,
+): Float64Array {
+  const { persons, joints, positions } = sequence;
+  const frameSize = persons * joints * 3;
+  const values = Float64Array.from(positions.subarray(start * frameSize, (start + frames) * frameSize));
+  if (!center) return values;
+  const point = [0, 0, 0];
+  for (let f = 0; f < frames; f++) {
+    if (f === 0 || center.mode === 'every-frame') {
+      for (let axis = 0; axis < 3; axis++) {
+        let sum = 0;
+        for (let p = 0; p < persons; p++) {
+          sum += values[f * frameSize + (p * joints + center.joint) * 3 + axis];
+        }
+        point[axis] = sum / persons;
+      }
+    }
+    for (let k = 0; k < frameSize; k++) values[f * frameSize + k] -= point[k % 3];
+  }
+  return values;
+}
+
+function normalizeScale(
+  values: Float64Array,
+  frames: number,
+  persons: number,
+  joints: number,
+  scale: ScaleNormalization,
+): void {
+  if (scale.method === 'none') return;
+  if (scale.method === 'global-std') {
+    for (let k = 0; k < values.length; k++) values[k] /= scale.std;
+    return;
+  }
+  const original = new Float64Array(joints * 3);
+  for (let fp = 0; fp < frames * persons; fp++) {
+    const base = fp * joints * 3;
+    original.set(values.subarray(base, base + joints * 3));
+    scale.tree.forEach(([parent, child], e) => {
+      // Keep the bone's direction, give it the mean length; the subtree follows its parent.
+      const length = jointDistance(original, parent * 3, child * 3);
+      const factor = length > 0 ? scale.lengths[e] / length : 0;
+      for (let axis = 0; axis < 3; axis++) {
+        const offset = original[child * 3 + axis] - original[parent * 3 + axis];
+        values[base + child * 3 + axis] = values[base + parent * 3 + axis] + factor * offset;
+      }
+    });
+    for (let k = base; k < base + joints * 3; k++) values[k] /= scale.unit;
+  }
+}
+
+/** Linear interpolation of `frames` frames to `target` evenly spaced instants, endpoints included. */
+function resample(values: Float64Array, frames: number, target: number): Float32Array {
+  const frameSize = values.length / frames;
+  const out = new Float32Array(target * frameSize);
+  for (let i = 0; i < target; i++) {
+    const position = (i * (frames - 1)) / (target - 1);
+    const before = Math.floor(position);
+    const after = Math.min(before + 1, frames - 1);
+    const weight = position - before;
+    for (let k = 0; k < frameSize; k++) {
+      out[i * frameSize + k] =
+        (1 - weight) * values[before * frameSize + k] + weight * values[after * frameSize + k];
+    }
+  }
+  return out;
+}
+
+/**
+ * Cuts the time axis [0, frames) into `chunks` equal parts (frame f spans [f, f + 1)) and returns the
+ * mean of each part; a frame straddling a boundary counts in proportion to its overlap, so the result
+ * is exact even when the frame count is not a multiple of `chunks` or is smaller than it.
+ */
+function chunkMeans(values: Float64Array, frames: number, chunks: number): Float32Array {
+  const frameSize = values.length / frames;
+  const out = new Float32Array(chunks * frameSize);
+  const width = frames / chunks;
+  const sums = new Float64Array(frameSize);
+  for (let c = 0; c < chunks; c++) {
+    const from = c * width;
+    const to = (c + 1) * width;
+    sums.fill(0);
+    for (let f = Math.floor(from); f < Math.min(frames, Math.ceil(to)); f++) {
+      const overlap = Math.min(to, f + 1) - Math.max(from, f);
+      for (let k = 0; k < frameSize; k++) sums[k] += overlap * values[f * frameSize + k];
+    }
+    for (let k = 0; k < frameSize; k++) out[c * frameSize + k] = sums[k] / width;
+  }
+  return out;
+}

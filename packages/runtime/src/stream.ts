@@ -1,0 +1,90 @@
+/**
+ * Live classification: frames are pushed one at a time (from a webcam hand tracker, a Kinect, a
+ * motion-capture stream) into a ring buffer of the last `window` frames, and `predict` classifies
+ * that window with the model's own pipeline, as if it were a recorded sequence.
+ */
+import type { Prediction, PredictOptions, SkeletonClassifier } from './classifier.js';
+import { SkelpruneError } from './errors.js';
+import { type NestedFrame, writeFrame } from './input/sequence-input.js';
+
+export interface StreamOptions {
+  /**
+   * Raw frames per prediction: the most recent ones (default: the model's own frame window when it
+   * resamples, else 32).
+   */
+  window?: number;
+  /** Frames needed before `predict` answers (default: `window`; at least 2). */
+  minFrames?: number;
+}
+
+const DEFAULT_WINDOW = 32;
+
+export class StreamingClassifier {
+  readonly window: number;
+  readonly minFrames: number;
+  private readonly frameSize: number;
+  private readonly ring: Float32Array;
+  /** Frames pushed since the last reset (the ring holds the last `window` of them). */
+  private pushed = 0;
+
+  constructor(
+    private readonly classifier: SkeletonClassifier,
+    options: StreamOptions = {},
+  ) {
+    const { temporal, persons, joints } = classifier.info;
+    this.window = options.window ?? (temporal.mode === 'resample' ? temporal.frames : DEFAULT_WINDOW);
+    this.minFrames = options.minFrames ?? this.window;
+    if (!Number.isInteger(this.window) || this.window < 2) {
+      throw new SkelpruneError(`window must be an integer of at least 2 frames, got ${this.window}`);
+    }
+    if (!Number.isInteger(this.minFrames) || this.minFrames < 2 || this.minFrames > this.window) {
+      throw new SkelpruneError(`minFrames must be an integer in [2, ${this.window}], got ${this.minFrames}`);
+    }
+    this.frameSize = persons * joints * 3;
+    this.ring = new Float32Array(this.window * this.frameSize);
+  }
+
+  /**
+   * Adds the newest frame: joints × [x, y, z] (one person), persons × joints × [x, y, z], or the
+   * persons·joints·3 coordinates flat. Non-finite coordinates are refused.
+   */
+  push(frame: NestedFrame | ArrayLike<number>): this {
+    const { persons, joints } = this.classifier.info;
+    const slot = (this.pushed % this.window) * this.frameSize;
+    const scratch = new Float32Array(this.frameSize);
+    writeFrame(frame, scratch, 0, { persons, joints }, `frame ${this.pushed}`);
+    if (!scratch.every(Number.isFinite)) {
+      throw new SkelpruneError(`frame ${this.pushed}: holds a coordinate that is not a finite number`);
+    }
+    this.ring.set(scratch, slot);
+    this.pushed++;
+    return this;
+  }
+
+  /** Frames available for the next prediction (at most `window`). */
+  get frames(): number {
+    return Math.min(this.pushed, this.window);
+  }
+
+  get ready(): boolean {
+    return this.frames >= this.minFrames;
+  }
+
+  /** The prediction over the buffered frames, oldest first; null until `minFrames` have arrived. */
+  predict(options: PredictOptions = {}): Prediction | null {
+    if (!this.ready) return null;
+    const frames = this.frames;
+    const positions = new Float32Array(frames * this.frameSize);
+    const oldest = this.pushed - frames;
+    for (let f = 0; f < frames; f++) {
+      const slot = ((oldest + f) % this.window) * this.frameSize;
+      positions.set(this.ring.subarray(slot, slot + this.frameSize), f * this.frameSize);
+    }
+    return this.classifier.predict({ positions, frames, id: 'stream' }, options);
+  }
+
+  /** Forgets every frame (e.g. when tracking is lost). */
+  reset(): void {
+    this.pushed = 0;
+  }
+}
