@@ -9,8 +9,11 @@ export { SkelpruneError };
 
 /** Malformed input data, located by file and (1-based) line. */
 export class DataFormatError extends SkelpruneError {
+  /** `DataFormatError`. */
   override name = 'DataFormatError';
+  /** The file at fault. */
   readonly file: string;
+  /** Its 1-based line, when one line is at fault. */
   readonly line: number | undefined;
 
   constructor(file: string, line: number | undefined, message: string) {
@@ -22,5 +25,28 @@ export class DataFormatError extends SkelpruneError {
 
 /** A configuration key or value that fails validation. */
 export class ConfigError extends SkelpruneError {
+  /** `ConfigError`. */
   override name = 'ConfigError';
+}
+
+/**
+ * Long work (training, pruning, a reproduction) stopped by its `AbortSignal`. Every finished epoch is
+ * saved, so the same call with `resume: true` continues where it stopped. `cause` is the signal's
+ * reason.
+ */
+export class CancelledError extends SkelpruneError {
+  /** `CancelledError`. */
+  override name = 'CancelledError';
+
+  constructor(reason: unknown) {
+    const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+    super(`cancelled${why ? ` (${why})` : ''}; run it again with resume to continue where it stopped`, {
+      cause: reason,
+    });
+  }
+}
+
+/** Throws a CancelledError when `signal` has been aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError(signal.reason);
 }

@@ -2,9 +2,9 @@
  * The `skelprune` command: a thin shell over the library. Each subcommand lives in its own module
  * under ./commands and registers itself on the program.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SkelpruneError } from '../errors.js';
+import { skelpruneVersion } from '../util/version.js';
 import { registerCombineCommand } from './commands/combine.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -15,15 +15,10 @@ import { registerReproduceCommand } from './commands/reproduce.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 
-function packageVersion(): string {
-  const path = new URL('../../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
-}
-
 export function buildProgram(): Command {
   const program = new Command('skelprune')
     .description('Train, coarse-to-fine prune and deploy GCNs for skeleton-based action recognition.')
-    .version(packageVersion(), '-v, --version', 'print the version')
+    .version(skelpruneVersion(), '-v, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true, showGlobalOptions: true });
   registerDemoCommand(program);

@@ -1,12 +1,11 @@
-/** The end of `reproduce` and `combine`: the report written to disk and its tables on the console. */
-import { writeArtifacts } from '../report/artifacts.js';
-import { COMPARISON_TITLE, comparisonTable, type ReproduceResults, resultsTable } from '../report/results.js';
+/** The end of `reproduce` and `combine`: the report's tables on the console and what was written. */
+import type { ReproduceReport } from '../api/reproduce.js';
+import { COMPARISON_TITLE, comparisonTable, resultsTable } from '../report/results.js';
 
-/** Writes every artifact of `results` into `out`, then prints the tables and what was written. */
-export async function writeReport(results: ReproduceResults, out: string): Promise<void> {
-  const written = await writeArtifacts(results, out);
+/** Prints the tables of a written report and where it is. */
+export function printReport({ results, out, files }: ReproduceReport): void {
   console.log(`\n${resultsTable(results)}\n`);
   const comparison = comparisonTable(results);
   if (comparison) console.log(`${COMPARISON_TITLE}:\n${comparison}\n`);
-  console.log(`${written.length} files in ${out}: results.json, results.md, report.html, plots/, masks/`);
+  console.log(`${files.length} files in ${out}: results.json, results.md, report.html, plots/, masks/`);
 }

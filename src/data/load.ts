@@ -6,9 +6,12 @@ import { loadSbu, type SbuOptions } from './sbu.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic.js';
 import type { Dataset } from './types.js';
 
+/** The dataset formats skelprune reads (docs/datasets.md); `synthetic` is generated. */
 export const DATASET_KINDS = ['sbu', 'fpha', 'generic', 'synthetic'] as const;
+/** A dataset format. */
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
+/** Which dataset to load: its kind and folder (SBU: also its units), or the synthetic generator's options. */
 export type LoadOptions =
   | ({ readonly kind: 'sbu'; readonly path: string } & SbuOptions)
   | { readonly kind: 'fpha'; readonly path: string }

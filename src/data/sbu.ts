@@ -80,6 +80,7 @@ export const SBU_FOLDS: readonly (readonly string[])[] = [
 
 export const SBU_PROTOCOL = '5-fold';
 
+/** Options of the SBU reader. */
 export interface SbuOptions {
   /** `mm` (default): official denormalization to millimetres; `normalized`: the values as stored. */
   readonly units?: 'mm' | 'normalized';

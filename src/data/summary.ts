@@ -2,6 +2,7 @@
 import { compareNatural } from './splits.js';
 import type { Dataset, SkeletonSequence } from './types.js';
 
+/** Frames per sequence: count of sequences, total, min, mean, median, max. */
 export interface FrameStatistics {
   readonly sequences: number;
   readonly total: number;
@@ -11,6 +12,7 @@ export interface FrameStatistics {
   readonly max: number;
 }
 
+/** Sequences and frames of one part (training or test) of a fold. */
 export interface PartSummary {
   readonly sequences: number;
   readonly frames: number;
@@ -18,6 +20,7 @@ export interface PartSummary {
   readonly perClass: number[];
 }
 
+/** Counts of one fold's training and test parts. */
 export interface FoldSummary {
   readonly name: string;
   readonly train: PartSummary;

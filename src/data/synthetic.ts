@@ -38,11 +38,13 @@ export const syntheticOptionsSchema = z
     path: ['minFrames'],
   });
 
+/** Options of the synthetic generator (classes, persons, joints, frames, sequences, subjects, noise, seed); all optional. */
 export type SyntheticOptions = z.input<typeof syntheticOptionsSchema>;
 type ResolvedOptions = z.output<typeof syntheticOptionsSchema>;
 
 export const SYNTHETIC_PROTOCOL = 'cross-subject';
 
+/** A synthetic skeleton dataset, deterministic from its seed, with a cross-subject protocol. */
 export function generateSynthetic(options: SyntheticOptions = {}): Dataset {
   const parsed = syntheticOptionsSchema.safeParse(options);
   if (!parsed.success) {

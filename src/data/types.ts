@@ -20,6 +20,7 @@ export interface SkeletonGraph {
   readonly centerMode: CenterMode;
 }
 
+/** Whether centring subtracts the centre joint of the first frame or of every frame. */
 export type CenterMode = 'first-frame' | 'every-frame';
 
 /** One train/test partition of a protocol, by sequence id. */
@@ -38,6 +39,7 @@ export interface DataIssue {
   readonly message: string;
 }
 
+/** A whole dataset in memory: classes, skeleton, sequences, evaluation protocols, loading issues. */
 export interface Dataset {
   /** Short name, e.g. `sbu`, `fpha`, or the generic dataset's own name. */
   readonly name: string;

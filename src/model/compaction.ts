@@ -39,6 +39,7 @@ export interface CompactionPlan {
   costs: PrunedCost[];
 }
 
+/** A layer's cost before and after pruning: dense, on the compacted matrices, and counting kept weights only. */
 export interface PrunedCost extends LayerCost {
   /** Multiply-adds per sequence on the compacted dense matrices. */
   structuredMacs: number;

@@ -36,6 +36,7 @@ export const gcnConfigSchema = z.strictObject({
   /** Initial attention bias: self-loops + bones ('skeleton'), self-loops only, or none. */
   attentionBias: z.enum(['skeleton', 'identity', 'none']).default('skeleton'),
 });
+/** The GCN's architecture: the `model` group of the settings, every default filled in. */
 export type GcnConfig = z.output<typeof gcnConfigSchema>;
 
 /** What the data fixes: graph size, input width, classes, the bones over all nodes. */
@@ -59,6 +60,11 @@ export interface LayerCost {
   macs: number;
 }
 
+/**
+ * The GCN (a `Module`, PyTorch-like: `forward(x)` maps node features [B, N, D] to logits [B, classes],
+ * `parameters()`, `stateDict()`, `train()` / `eval()`). Create one with `createModel`, or read a
+ * trained one with `loadModel`.
+ */
 export class SkeletonGcn extends Module {
   readonly config: GcnConfig;
   readonly shape: GcnShape;

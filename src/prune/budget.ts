@@ -7,7 +7,9 @@
  */
 import type { PrunableWeight } from '../model/layers.js';
 
+/** What a pruning rate counts: weights, FLOPs, or both at once (CTF methods: exactly the rate of the weights, at least that of the FLOPs). */
 export const BUDGET_KINDS = ['weights', 'flops', 'weights+flops'] as const;
+/** What a pruning rate counts. */
 export type BudgetKind = (typeof BUDGET_KINDS)[number];
 
 /** Σ cost of the kept entries against a limit. */

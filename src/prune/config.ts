@@ -54,6 +54,7 @@ export const pruneConfigSchema = z.strictObject({
   l0Lambda: z.number().min(0).default(1),
 });
 
+/** The complete settings of a pruning run, every default filled in (its `config.json`). */
 export type PruneConfig = z.output<typeof pruneConfigSchema>;
 
 /** Validates merged settings (dataset defaults < file < flags) into a prune config. */

@@ -9,6 +9,7 @@ import type { CostLimit } from './budget.js';
 /** A 0/1 mask over one [rows, cols] weight, row-major. */
 export type HardMask = Uint8Array;
 
+/** What a hard mask keeps of a weight matrix and which of its rows, columns and blocks are empty. */
 export interface MaskStructure {
   total: number;
   kept: number;

@@ -18,6 +18,10 @@ import type { Budget, BudgetKind, CostLimit } from './budget.js';
 import { budgetLoss, type CtfVariant, ctfMask, maskMass } from './ctf.js';
 import { type HardMask, keepLearnedShares, keepTopEntries, liveGroups } from './masks.js';
 
+/**
+ * The pruning methods: coarse-to-fine (`ctf`, the paper's) and its fine-only and coarse-only
+ * ablations, magnitude pruning (unstructured, structured), ℓ1 and ℓ0 regularisation.
+ */
 export const METHODS = [
   'ctf',
   'ctf-fine',
@@ -27,6 +31,7 @@ export const METHODS = [
   'l1',
   'l0',
 ] as const;
+/** A pruning method's name. */
 export type MethodName = (typeof METHODS)[number];
 
 export interface PrunerState {

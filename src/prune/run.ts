@@ -23,9 +23,9 @@ import {
 } from '../train/checkpoint.js';
 import { type TrainConfig, trainConfigSchema } from '../train/config.js';
 import { distillationTerm, withLossTerm } from '../train/distill.js';
-import { foldData, freshModel, loadRunDataset } from '../train/experiment.js';
+import { type FoldEvent, foldData, freshModel, loadRunDataset } from '../train/experiment.js';
 import { type ClassificationMetrics, classificationMetrics } from '../train/metrics.js';
-import { RunSession, type SessionEvent } from '../train/session.js';
+import { RunSession } from '../train/session.js';
 import { predictBatch, type StepContext, Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { type BudgetKind, flopRate, makeBudget } from './budget.js';
@@ -43,6 +43,7 @@ export interface PruneJob {
   command: string;
 }
 
+/** One pruned fold: achieved rates, test metrics, per-layer mask structure and costs, the checkpoint. */
 export interface PruneResult {
   method: string;
   rate: number;
@@ -63,7 +64,7 @@ export interface PruneResult {
   classNames: string[];
 }
 
-export type PruneEvent = { type: 'start'; fold: string; epochs: number; resumedAt: number } | SessionEvent;
+export type PruneEvent = FoldEvent;
 
 function identity(job: PruneJob): string {
   const { jobs: _jobs, out: _out, from: _from, ...config } = job.config;

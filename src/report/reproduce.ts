@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ENGINE_REVISION, type RuntimeModel } from '@skelprune/runtime/internal';
 import type { DatasetKind } from '../data/load.js';
 import { noGrad } from '../engine/index.js';
+import { throwIfCancelled } from '../errors.js';
 import { compactionPlan, type PrunedCost } from '../model/compaction.js';
 import type { SkeletonGcn } from '../model/gcn.js';
 import { BUDGET_KINDS, type BudgetKind } from '../prune/budget.js';
@@ -63,8 +64,11 @@ export interface ReproduceOptions {
   speedRepeats: number;
   command: string;
   version: string;
+  /** Stops the reproduction (see runJobs); finished runs are kept and skipped when it is run again. */
+  signal?: AbortSignal;
 }
 
+/** Overall progress of `reproduce`. */
 export interface ReproduceProgress {
   /** Fraction of all work done: epochs and timing steps, weighed by their measured seconds. */
   fraction: number;
@@ -226,6 +230,7 @@ export async function reproduce(
       const { epoch, seconds } = event.record;
       meter.epoch(`dense-${i}`, epoch, seconds, `dense fold ${folds[i] + 1}`);
     },
+    { signal: options.signal },
   );
   for (const i of denseResults.keys()) meter.finish(`dense-${i}`);
 
@@ -244,6 +249,7 @@ export async function reproduce(
       const name = `${runLabel(config)} ${rateLabel(config.rate)}${seed} fold ${(i % folds.length) + 1}`;
       meter.epoch(`prune-${i}`, done, event.record.seconds, name);
     },
+    { signal: options.signal },
   );
   for (const i of pruneResults.keys()) meter.finish(`prune-${i}`);
 
@@ -253,6 +259,7 @@ export async function reproduce(
       meter.finish(job);
       return cached;
     }
+    throwIfCancelled(options.signal);
     meter.start(job, `timing ${label}`);
     const started = performance.now();
     const figures = await measure();

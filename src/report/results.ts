@@ -5,6 +5,7 @@
 import { formatPercent } from '../train/metrics.js';
 import { markdownTable } from './table.js';
 
+/** Where reproduction results come from: command, seed, date, machine and skelprune version. */
 export interface Provenance {
   command: string;
   seed: number;
@@ -28,12 +29,14 @@ export interface SpeedFigures {
   engineRevision: number;
 }
 
+/** Test accuracies of one fold. */
 export interface FoldFigures {
   fold: string;
   top1: number;
   meanClass: number;
 }
 
+/** One row of the results table: the dense model, or one method at one rate, over every fold. */
 export interface RunFigures {
   /** 'dense' for the unpruned baseline. */
   method: string;
@@ -63,6 +66,7 @@ export interface RunFigures {
   checkpoint: string;
 }
 
+/** Every figure of a reproduction (the content of its `results.json`). */
 export interface ReproduceResults {
   dataset: { name: string; title: string; protocol: string; folds: number };
   provenance: Provenance;

@@ -49,6 +49,7 @@ export const checkpointMetaSchema = z.object({
   trainer: z.unknown().optional(),
 });
 
+/** A checkpoint's metadata: architecture, input pipeline, class names, provenance, results, pruning. */
 export type CheckpointMeta = z.output<typeof checkpointMetaSchema>;
 
 export interface Checkpoint {

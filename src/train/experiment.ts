@@ -19,6 +19,7 @@ import {
   loadDataset,
   validationSplit,
 } from '../data/index.js';
+import type { SyntheticOptions } from '../data/synthetic.js';
 import type { SkeletonSequence } from '../data/types.js';
 import { Rng } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
@@ -28,8 +29,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, saveCheckpoint } from './checkpoint.js';
 import { type ClassificationMetrics, formatConfusion } from './metrics.js';
 import { type RunConfig, runConfigSchema } from './run-config.js';
-import { RunSession } from './session.js';
-import { type EpochRecord, type StepProgress, Trainer } from './trainer.js';
+import { RunSession, type SessionEvent } from './session.js';
+import { Trainer } from './trainer.js';
 
 export interface FoldJob {
   config: RunConfig;
@@ -40,6 +41,7 @@ export interface FoldJob {
   command: string;
 }
 
+/** One trained fold: test metrics, best epoch, timings and the saved checkpoint. */
 export interface FoldResult {
   fold: string;
   foldIndex: number;
@@ -55,14 +57,14 @@ export interface FoldResult {
   classNames: string[];
 }
 
-export type FoldEvent =
-  | { type: 'start'; fold: string; epochs: number; resumedAt: number }
-  | ({ type: 'step' } & StepProgress)
-  | { type: 'epoch'; record: EpochRecord };
+/** What a training or pruning run reports: its start, then every step and epoch of its phases. */
+export type FoldEvent = { type: 'start'; fold: string; epochs: number; resumedAt: number } | SessionEvent;
 
-export async function loadRunDataset(
-  config: Pick<RunConfig, 'dataset' | 'path' | 'synthetic'>,
-): Promise<Dataset> {
+export async function loadRunDataset(config: {
+  dataset: RunConfig['dataset'];
+  path?: string;
+  synthetic?: SyntheticOptions;
+}): Promise<Dataset> {
   if (config.dataset === 'synthetic') return loadDataset({ kind: 'synthetic', synthetic: config.synthetic });
   return loadDataset({ kind: config.dataset, path: config.path ?? '' });
 }
@@ -202,9 +204,7 @@ export async function trainFold(
   const noExtra = () => ({ json: {}, tensors: {} });
   const trainSeconds =
     session.history.reduce((s, r) => s + r.seconds, 0) +
-    (await session.run('train', trainer, noExtra, (e) =>
-      onEvent(e.type === 'step' ? e : { type: 'epoch', record: e.record }),
-    ));
+    (await session.run('train', trainer, noExtra, onEvent));
 
   trainer.restoreBest();
   const testBatch = input.encode(data.test);

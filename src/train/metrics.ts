@@ -4,6 +4,7 @@
  * `formatPercent` is how every report prints them.
  */
 
+/** Accuracies (fractions in [0, 1]) and the confusion matrix of a set of predictions. */
 export interface ClassificationMetrics {
   /** Correct predictions / all predictions. */
   top1: number;

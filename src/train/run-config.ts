@@ -36,7 +36,9 @@ export const runConfigSchema = z.strictObject({
   model: gcnConfigSchema.prefault({}),
 });
 
+/** The complete settings of a training run, every default filled in (its `config.json`). */
 export type RunConfig = z.output<typeof runConfigSchema>;
+/** The settings of a training run as given: every key optional but `dataset`. */
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 type PlainObject = Record<string, unknown>;

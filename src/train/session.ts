@@ -29,7 +29,7 @@ export interface ResumePoint {
 
 export type SessionEvent =
   | ({ type: 'step'; phase: string } & StepProgress)
-  | { type: 'epoch'; phase: string; record: EpochRecord };
+  | { type: 'epoch'; phase: string; record: EpochRecord; epochs: number };
 
 const asNamed = (tensors: Record<string, Float32Array>, prefix: string): Record<string, NamedArray> =>
   Object.fromEntries(
@@ -109,13 +109,14 @@ export class RunSession {
       const record = trainer.runEpoch((p) => onEvent({ type: 'step', phase, ...p }));
       seconds += record.seconds;
       this.log.push({ phase, ...record });
-      onEvent({ type: 'epoch', phase, record });
       const { state, tensors } = trainer.saveState();
       const { json, tensors: extraTensors } = extra();
       const meta = { ...this.meta, trainer: { phase, state, extra: json, log: this.log } };
       const saved = { ...asNamed(tensors, ''), ...asNamed(extraTensors, 'extra.') };
       await saveCheckpoint(this.resumePath, meta, this.model, saved);
       await this.writeLog();
+      // After the save: whoever stops the run on this event finds the epoch in the resume state.
+      onEvent({ type: 'epoch', phase, record, epochs: trainer.config.epochs });
     }
     return seconds;
   }

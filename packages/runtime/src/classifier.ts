@@ -12,8 +12,8 @@ import { type SequenceInput, toSequence } from './input/sequence-input.js';
 import type { KernelOptions } from './kernels/index.js';
 import { prepareKernels, prepareKernelsSync } from './kernels/prepare.js';
 import type { Kernels } from './kernels/types.js';
-import { describeStorage, InferenceEngine, LAYER_NAMES, type LayerName } from './model/engine.js';
-import type { StorageFormat } from './model/storage.js';
+import { InferenceEngine, LAYER_NAMES, type LayerName } from './model/engine.js';
+import { countNonzeros, type StorageFormat, storedBytes } from './model/storage.js';
 import { type ModelSource, readSource } from './source.js';
 import { StreamingClassifier, type StreamOptions } from './stream.js';
 
@@ -207,16 +207,13 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
 }
 
 function describeModel(file: ModelFile, fileBytes: number, source: string): ModelInfo {
-  const storage = describeStorage(file.model);
   const { preprocessing } = file.input;
-  const layers = LAYER_NAMES.map((name) => ({
-    name,
-    format: file.model.layers[name].weight.format,
-    rows: storage[name].rows,
-    cols: storage[name].cols,
-    nonzeros: storage[name].nonzeros,
-    bytes: storage[name].bytes,
-  }));
+  // Read off the stored arrays: this runs on every load, before the code is warm.
+  const layers = LAYER_NAMES.map((name) => {
+    const { weight } = file.model.layers[name];
+    const { format, rows, cols } = weight;
+    return { name, format, rows, cols, nonzeros: countNonzeros(weight.values), bytes: storedBytes(weight) };
+  });
   const biases = LAYER_NAMES.reduce((n, name) => n + file.model.layers[name].bias.length, 0);
   return {
     source,

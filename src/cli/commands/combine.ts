@@ -1,7 +1,7 @@
 /** `skelprune combine`: reproduce runs repeated with other seeds, averaged into one report. */
 import type { Command } from 'commander';
-import { combineResults, readResults } from '../../report/combine.js';
-import { writeReport } from '../report-output.js';
+import { combine } from '../../api/reproduce.js';
+import { printReport } from '../report-output.js';
 
 export function registerCombineCommand(program: Command): void {
   program
@@ -16,9 +16,10 @@ export function registerCombineCommand(program: Command): void {
       '\nExample:\n  skelprune reproduce --dataset sbu --path /data/SBU --seed 1 --out runs/sbu-seed1\n  skelprune combine runs/sbu-seed0 runs/sbu-seed1 runs/sbu-seed2 --out runs/sbu-3-seeds',
     )
     .action(async (dirs: string[], flags: { out: string }) => {
-      const sources = await Promise.all(dirs.map(readResults));
-      const { results, leftOut } = combineResults(sources, `skelprune ${process.argv.slice(2).join(' ')}`);
-      if (leftOut.length > 0) console.warn(`left out (not in every run combined): ${leftOut.join(', ')}`);
-      await writeReport(results, flags.out);
+      const command = `skelprune ${process.argv.slice(2).join(' ')}`;
+      const report = await combine({ runs: dirs, out: flags.out, command });
+      if (report.leftOut.length > 0)
+        console.warn(`left out (not in every run combined): ${report.leftOut.join(', ')}`);
+      printReport(report);
     });
 }

@@ -1,8 +1,7 @@
 /** `skelprune data inspect`: what a dataset holds, how its protocols split it, and what was skipped. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type DatasetInspection, inspectDataset } from '../../api/dataset.js';
 import { DATASET_KINDS, type DatasetKind, loadDataset } from '../../data/load.js';
-import { type DatasetSummary, summarizeDataset } from '../../data/summary.js';
-import type { Dataset } from '../../data/types.js';
 import { formatTable } from '../../report/table.js';
 
 interface InspectOptions {
@@ -35,7 +34,7 @@ export function registerDataCommands(program: Command): void {
           ? { kind: 'synthetic', synthetic: { seed: options.seed } }
           : { kind: options.dataset, path: options.path ?? '', units: options.units },
       );
-      process.stdout.write(inspectionReport(dataset, options.path ?? `seed ${options.seed}`));
+      process.stdout.write(inspectionReport(inspectDataset(dataset), options.path ?? `seed ${options.seed}`));
     });
 }
 
@@ -45,35 +44,33 @@ function parseInteger(text: string): number {
 }
 
 /** The whole `inspect` report as text. */
-export function inspectionReport(dataset: Dataset, from: string): string {
-  const summary = summarizeDataset(dataset);
+export function inspectionReport(inspection: DatasetInspection, from: string): string {
   return [
-    overview(dataset, summary, from),
-    classTable(dataset, summary),
-    protocolTable(summary),
-    subjectList(summary),
-    issueList(dataset),
+    overview(inspection, from),
+    classTable(inspection),
+    protocolTable(inspection),
+    subjectList(inspection),
+    issueList(inspection),
   ].join('\n\n');
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
 
-function overview(dataset: Dataset, summary: DatasetSummary, from: string): string {
-  const { graph } = dataset;
-  const { frames } = summary;
-  const persons = `${graph.persons} person${graph.persons === 1 ? '' : 's'}`;
-  const center = `${graph.jointNames[graph.centerJoint]} (joint ${graph.centerJoint}), ${graph.centerMode}`;
+function overview(dataset: DatasetInspection, from: string): string {
+  const { skeleton, frames } = dataset;
+  const persons = `${skeleton.persons} person${skeleton.persons === 1 ? '' : 's'}`;
+  const center = `${skeleton.jointNames[skeleton.centerJoint]} (joint ${skeleton.centerJoint}), ${skeleton.centerMode}`;
   return [
     `${dataset.title} [${dataset.name}] from ${from}`,
     ...formatTable(
       [
         [
           'sequences',
-          `${count(frames.sequences)} in ${dataset.classNames.length} classes, ${summary.perSubject.size} subjects`,
+          `${count(frames.sequences)} in ${dataset.classNames.length} classes, ${dataset.subjects.length} subjects`,
         ],
         [
           'skeleton',
-          `${persons} × ${graph.jointNames.length} joints, ${graph.bones.length} bones; default centre ${center}`,
+          `${persons} × ${skeleton.jointNames.length} joints, ${skeleton.bones.length} bones; default centre ${center}`,
         ],
         ['coordinates', dataset.units],
         [
@@ -87,7 +84,7 @@ function overview(dataset: Dataset, summary: DatasetSummary, from: string): stri
 }
 
 /** One column per fold with its test count; a single-fold protocol gets train and test columns. */
-function classTable(dataset: Dataset, summary: DatasetSummary): string {
+function classTable(summary: DatasetInspection): string {
   const columns = summary.protocols.flatMap(({ name, folds }) =>
     folds.length === 1
       ? [
@@ -96,7 +93,7 @@ function classTable(dataset: Dataset, summary: DatasetSummary): string {
         ]
       : folds.map((fold) => ({ header: fold.name, counts: fold.test.perClass })),
   );
-  const rows = dataset.classNames.map((name, label) => [
+  const rows = summary.classNames.map((name, label) => [
     String(label),
     name,
     count(summary.perClass[label]),
@@ -109,7 +106,7 @@ function classTable(dataset: Dataset, summary: DatasetSummary): string {
   return [`Classes (sequences${note})`, ...table.map((line) => `  ${line}`)].join('\n');
 }
 
-function protocolTable(summary: DatasetSummary): string {
+function protocolTable(summary: DatasetInspection): string {
   if (summary.protocols.length === 0) return 'Protocols: none';
   const rows = summary.protocols.flatMap(({ name, folds }) =>
     folds.map((fold) => [
@@ -125,8 +122,8 @@ function protocolTable(summary: DatasetSummary): string {
   return ['Protocols', ...formatTable([header, ...rows], 'llrrrr').map((line) => `  ${line}`)].join('\n');
 }
 
-function subjectList(summary: DatasetSummary): string {
-  const entries = [...summary.perSubject].map(([subject, n]) => `${subject} ${n}`);
+function subjectList(summary: DatasetInspection): string {
+  const entries = summary.subjects.map(({ name, sequences }) => `${name} ${sequences}`);
   const lines: string[] = [];
   for (const entry of entries) {
     const last = lines.length - 1;
@@ -136,7 +133,7 @@ function subjectList(summary: DatasetSummary): string {
   return [`Subjects (sequences each)`, ...lines.map((line) => `  ${line}`)].join('\n');
 }
 
-function issueList(dataset: Dataset): string {
+function issueList(dataset: DatasetInspection): string {
   if (dataset.issues.length === 0) return 'Issues: none\n';
   const lines = dataset.issues.map(
     ({ file, line, message }) => `  ${file}${line ? `:${line}` : ''}: ${message}`,

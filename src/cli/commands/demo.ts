@@ -60,9 +60,8 @@ export function registerDemoCommand(program: Command): void {
 
       step('3/4 export both models to .skp files');
       const files = { dense: join(out, 'dense.skp'), pruned: join(out, 'pruned.skp') };
-      const exportOptions = { format: 'auto', batch: 1 };
-      await exportCommand({ ...exportOptions, model: denseCheckpoint, out: files.dense });
-      await exportCommand({ ...exportOptions, model: join(prunedDir, 'model.ckpt'), out: files.pruned });
+      await exportCommand({ model: denseCheckpoint, out: files.dense });
+      await exportCommand({ model: join(prunedDir, 'model.ckpt'), out: files.pruned });
 
       step('4/4 time the dense and the pruned model');
       await benchCommand({ model: files.pruned, dense: files.dense, repeats: 500, batch: 32, onnx: false });

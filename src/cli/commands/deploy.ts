@@ -2,20 +2,13 @@
  * Deployment commands: `export` (a checkpoint → a compact .skp model, optionally ONNX), `predict`
  * (classify sequences with a .skp model) and `bench` (measured latency and throughput).
  */
-import { stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { SkeletonClassifier } from '@skelprune/runtime';
-import {
-  describeStorage,
-  InferenceEngine,
-  LAYER_NAMES,
-  type RuntimeModel,
-  STORAGE_FORMATS,
-} from '@skelprune/runtime/internal';
+import { STORAGE_FORMATS } from '@skelprune/runtime/internal';
 import { type Command, Option } from 'commander';
+import { type ExportFileOptions, exportModel } from '../../api/export.js';
 import { readSequences } from '../../data/sequence-file.js';
-import { noGrad, Rng, randn, tidy } from '../../engine/index.js';
 import { formatTable } from '../../report/table.js';
-import { compactModel } from '../../runtime/compact.js';
 import {
   measureSpeeds,
   onnxRunner,
@@ -24,100 +17,40 @@ import {
   runtimeRunner,
   type Speed,
 } from '../../runtime/latency.js';
-import type { ModelFile } from '../../runtime/model-file.js';
-import { loadModelFile, saveModelFile } from '../../runtime/model-io.js';
-import { exportOnnx } from '../../runtime/onnx.js';
-import { toRuntimeModel } from '../../runtime/runtime-model.js';
-import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
+import { loadModelFile } from '../../runtime/model-io.js';
 import { formatPercent } from '../../train/metrics.js';
 import { formatBytes, formatLatency } from '../../util/format.js';
 import { parsePositiveInteger } from '../arguments.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
-/** Largest |logit difference| between the checkpoint's masked model and the exported engine. */
-function verifyExport(
-  checkpointModel: ReturnType<typeof modelFromCheckpoint>['model'],
-  runtime: RuntimeModel,
-): number {
-  const engine = new InferenceEngine(runtime);
-  try {
-    return noGrad(() =>
-      tidy(() => {
-        checkpointModel.eval();
-        const x = randn([4, runtime.nodes, runtime.chunks * runtime.chunkWidth], new Rng(0));
-        const expected = checkpointModel.forward(x).toArray();
-        const actual = engine.predict(x.toArray(), 4);
-        const scale = Math.max(1, ...Array.from(expected, Math.abs));
-        return Math.max(...Array.from(actual, (v, i) => Math.abs(v - expected[i]))) / scale;
-      }),
-    );
-  } finally {
-    engine.dispose();
-  }
-}
-
-export async function exportCommand(options: {
-  model: string;
-  out: string;
-  onnx?: string;
-  format: string;
-  batch: number;
-}): Promise<void> {
-  const checkpoint = await loadCheckpoint(options.model);
-  const { model } = modelFromCheckpoint(checkpoint, options.model);
-  const masks = checkpointMasks(checkpoint);
-  const compact = compactModel(model, masks);
-  const format = options.format === 'auto' ? 'auto' : (options.format as (typeof STORAGE_FORMATS)[number]);
-  const runtime = toRuntimeModel(compact, { format, batch: options.batch });
-  const relativeError = verifyExport(model, runtime);
-  if (!(relativeError < 1e-4))
-    throw new Error(`export check failed: outputs differ from the checkpoint by ${relativeError} (relative)`);
-  const file: ModelFile = {
-    model: runtime,
-    input: checkpoint.meta.input,
-    classNames: checkpoint.meta.classNames,
-    info: {
-      source: options.model,
-      provenance: checkpoint.meta.provenance,
-      pruning: checkpoint.meta.pruning,
-      results: checkpoint.meta.results,
-      unprunedParameters: model.parameterCount(),
-      exported: new Date().toISOString(),
-    },
-  };
-  const bytes = await saveModelFile(options.out, file);
-  const storage = describeStorage(runtime);
+/** `skelprune export`: exports, then prints the storage table, heads kept, sizes and the verification. */
+export async function exportCommand(options: ExportFileOptions): Promise<void> {
+  const report = await exportModel(options);
   const rows = [
     ['layer', 'format', 'Wᵀ rows×cols', 'nonzeros', '4×4 blocks', 'in memory'],
-    ...LAYER_NAMES.map((name) => {
-      const s = storage[name];
-      return [
-        name,
-        s.format,
-        `${s.rows}×${s.cols}`,
-        count(s.nonzeros),
-        count(s.blocks),
-        formatBytes(s.bytes),
-      ];
-    }),
+    ...report.layers.map((s) => [
+      s.name,
+      s.format,
+      `${s.rows}×${s.cols}`,
+      count(s.nonzeros),
+      count(s.blocks),
+      formatBytes(s.bytes),
+    ]),
   ];
-  const denseBytes = 4 * model.parameterCount();
+  const { heads, skpBytes: bytes, unprunedBytes } = report;
   console.log(formatTable(rows, 'llrrrr', true).join('\n'));
+  console.log(`\nheads kept: ${heads.kept} of ${heads.total} (${heads.dynamic} with dynamic attention)`);
   console.log(
-    `\nheads kept: ${runtime.heads.length} of ${model.config.heads} (${runtime.heads.filter((h) => h.dims.length > 0).length} with dynamic attention)`,
+    `${options.out}: ${formatBytes(bytes)}; the unpruned model's float32 weights take ${formatBytes(unprunedBytes)} (${(unprunedBytes / bytes).toFixed(1)}× larger)`,
   );
   console.log(
-    `${options.out}: ${formatBytes(bytes)}; the unpruned model's float32 weights take ${formatBytes(denseBytes)} (${(denseBytes / bytes).toFixed(1)}× larger)`,
+    `verified: the exported model reproduces the checkpoint's outputs (largest relative difference ${report.maxRelativeError.toExponential(1)})`,
   );
-  console.log(
-    `verified: the exported model reproduces the checkpoint's outputs (largest relative difference ${relativeError.toExponential(1)})`,
-  );
-  if (options.onnx) {
-    const onnx = exportOnnx(compact, { classNames: checkpoint.meta.classNames });
-    await writeFile(options.onnx, onnx);
-    console.log(`${options.onnx}: ONNX (opset 17, dense compacted weights), ${formatBytes(onnx.length)}`);
-  }
+  if (options.onnx && report.onnxBytes !== null)
+    console.log(
+      `${options.onnx}: ONNX (opset 17, dense compacted weights), ${formatBytes(report.onnxBytes)}`,
+    );
 }
 
 async function predictCommand(options: {

@@ -1,38 +1,18 @@
 /** `skelprune prune`: prune trained checkpoints (or train pruned from scratch) to an exact budget. */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { FoldProgressEvent } from '../../api/progress.js';
+import { type PruneRunResult, runPruning } from '../../api/prune.js';
 import { DATASET_KINDS } from '../../data/load.js';
-import { SkelpruneError } from '../../errors.js';
 import { BUDGET_KINDS } from '../../prune/budget.js';
 import { type PruneConfig, resolvePruneConfig } from '../../prune/config.js';
 import { METHODS } from '../../prune/methods.js';
 import { flopTotals, formatPruneReport, structuredShare } from '../../prune/report.js';
-import type { PruneEvent, PruneJob, PruneResult } from '../../prune/run.js';
+import type { PruneResult } from '../../prune/run.js';
 import { formatTable } from '../../report/table.js';
-import { jobSpec, runJobs } from '../../train/jobs.js';
 import { formatPercent, meanMetrics } from '../../train/metrics.js';
 import { parseOverrides, readConfigFile } from '../../train/run-config.js';
-import { writeFileAtomic } from '../../util/fs.js';
 import { createProgress, formatDuration, type ProgressTask } from '../progress.js';
-
-/** Checkpoints to prune: a file, or every fold-N/model.ckpt of a `train` output directory. */
-export function startingCheckpoints(from: string): { checkpoint: string; fold: string }[] {
-  if (!existsSync(from)) throw new SkelpruneError(`--from ${from}: no such file or directory`);
-  if (statSync(from).isFile()) return [{ checkpoint: from, fold: '' }];
-  const folds: { checkpoint: string; fold: string }[] = [];
-  for (let k = 1; existsSync(join(from, `fold-${k}`)); k++) {
-    const checkpoint = join(from, `fold-${k}`, 'model.ckpt');
-    if (!existsSync(checkpoint))
-      throw new SkelpruneError(`${checkpoint} is missing: did training of fold ${k} finish?`);
-    folds.push({ checkpoint, fold: `fold-${k}` });
-  }
-  if (folds.length === 0)
-    throw new SkelpruneError(
-      `--from ${from}: neither a checkpoint nor a train output directory (no fold-1/)`,
-    );
-  return folds;
-}
 
 export function registerPruneCommand(program: Command): void {
   program
@@ -100,46 +80,37 @@ export function registerPruneCommand(program: Command): void {
     });
 }
 
-export async function prune(config: PruneConfig, resume: boolean, command: string): Promise<PruneResult[]> {
-  const out = config.out ?? join('runs', `prune-${config.method}-${config.rate}`);
-  if (existsSync(join(out, 'config.json')) && !resume) {
-    throw new SkelpruneError(
-      `${out} already holds a run; pass --resume to continue it or choose another --out`,
-    );
-  }
-  const starts = config.from ? startingCheckpoints(config.from) : [{ checkpoint: undefined, fold: '' }];
-  await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  const jobs: PruneJob[] = starts.map((s, i) => ({
-    config,
-    checkpoint: s.checkpoint,
-    dir: starts.length > 1 ? join(out, s.fold) : out,
-    command: `skelprune ${command}`,
-    ...(s.checkpoint ? {} : { foldIndex: config.fold === 'all' ? i : config.fold - 1 }),
-  }));
+/** Runs `prune` with the CLI's progress bars, then prints each fold's report and their mean. */
+export async function prune(config: PruneConfig, resume: boolean, command: string): Promise<PruneRunResult> {
   const progress = createProgress();
-  const tasks = jobs.map((_, i) =>
-    progress.task(starts.length > 1 ? `${starts[i].fold} ${config.method}` : config.method),
-  );
-  let results: PruneResult[];
+  const tasks: ProgressTask[] = [];
+  let result: PruneRunResult;
   try {
-    results = await runJobs<PruneResult, PruneEvent>(
-      jobs.map((args) => jobSpec('../../prune/run.js', import.meta.url, 'pruneFold', args)),
-      config.jobs,
-      (index, event) => report(tasks[index], event),
-    );
+    result = await runPruning(config, {
+      resume,
+      command: `skelprune ${command}`,
+      onProgress: (event) => {
+        if (event.type !== 'start') return report(tasks, event);
+        for (const run of event.runs)
+          tasks.push(
+            progress.task(event.runs.length > 1 ? `${basename(run.dir)} ${event.method}` : event.method),
+          );
+      },
+    });
   } finally {
     progress.stop();
   }
-  for (const r of results) console.log(`\n${formatPruneReport(r)}`);
-  if (results.length > 1) printMean(results);
-  await writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(results, null, 2)}\n`);
-  return results;
+  for (const r of result.folds) console.log(`\n${formatPruneReport(r)}`);
+  if (result.folds.length > 1) printMean(result.folds);
+  return result;
 }
 
 const totals = new Map<ProgressTask, number>();
 
-function report(task: ProgressTask, event: PruneEvent): void {
-  if (event.type === 'start') {
+function report(tasks: readonly ProgressTask[], event: FoldProgressEvent): void {
+  const task = tasks[event.run];
+  if (event.type === 'fold-done') return;
+  if (event.type === 'fold-start') {
     totals.set(task, event.epochs);
     return;
   }
@@ -151,10 +122,10 @@ function report(task: ProgressTask, event: PruneEvent): void {
       status: `${event.phase} epoch ${event.epoch}/${event.epochs} · loss ${event.loss.toFixed(3)}`,
     });
   } else {
-    const soft = event.record.extra.softKept;
+    const soft = event.extra.softKept;
     const status = soft === undefined ? '' : ` · soft kept ${formatPercent(soft, 2)}`;
-    const done = (event.phase === 'finetune' ? total - event.record.epoch : 0) + event.record.epoch;
-    task.update(Math.min(1, done / total), { status: `${event.phase} epoch ${event.record.epoch}${status}` });
+    const done = (event.phase === 'finetune' ? total - event.epochs : 0) + event.epoch;
+    task.update(Math.min(1, done / total), { status: `${event.phase} epoch ${event.epoch}${status}` });
   }
 }
 

@@ -1,28 +1,15 @@
 /** `skelprune reproduce`: the paper's experiment tables, plots and mask pictures in one command. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { PruneSettings } from '../../api/prune.js';
+import { type ReproduceReport, reproduce } from '../../api/reproduce.js';
+import type { TrainSettings } from '../../api/train.js';
 import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
 import { METHODS } from '../../prune/methods.js';
-import { parseMethodSpec, type ReproduceOptions, reproduce } from '../../report/reproduce.js';
-import type { ReproduceResults } from '../../report/results.js';
+import { parseMethodSpec } from '../../report/reproduce.js';
 import { parseOverrides } from '../../train/run-config.js';
 import { parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
-import { writeReport } from '../report-output.js';
-
-/** The reduced protocol of --quick: synthetic data, one fold, small model, few epochs, two rates. */
-const QUICK = {
-  rates: [0.5, 0.9],
-  train: {
-    fold: 1,
-    epochs: 12,
-    synthetic: { sequencesPerClass: 20 },
-    model: { heads: 4, headDim: 4, encodingChannels: 16, convChannels: 32, fcUnits: 64 },
-  },
-  prune: { pruneEpochs: 8, finetuneEpochs: 3, fold: 1, synthetic: { sequencesPerClass: 20 } },
-  speedRepeats: 200,
-};
+import { printReport } from '../report-output.js';
 
 function parseRates(text: string): number[] {
   const rates = text.split(',').map(Number);
@@ -41,14 +28,6 @@ function parseMethods(text: string): string[] {
     }
   }
   return specs;
-}
-
-function version(): string {
-  return (
-    JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    }
-  ).version;
 }
 
 export function registerReproduceCommand(program: Command): void {
@@ -91,36 +70,35 @@ export function registerReproduceCommand(program: Command): void {
     )
     .action(async (flags: Record<string, unknown>) => {
       const quick = Boolean(flags.quick);
-      const dataset = (quick ? 'synthetic' : flags.dataset) as DatasetKind | undefined;
-      if (!dataset) throw new InvalidArgumentError('--dataset is required (or --quick)');
+      if (!quick && !flags.dataset) throw new InvalidArgumentError('--dataset is required (or --quick)');
       const overrides = parseOverrides((flags.set as string[]) ?? []) as {
-        train?: Record<string, unknown>;
-        prune?: Record<string, unknown>;
-      };
-      const options: ReproduceOptions = {
-        dataset,
-        path: flags.path as string | undefined,
-        rates: (flags.rates as number[] | undefined) ?? (quick ? QUICK.rates : [0.9, 0.95, 0.98]),
-        methods: (flags.methods as string[] | undefined) ?? [...METHODS],
-        jobs: flags.jobs as number,
-        out: (flags.out as string | undefined) ?? join('runs', `reproduce-${quick ? 'quick' : dataset}`),
-        seed: flags.seed as number,
-        pruneSeeds: flags.pruneSeeds as number,
-        train: { ...(quick ? QUICK.train : {}), ...overrides.train },
-        prune: { ...(quick ? QUICK.prune : {}), ...overrides.prune },
-        speedRepeats: quick ? QUICK.speedRepeats : (flags.speedRepeats as number),
-        command: `skelprune ${process.argv.slice(2).join(' ')}`,
-        version: version(),
+        train?: TrainSettings;
+        prune?: PruneSettings;
       };
       const progress = createProgress();
       const task = progress.task('reproduce');
-      let results: ReproduceResults;
+      let report: ReproduceReport;
       try {
-        results = await reproduce(options, (p) => task.update(p.fraction, { status: p.status }));
+        report = await reproduce({
+          dataset: flags.dataset as DatasetKind | undefined,
+          path: flags.path as string | undefined,
+          rates: flags.rates as number[] | undefined,
+          methods: flags.methods as string[] | undefined,
+          jobs: flags.jobs as number,
+          out: flags.out as string | undefined,
+          seed: flags.seed as number,
+          pruneSeeds: flags.pruneSeeds as number,
+          speedRepeats: flags.speedRepeats as number,
+          train: overrides.train,
+          prune: overrides.prune,
+          quick,
+          command: `skelprune ${process.argv.slice(2).join(' ')}`,
+          onProgress: (p) => task.update(p.fraction, { status: p.status }),
+        });
       } finally {
         progress.stop();
       }
       task.done('writing the report');
-      await writeReport(results, options.out);
+      printReport(report);
     });
 }

@@ -1,21 +1,13 @@
 /** `skelprune train`: train the GCN on a dataset's protocol folds, evaluate, save checkpoints. */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { FoldProgressEvent } from '../../api/progress.js';
+import { runTraining, type TrainResult } from '../../api/train.js';
 import { DATASET_KINDS } from '../../data/load.js';
 import { VALIDATION_GROUPINGS } from '../../data/splits.js';
 import { SkelpruneError } from '../../errors.js';
 import { formatTable } from '../../report/table.js';
 import { trainConfigSchema } from '../../train/config.js';
-import {
-  type FoldEvent,
-  type FoldJob,
-  type FoldResult,
-  loadRunDataset,
-  runProtocol,
-} from '../../train/experiment.js';
-import { jobSpec, runJobs } from '../../train/jobs.js';
+import type { FoldResult } from '../../train/experiment.js';
 import { formatConfusion, formatPercent, meanMetrics } from '../../train/metrics.js';
 import {
   DATASET_DEFAULTS,
@@ -24,8 +16,7 @@ import {
   readConfigFile,
   resolveRunConfig,
 } from '../../train/run-config.js';
-import { writeFileAtomic } from '../../util/fs.js';
-import { createProgress, formatDuration } from '../progress.js';
+import { createProgress, formatDuration, type ProgressTask } from '../progress.js';
 
 const TRAIN_DEFAULTS = trainConfigSchema.parse({});
 
@@ -118,62 +109,39 @@ export async function configFromOptions(options: Record<string, unknown>): Promi
   );
 }
 
-export async function train(config: RunConfig, resume: boolean, command: string): Promise<void> {
-  const out = config.out ?? join('runs', config.dataset);
-  await guardOutput(out, config, resume);
-  const dataset = await loadRunDataset(config);
-  const protocol = runProtocol(config, dataset);
-  const folds = dataset.protocols[protocol];
-  if (!folds)
-    throw new SkelpruneError(
-      `${dataset.name} has no protocol '${protocol}' (protocols: ${Object.keys(dataset.protocols).join(', ')})`,
-    );
-  if (config.fold !== 'all' && config.fold > folds.length) {
-    throw new SkelpruneError(`--fold ${config.fold}: protocol '${protocol}' has ${folds.length} fold(s)`);
-  }
-  const indices = config.fold === 'all' ? folds.map((_, i) => i) : [config.fold - 1];
-  await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  console.log(
-    `training on ${dataset.title}, protocol ${protocol}, ${indices.length} fold(s), ${config.jobs} job(s) → ${out}`,
-  );
-
-  const jobs: FoldJob[] = indices.map((foldIndex) => ({
-    config,
-    foldIndex,
-    dir: join(out, `fold-${foldIndex + 1}`),
-    command: `skelprune ${command}`,
-  }));
+/** Runs `train` with the CLI's progress bars, then prints the per-fold table and the confusion matrix. */
+export async function train(config: RunConfig, resume: boolean, command: string): Promise<TrainResult> {
   const progress = createProgress();
-  const tasks = jobs.map((job) => progress.task(`fold ${job.foldIndex + 1}/${folds.length}`));
-  const started = performance.now();
-  let results: FoldResult[];
+  const tasks: ProgressTask[] = [];
+  let result: TrainResult;
   try {
-    results = await runJobs<FoldResult, FoldEvent>(
-      jobs.map((args) => jobSpec('../../train/experiment.js', import.meta.url, 'trainFold', args)),
-      config.jobs,
-      (index, event) => reportEvent(tasks[index], event, config.epochs),
-    );
+    result = await runTraining(config, {
+      resume,
+      command: `skelprune ${command}`,
+      onProgress: (event) => {
+        if (event.type === 'start') {
+          console.log(
+            `training on ${event.title}, protocol ${event.protocol}, ${event.foldIndices.length} fold(s), ${event.jobs} job(s) → ${event.out}`,
+          );
+          for (const k of event.foldIndices) tasks.push(progress.task(`fold ${k + 1}/${event.folds}`));
+        } else reportEvent(tasks, event);
+      },
+    });
   } finally {
     progress.stop();
   }
-  results.forEach((r, i) => {
+  result.folds.forEach((r, i) => {
     tasks[i].done(`test ${formatPercent(r.metrics.top1)}`);
   });
-  printSummary(results, (performance.now() - started) / 1000);
-  const mean = meanMetrics(results.map((r) => r.metrics));
-  await writeFileAtomic(
-    join(out, 'summary.json'),
-    `${JSON.stringify({ dataset: dataset.name, protocol, folds: results, mean: { top1: mean.top1, meanClass: mean.meanClass } }, null, 2)}\n`,
-  );
+  printSummary(result.folds, result.seconds);
+  return result;
 }
 
 const lastValidation = new Map<object, string>();
 
-function reportEvent(
-  task: ReturnType<ReturnType<typeof createProgress>['task']>,
-  event: FoldEvent,
-  epochs: number,
-): void {
+function reportEvent(tasks: readonly ProgressTask[], event: FoldProgressEvent): void {
+  if (event.type === 'fold-done') return;
+  const task = tasks[event.run];
   if (event.type === 'step') {
     const fraction = (event.epoch - 1 + event.step / event.steps) / event.epochs;
     const val = lastValidation.get(task) ?? '';
@@ -181,13 +149,13 @@ function reportEvent(
       status: `epoch ${event.epoch}/${event.epochs} · loss ${event.loss.toFixed(3)}${val}`,
     });
   } else if (event.type === 'epoch') {
-    const v = event.record.validation;
+    const v = event.validation;
     if (v) lastValidation.set(task, ` · val ${formatPercent(v.top1)}`);
-    task.update(event.record.epoch / epochs, {
-      status: `epoch ${event.record.epoch}/${epochs} · loss ${event.record.loss.toFixed(3)}${lastValidation.get(task) ?? ''}`,
+    task.update(event.epoch / event.epochs, {
+      status: `epoch ${event.epoch}/${event.epochs} · loss ${event.loss.toFixed(3)}${lastValidation.get(task) ?? ''}`,
     });
   } else if (event.resumedAt > 0) {
-    task.update(event.resumedAt / epochs, { status: `resumed after epoch ${event.resumedAt}` });
+    task.update(event.resumedAt / event.epochs, { status: `resumed after epoch ${event.resumedAt}` });
   }
 }
 
@@ -214,24 +182,4 @@ function printSummary(results: readonly FoldResult[], seconds: number): void {
   console.log(
     `\nwall time ${formatDuration(seconds)}; checkpoints: ${results.map((r) => r.checkpoint).join(', ')}`,
   );
-}
-
-/** Refuses to mix runs: an output folder is reused only with --resume and the same settings. */
-async function guardOutput(out: string, config: RunConfig, resume: boolean): Promise<void> {
-  const path = join(out, 'config.json');
-  if (!existsSync(path)) return;
-  if (!resume)
-    throw new SkelpruneError(
-      `${out} already holds a run; pass --resume to continue it or choose another --out`,
-    );
-  const previous = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-  const current = config as unknown as Record<string, unknown>;
-  const differing = Object.keys({ ...previous, ...current }).filter(
-    (key) => key !== 'jobs' && JSON.stringify(previous[key]) !== JSON.stringify(current[key]),
-  );
-  if (differing.length > 0) {
-    throw new SkelpruneError(
-      `--resume: settings differ from the run in ${out} (${differing.join(', ')}); resume with the same settings`,
-    );
-  }
 }

@@ -67,7 +67,11 @@ export function oneOf<T extends string>(path: Path, value: unknown, options: rea
 }
 
 export function integers(path: Path, value: unknown, max: number, maxLength?: number): number[] {
-  return array(path, value, maxLength).map((v, i) => integer(`${path}.${i}`, v, 0, max));
+  const values = array(path, value, maxLength);
+  // Index lists run to thousands of entries: name an entry's path only when it fails.
+  const bad = values.findIndex((v) => !Number.isInteger(v) || (v as number) < 0 || (v as number) > max);
+  if (bad >= 0) integer(`${path}.${bad}`, values[bad], 0, max);
+  return values.slice() as number[];
 }
 
 export function pairs(path: Path, value: unknown, max: number): [number, number][] {

@@ -1,20 +1,33 @@
 /**
- * Reading the exported model file (`.skp`, format version 2; docs/model-format.md): a safetensors
- * file whose `skelprune_model` metadata entry (JSON) holds the compact architecture, each layer's storage format,
- * the input pipeline (fitted preprocessing, features, skeleton), the class names and provenance, and
- * whose tensors hold each layer's weights (in the smaller of two lossless encodings) and biases.
- * Everything inference needs, nothing of training; readable by any safetensors reader. Pure (no file system); the toolkit writes the files. Every
- * size in the description is checked against limits and against the stored tensors before anything
- * is allocated, and every weight must be finite.
+ * The exported model file (`.skp`, format version 2; docs/model-format.md): a safetensors file whose
+ * `skelprune_model` metadata entry (JSON) holds the compact architecture, each layer's storage
+ * format, the input pipeline (fitted preprocessing, features, skeleton), the class names and
+ * provenance, and whose tensors hold each layer's weights (in the smaller of two lossless encodings)
+ * and biases. Everything inference needs, nothing of training; readable by any safetensors reader.
+ * Pure (no file system): `decodeModelFile` reads the bytes, `encodeModelFile` writes them (the
+ * toolkit's export, and tests that need a file). Every size in the description is checked against
+ * limits and against the stored tensors before anything is allocated, and every weight must be finite.
  */
 import { SkelpruneError } from '../errors.js';
 import { readFeatureConfig } from '../input/features.js';
 import type { ModelInputSpec } from '../input/model-input.js';
 import { LIMITS, parseFittedPreprocessing } from '../input/preprocess.js';
-import { LAYER_NAMES, type LayerName, type RuntimeModel, validateRuntimeModel } from '../model/engine.js';
-import { type StorageFormat, storeTransposed } from '../model/storage.js';
+import {
+  LAYER_NAMES,
+  type LayerName,
+  type RuntimeHead,
+  type RuntimeModel,
+  validateRuntimeModel,
+} from '../model/engine.js';
+import {
+  denseValues,
+  type StorageFormat,
+  type StoredMatrix,
+  storeNonzeros,
+  storeTransposed,
+} from '../model/storage.js';
 import * as check from './check.js';
-import { decodeSafetensors, type NamedArray } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
 
 export const MODEL_FORMAT = 'skelprune-model';
 export const MODEL_VERSION = 2;
@@ -43,15 +56,9 @@ export interface LayerHeader {
 export interface ModelFileHeader {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
-  model: {
-    nodes: number;
-    chunks: number;
-    classes: number;
-    chunkWidth: number;
-    encoderInputs: number[];
-    scoreScale: number;
-    heads: { index: number; dims: number[]; channels: number[] }[];
-    fcInputs: number[];
+  /** The model's metadata; the heads' biases and the layers' weights are tensors. */
+  model: Omit<RuntimeModel, 'heads' | 'layers'> & {
+    heads: Omit<RuntimeHead, 'bias'>[];
     layers: Record<LayerName, LayerHeader>;
   };
   input: ModelInputSpec;
@@ -68,22 +75,28 @@ export interface ModelFile {
   info: Record<string, unknown>;
 }
 
-/** Wᵀ [rows, cols] row-major from a bitmap of nonzero positions and the nonzero values in order. */
-function unpackBitmap(
-  mask: Uint8Array,
-  values: Float32Array,
-  rows: number,
-  cols: number,
-): Float32Array | null {
+/**
+ * The row-major positions in Wᵀ [rows, cols] of the `count` nonzeros a bitmap marks, ascending; null
+ * when it does not mark exactly `count` positions within the matrix.
+ */
+function bitmapPositions(mask: Uint8Array, count: number, rows: number, cols: number): Int32Array | null {
   if (mask.length !== bitmapBytes(rows * cols)) return null;
-  const dense = new Float32Array(rows * cols);
+  const positions = new Int32Array(count);
   let n = 0;
-  for (let k = 0; k < dense.length; k++) {
-    if (!((mask[k >> 3] >> (k & 7)) & 1)) continue;
-    if (n === values.length) return null;
-    dense[k] = values[n++];
+  // A pruned layer's bitmap is mostly zero bytes: visit only the set bits, lowest first.
+  for (let b = 0; b < mask.length; b++) {
+    for (let bits = mask[b]; bits !== 0; bits &= bits - 1) {
+      const k = 8 * b + 31 - Math.clz32(bits & -bits);
+      if (k >= rows * cols || n === count) return null;
+      positions[n++] = k;
+    }
   }
-  return n === values.length ? dense : null;
+  return n === count ? positions : null;
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let k = 0; k < values.length; k++) if (!Number.isFinite(values[k])) return false;
+  return true;
 }
 
 function parseHeader(metadata: Record<string, string>, source: string): ModelFileHeader {
@@ -211,7 +224,7 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
     const t = tensors[name];
     if (!t || !(t.data instanceof kind))
       throw new SkelpruneError(`${source}: tensor '${name}' is missing or has the wrong type`);
-    if (t.data instanceof Float32Array && !t.data.every(Number.isFinite)) {
+    if (t.data instanceof Float32Array && !allFinite(t.data)) {
       throw new SkelpruneError(`${source}: tensor '${name}' holds non-finite values (corrupted file?)`);
     }
     return t.data as T;
@@ -224,17 +237,17 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
     LAYER_NAMES.map((name) => {
       const { format, encoding, rows, cols } = header.model.layers[name];
       const values = tensor(`${name}.values`, Float32Array);
-      const dense =
-        encoding === 'dense'
-          ? values.length === rows * cols
-            ? values
-            : null
-          : unpackBitmap(tensor(`${name}.mask`, Uint8Array), values, rows, cols);
-      if (!dense)
+      const positions =
+        encoding === 'bitmap'
+          ? bitmapPositions(tensor(`${name}.mask`, Uint8Array), values.length, rows, cols)
+          : null;
+      if (encoding === 'dense' ? values.length !== rows * cols : !positions)
         throw new SkelpruneError(
           `${source}: the weights of layer '${name}' do not match its ${rows}×${cols} shape`,
         );
-      const weight = storeTransposed(dense, rows, cols, format);
+      const weight = positions
+        ? storeNonzeros(positions, values, rows, cols, format)
+        : storeTransposed(values, rows, cols, format);
       return [name, { weight, bias: tensor(`${name}.bias`, Float32Array) }];
     }),
   ) as Record<LayerName, RuntimeModel['layers'][LayerName]>;
@@ -252,4 +265,75 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
     throw new SkelpruneError(`${source}: inconsistent model: ${(error as Error).message}`);
   }
   return { model, input: header.input, classNames: header.classNames, info: header.info };
+}
+
+/** A layer's Wᵀ in the smaller of the two encodings (see `WeightEncoding`). */
+function encodeWeight(
+  name: string,
+  m: StoredMatrix,
+): { encoding: WeightEncoding; tensors: Record<string, NamedArray> } {
+  const dense = denseValues(m);
+  const nonzeros = dense.reduce((n, v) => n + (v === 0 ? 0 : 1), 0);
+  if (bitmapBytes(dense.length) + 4 * nonzeros >= dense.byteLength) {
+    return { encoding: 'dense', tensors: { [`${name}.values`]: { shape: [m.rows, m.cols], data: dense } } };
+  }
+  const mask = new Uint8Array(bitmapBytes(dense.length));
+  const values = new Float32Array(nonzeros);
+  let n = 0;
+  dense.forEach((v, k) => {
+    if (v === 0) return;
+    mask[k >> 3] |= 1 << (k & 7);
+    values[n++] = v;
+  });
+  return {
+    encoding: 'bitmap',
+    tensors: {
+      [`${name}.mask`]: { shape: [mask.length], data: mask },
+      [`${name}.values`]: { shape: [nonzeros], data: values },
+    },
+  };
+}
+
+/** The `.skp` bytes of a model file (the inverse of `decodeModelFile`). */
+export function encodeModelFile(file: ModelFile): Uint8Array {
+  const { model } = file;
+  const { nodes } = model;
+  const encoded = Object.fromEntries(
+    LAYER_NAMES.map((name) => [name, encodeWeight(name, model.layers[name].weight)]),
+  ) as Record<LayerName, ReturnType<typeof encodeWeight>>;
+  const header: ModelFileHeader = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    model: {
+      nodes,
+      chunks: model.chunks,
+      classes: model.classes,
+      chunkWidth: model.chunkWidth,
+      encoderInputs: model.encoderInputs,
+      scoreScale: model.scoreScale,
+      heads: model.heads.map(({ index, dims, channels }) => ({ index, dims, channels })),
+      fcInputs: model.fcInputs,
+      layers: Object.fromEntries(
+        LAYER_NAMES.map((name) => {
+          const { format, rows, cols } = model.layers[name].weight;
+          return [name, { format, encoding: encoded[name].encoding, rows, cols }];
+        }),
+      ) as ModelFileHeader['model']['layers'],
+    },
+    input: file.input,
+    classNames: file.classNames,
+    info: file.info,
+  };
+  const tensors: Record<string, NamedArray> = {};
+  const biases = new Float32Array(model.heads.length * nodes * nodes);
+  model.heads.forEach((h, i) => {
+    biases.set(h.bias, i * nodes * nodes);
+  });
+  tensors['heads.bias'] = { shape: [model.heads.length, nodes, nodes], data: biases };
+  for (const name of LAYER_NAMES) {
+    const layer = model.layers[name];
+    Object.assign(tensors, encoded[name].tensors);
+    tensors[`${name}.bias`] = { shape: [layer.bias.length], data: layer.bias };
+  }
+  return encodeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify(header) });
 }

@@ -60,7 +60,16 @@ export function toSequence(input: SequenceInput, expected: Expected): SkeletonSe
   const positions =
     packed.positions instanceof Float32Array ? packed.positions : Float32Array.from(packed.positions);
   checkFinite(positions, id, frameSize);
-  return { id, label: -1, subject: '', frames: packed.frames, persons, joints, positions, source: packed.source ?? id };
+  return {
+    id,
+    label: -1,
+    subject: '',
+    frames: packed.frames,
+    persons,
+    joints,
+    positions,
+    source: packed.source ?? id,
+  };
 }
 
 function fromFrames(frames: readonly NestedFrame[], expected: Expected): SkeletonSequence {
@@ -84,7 +93,8 @@ export function writeFrame(
   where: string,
 ): void {
   const { persons, joints } = expected;
-  if (!Array.isArray(frame)) {
+  // Flat coordinates: a typed array, or a plain array of numbers.
+  if (!Array.isArray(frame) || typeof frame[0] === 'number') {
     const flat = frame as ArrayLike<number>;
     if (flat.length !== persons * joints * 3) {
       throw new SkelpruneError(

@@ -12,6 +12,7 @@
  * main thread calls Atomics.notify only when a worker actually sleeps, and a gemm too small to
  * repay a wake-up runs on the main thread alone when every worker sleeps.
  */
+import type { WasmMemory } from './heap.js';
 import type { GemmParams } from './types.js';
 
 /** Bumped by the main thread to wake the workers for a new gemm (or to quit). */
@@ -70,7 +71,7 @@ export interface ControlBlock {
   floats: Float32Array;
 }
 
-export function controlBlock(memory: WebAssembly.Memory, control: number): ControlBlock {
+export function controlBlock(memory: WasmMemory, control: number): ControlBlock {
   return {
     ints: new Int32Array(memory.buffer, control * 4, CONTROL_INTS),
     floats: new Float32Array(memory.buffer, control * 4, CONTROL_INTS),

@@ -25,7 +25,18 @@ export interface HeapStats {
   liveBlocks: number;
 }
 
-export function createMemory(shared: boolean, initialPages = INITIAL_PAGES): WebAssembly.Memory {
+/**
+ * The part of a WebAssembly.Memory the heap uses. Declared structurally so that the package's type
+ * declarations need no WebAssembly typings: TypeScript has them only in its DOM and webworker
+ * libraries (and @types/node only from v22), so a Node project with neither could not compile
+ * against `WebAssembly.Memory`. Every value of this type is a real WebAssembly.Memory.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+
+export function createMemory(shared: boolean, initialPages = INITIAL_PAGES): WasmMemory {
   return new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared });
 }
 
@@ -49,7 +60,7 @@ function sizeClass(n: number): number {
 }
 
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private view: Float32Array;
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
@@ -58,7 +69,7 @@ export class Heap {
   private inUse = 0;
   private peak = 0;
 
-  constructor(memory: WebAssembly.Memory) {
+  constructor(memory: WasmMemory) {
     this.memory = memory;
     this.view = new Float32Array(memory.buffer);
     this.top = RESERVED_BYTES / 4;

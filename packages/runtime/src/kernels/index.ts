@@ -3,11 +3,11 @@
  * backends can be swapped or compared on the same tensors.
  */
 import { TsKernels } from './fallback.js';
-import { createMemory, Heap, sharedMemorySupported } from './heap.js';
+import { createMemory, Heap, sharedMemorySupported, type WasmMemory } from './heap.js';
 import { createGemmPool } from './pool.js';
 import type { Kernels } from './types.js';
 import { instantiateKernels, WasmKernels } from './wasm.js';
-import { kernelsUnsharedWasmBase64, kernelsWasmBase64 } from './wasm-binary.generated.js';
+import { kernelsWasmBase64, sharedMemoryPatch } from './wasm-binary.generated.js';
 
 export type { Kernels } from './types.js';
 
@@ -19,8 +19,8 @@ export interface KernelOptions {
    * threads exist.
    */
   threads?: number;
-  /** The memory to allocate tensors in; a fresh one (shared where possible) by default. */
-  memory?: WebAssembly.Memory;
+  /** The WebAssembly.Memory to allocate tensors in; a fresh one (shared where possible) by default. */
+  memory?: WasmMemory;
 }
 
 /** A backend that may own worker threads. */
@@ -42,10 +42,10 @@ export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-const heaps = new WeakMap<WebAssembly.Memory, Heap>();
+const heaps = new WeakMap<WasmMemory, Heap>();
 
 /** The one Heap over a memory: two allocators over the same memory would hand out the same blocks. */
-export function heapFor(memory: WebAssembly.Memory): Heap {
+export function heapFor(memory: WasmMemory): Heap {
   let heap = heaps.get(memory);
   if (!heap) {
     heap = new Heap(memory);
@@ -77,7 +77,7 @@ function useWasm(options: KernelOptions): boolean {
 
 function build(heap: Heap, options: KernelOptions, module: WebAssembly.Module | null): KernelBackend {
   if (module === null) return new TsKernels(heap);
-  const exports = instantiateKernels(module, heap.memory);
+  const exports = instantiateKernels(module, heap.memory as WebAssembly.Memory);
   const pool = createGemmPool(heap, module, exports, options.threads ?? defaultThreads());
   return new WasmKernels(heap, exports, pool);
 }
@@ -89,10 +89,14 @@ function defaultThreads(): number {
 
 /**
  * The module variant whose memory import matches the heap: shared (gemm workers can join it) or
- * unshared (a browser page without cross-origin isolation: single-threaded wasm SIMD).
+ * unshared (a browser page without cross-origin isolation: single-threaded wasm SIMD). The shared
+ * variant is the embedded unshared one with its memory import's flags patched.
  */
 function kernelsBinary(heap: Heap): Uint8Array<ArrayBuffer> {
+  const text = atob(kernelsWasmBase64);
+  const binary = new Uint8Array(text.length);
+  for (let k = 0; k < text.length; k++) binary[k] = text.charCodeAt(k);
   const shared = typeof SharedArrayBuffer !== 'undefined' && heap.memory.buffer instanceof SharedArrayBuffer;
-  const base64 = shared ? kernelsWasmBase64 : kernelsUnsharedWasmBase64;
-  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+  if (shared) binary[sharedMemoryPatch.offset] = sharedMemoryPatch.byte;
+  return binary;
 }

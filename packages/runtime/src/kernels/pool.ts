@@ -56,7 +56,7 @@ export class GemmPool {
     const scratchFloats = exports.gemmScratchBytes() / 4;
     this.workerScratch = Array.from({ length: workerCount }, () => heap.alloc(scratchFloats));
     const started = this.workerScratch.map((scratch) => {
-      const data: WorkerData = { module, memory: heap.memory, control, scratch };
+      const data: WorkerData = { module, memory: heap.memory as WebAssembly.Memory, control, scratch };
       const worker = new workerThreads.Worker(new URL('./gemm-worker.js', import.meta.url), {
         workerData: data,
       });

@@ -145,11 +145,14 @@ function checkStorage(name: string, m: StoredMatrix, fail: (message: string) => 
   const limit = m.format === 'csr' ? m.cols : Math.ceil(m.cols / BLOCK);
   const entry = m.format === 'csr' ? 1 : BLOCK * BLOCK;
   const { rowPtr, index, values } = m;
-  const monotone = rowPtr.every((p, r) => r === 0 || p >= rowPtr[r - 1]);
+  let monotone = true;
+  for (let r = 1; r < rowPtr.length; r++) monotone &&= rowPtr[r] >= rowPtr[r - 1];
   if (rowPtr.length !== lines + 1 || rowPtr[0] !== 0 || !monotone || rowPtr[lines] !== index.length)
     fail(`${name} ${m.format} row pointers are inconsistent`);
   if (values.length !== index.length * entry) fail(`${name} ${m.format} values do not match its index`);
-  if (!index.every((c) => c < limit)) fail(`${name} ${m.format} indexes a column beyond ${limit}`);
+  let largest = -1;
+  for (let t = 0; t < index.length; t++) largest = Math.max(largest, index[t]);
+  if (largest >= limit) fail(`${name} ${m.format} indexes a column beyond ${limit}`);
 }
 
 /** Every activation and table of one batch size. */

@@ -80,36 +80,44 @@ export interface StorageSummary extends MatrixShape {
 
 const blocksAlong = (n: number) => Math.ceil(n / BLOCK);
 
-/** Wᵀ[o, i] of a layer's W [in, out]. */
-const transposedAt = (w: Matrix, o: number, i: number) => w.data[i * w.cols + o];
+/** Wᵀ of a layer weight W [in, out], as dense row-major [out, in] values. */
+function transposed(w: Matrix): Float32Array {
+  const out = new Float32Array(w.rows * w.cols);
+  for (let i = 0; i < w.rows; i++)
+    for (let o = 0; o < w.cols; o++) out[o * w.rows + i] = w.data[i * w.cols + o];
+  return out;
+}
 
-/** Nonzeros and nonempty 4×4 blocks of a rows × cols matrix given by its entries. */
-function shapeOf(rows: number, cols: number, at: (o: number, i: number) => number): MatrixShape {
+/** 1 for each 4×4 block of a dense row-major [rows, cols] matrix that holds a nonzero. */
+function liveBlocks(values: Float32Array, rows: number, cols: number): Uint8Array {
   const blockCols = blocksAlong(cols);
   const live = new Uint8Array(blocksAlong(rows) * blockCols);
-  let nonzeros = 0;
   for (let o = 0; o < rows; o++) {
-    for (let i = 0; i < cols; i++) {
-      if (at(o, i) === 0) continue;
-      nonzeros++;
-      live[Math.floor(o / BLOCK) * blockCols + Math.floor(i / BLOCK)] = 1;
-    }
+    const base = Math.floor(o / BLOCK) * blockCols;
+    for (let i = 0; i < cols; i++) if (values[o * cols + i] !== 0) live[base + Math.floor(i / BLOCK)] = 1;
   }
-  return { rows, cols, nonzeros, blocks: live.reduce((n, v) => n + v, 0) };
+  return live;
 }
+
+/** Nonzero entries of values[start, end): of a stored matrix's values, its nonzero weights in any format. */
+export function countNonzeros(values: Float32Array, start = 0, end = values.length): number {
+  let n = 0;
+  for (let k = start; k < end; k++) if (values[k] !== 0) n++;
+  return n;
+}
+
+const sum = (values: Uint8Array) => values.reduce((n, v) => n + v, 0);
 
 /** Rows, columns, nonzeros and nonempty 4×4 blocks of Wᵀ for a layer weight W [in, out]. */
 export function matrixShape(w: Matrix): MatrixShape {
-  return shapeOf(w.cols, w.rows, (o, i) => transposedAt(w, o, i));
-}
-
-function indexArray(values: readonly number[], limit: number): Uint16Array | Int32Array {
-  return limit < U16_LIMIT ? Uint16Array.from(values) : Int32Array.from(values);
+  const values = transposed(w);
+  const blocks = sum(liveBlocks(values, w.cols, w.rows));
+  return { rows: w.cols, cols: w.rows, nonzeros: countNonzeros(values), blocks };
 }
 
 /** Wᵀ of a layer weight W [in, out] in the given format. */
 export function storeMatrix(w: Matrix, format: StorageFormat): StoredMatrix {
-  return storeEntries(w.cols, w.rows, (o, i) => transposedAt(w, o, i), format);
+  return storeTransposed(transposed(w), w.cols, w.rows, format);
 }
 
 /** Wᵀ given as dense row-major [rows, cols] values, stored in `format` (the inverse of denseValues). */
@@ -119,64 +127,69 @@ export function storeTransposed(
   cols: number,
   format: StorageFormat,
 ): StoredMatrix {
-  return storeEntries(rows, cols, (o, i) => values[o * cols + i], format);
+  if (format === 'dense') return { format, rows, cols, values: values.slice(0, rows * cols) };
+  const positions = new Int32Array(countNonzeros(values, 0, rows * cols));
+  const nonzeros = new Float32Array(positions.length);
+  for (let k = 0, t = 0; t < positions.length; k++) {
+    if (values[k] === 0) continue;
+    positions[t] = k;
+    nonzeros[t++] = values[k];
+  }
+  return storeNonzeros(positions, nonzeros, rows, cols, format);
 }
 
-/** A rows × cols matrix given by its entries `at(o, i)`, in the given format. */
-function storeEntries(
+/**
+ * Wᵀ [rows, cols] given by its nonzeros: their row-major positions o·cols + i, ascending, and their
+ * values; stored in `format`. Loading a model builds every layer this way (a model file's bitmap
+ * lists the nonzeros so), so it works on typed arrays only and never expands a sparse layer.
+ */
+export function storeNonzeros(
+  positions: Int32Array,
+  values: Float32Array,
   rows: number,
   cols: number,
-  at: (o: number, i: number) => number,
   format: StorageFormat,
 ): StoredMatrix {
   if (format === 'dense') {
-    const values = new Float32Array(rows * cols);
-    for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) values[o * cols + i] = at(o, i);
-    return { format, rows, cols, values };
+    const dense = new Float32Array(rows * cols);
+    for (let t = 0; t < positions.length; t++) dense[positions[t]] = values[t];
+    return { format, rows, cols, values: dense };
   }
   if (format === 'csr') {
     const rowPtr = new Int32Array(rows + 1);
-    const index: number[] = [];
-    const values: number[] = [];
-    for (let o = 0; o < rows; o++) {
-      for (let i = 0; i < cols; i++) {
-        const value = at(o, i);
-        if (value === 0) continue;
-        index.push(i);
-        values.push(value);
-      }
-      rowPtr[o + 1] = index.length;
+    const index = cols < U16_LIMIT ? new Uint16Array(positions.length) : new Int32Array(positions.length);
+    for (let t = 0; t < positions.length; t++) {
+      rowPtr[Math.floor(positions[t] / cols) + 1]++;
+      index[t] = positions[t] % cols;
     }
-    return { format, rows, cols, rowPtr, index: indexArray(index, cols), values: Float32Array.from(values) };
+    for (let o = 0; o < rows; o++) rowPtr[o + 1] += rowPtr[o];
+    return { format, rows, cols, rowPtr, index, values: values.slice() };
   }
+  // Blocks are numbered in row-major block order: the slot of each live block, then its values.
   const blockRows = blocksAlong(rows);
   const blockCols = blocksAlong(cols);
+  const blockOf = (position: number) =>
+    Math.floor(Math.floor(position / cols) / BLOCK) * blockCols + Math.floor((position % cols) / BLOCK);
+  const slot = new Int32Array(blockRows * blockCols).fill(-1);
+  for (let t = 0; t < positions.length; t++) slot[blockOf(positions[t])] = 0;
   const rowPtr = new Int32Array(blockRows + 1);
-  const index: number[] = [];
-  const values: number[] = [];
-  const block = new Float32Array(BLOCK * BLOCK);
-  for (let r = 0; r < blockRows; r++) {
-    for (let c = 0; c < blockCols; c++) {
-      block.fill(0);
-      for (let o = r * BLOCK; o < Math.min(rows, (r + 1) * BLOCK); o++) {
-        for (let i = c * BLOCK; i < Math.min(cols, (c + 1) * BLOCK); i++) {
-          block[(o - r * BLOCK) * BLOCK + (i - c * BLOCK)] = at(o, i);
-        }
-      }
-      if (block.every((v) => v === 0)) continue;
-      index.push(c);
-      values.push(...block);
-    }
-    rowPtr[r + 1] = index.length;
+  let blocks = 0;
+  for (let b = 0; b < slot.length; b++) {
+    if (slot[b] < 0) continue;
+    slot[b] = blocks++;
+    rowPtr[Math.floor(b / blockCols) + 1]++;
   }
-  return {
-    format,
-    rows,
-    cols,
-    rowPtr,
-    index: indexArray(index, blockCols),
-    values: Float32Array.from(values),
-  };
+  for (let r = 0; r < blockRows; r++) rowPtr[r + 1] += rowPtr[r];
+  const index = blockCols < U16_LIMIT ? new Uint16Array(blocks) : new Int32Array(blocks);
+  // Partial edge blocks keep their zero padding.
+  const stored = new Float32Array(blocks * BLOCK * BLOCK);
+  for (let b = 0; b < slot.length; b++) if (slot[b] >= 0) index[slot[b]] = b % blockCols;
+  for (let t = 0; t < positions.length; t++) {
+    const o = Math.floor(positions[t] / cols);
+    const i = positions[t] % cols;
+    stored[(slot[blockOf(positions[t])] * BLOCK + (o % BLOCK)) * BLOCK + (i % BLOCK)] = values[t];
+  }
+  return { format, rows, cols, rowPtr, index, values: stored };
 }
 
 /** Wᵀ as a dense row-major [rows, cols] array, whatever the format (for tests and exporters). */
@@ -201,12 +214,32 @@ export function denseValues(m: StoredMatrix): Float32Array {
   return out;
 }
 
-/** Format, shape, nonzeros, nonempty blocks and bytes of a stored matrix. */
+/** Bytes of a stored matrix's arrays. */
+export function storedBytes(m: StoredMatrix): number {
+  if (m.format === 'dense') return m.values.byteLength;
+  return m.rowPtr.byteLength + m.index.byteLength + m.values.byteLength;
+}
+
+/** Format, shape, nonzeros, nonempty blocks and bytes of a stored matrix (read off its storage). */
 export function summarizeStorage(m: StoredMatrix): StorageSummary {
-  const dense = denseValues(m);
-  const bytes =
-    m.format === 'dense'
-      ? m.values.byteLength
-      : m.rowPtr.byteLength + m.index.byteLength + m.values.byteLength;
-  return { format: m.format, ...shapeOf(m.rows, m.cols, (o, i) => dense[o * m.cols + i]), bytes };
+  const { format, rows, cols } = m;
+  const nonzeros = countNonzeros(m.values);
+  const bytes = storedBytes(m);
+  if (format === 'dense')
+    return { format, rows, cols, nonzeros, blocks: sum(liveBlocks(m.values, rows, cols)), bytes };
+  if (format === 'bsr') {
+    const size = BLOCK * BLOCK;
+    let blocks = 0;
+    for (let t = 0; t < m.index.length; t++)
+      if (countNonzeros(m.values, t * size, (t + 1) * size) > 0) blocks++;
+    return { format, rows, cols, nonzeros, blocks, bytes };
+  }
+  const blockCols = blocksAlong(cols);
+  const live = new Uint8Array(blocksAlong(rows) * blockCols);
+  for (let o = 0; o < rows; o++) {
+    for (let t = m.rowPtr[o]; t < m.rowPtr[o + 1]; t++) {
+      if (m.values[t] !== 0) live[Math.floor(o / BLOCK) * blockCols + Math.floor(m.index[t] / BLOCK)] = 1;
+    }
+  }
+  return { format, rows, cols, nonzeros, blocks: sum(live), bytes };
 }
