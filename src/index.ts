@@ -37,6 +37,17 @@ export {
 export type { ModelInput } from '@skelprune/runtime/internal';
 // Datasets.
 export { type DatasetInspection, inspectDataset } from './api/dataset.js';
+// Deployment from a script: classify files of sequences, time models.
+export {
+  type BenchmarkOptions,
+  type BenchmarkResult,
+  type BenchmarkRow,
+  benchmark,
+  type ClassifyOptions,
+  type ClassifyResult,
+  classifySequences,
+  type SequencePrediction,
+} from './api/deploy.js';
 // Export.
 export {
   type ExportBytesOptions,

@@ -20,6 +20,8 @@ import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunO
  * `budget`, `from`, `pruneEpochs`, ..., nested `ctf` and `magnitude`, and the run settings of
  * training). What is left out takes the CLI's default. `dataset`, `method` and `rate` may come from
  * the `config` file instead.
+ *
+ * @interface
  */
 export type PruneSettings = Partial<z.input<typeof pruneConfigSchema>> & {
   /** The dataset's format (required here or in the config file). */

@@ -35,6 +35,8 @@ import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunO
  * flags: `epochs` ↔ `--epochs`; nested groups `model`, `preprocess`, `features`, `synthetic`). What is
  * left out takes the same default as in the CLI (the dataset's own defaults under the schema's).
  * `dataset` may come from the `config` file instead.
+ *
+ * @interface
  */
 export type TrainSettings = Omit<RunConfigInput, 'dataset'> & {
   /** The dataset's format (required here or in the config file). */

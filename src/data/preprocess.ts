@@ -28,9 +28,19 @@ import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
 const temporalModes = z.discriminatedUnion('mode', [
   /** Linear interpolation to `frames` evenly spaced instants; the first and last frames are kept. */
-  z.strictObject({ mode: z.literal('resample'), frames: z.int().min(2).default(32) }),
+  z.strictObject({
+    /** Resample to a fixed number of frames. */
+    mode: z.literal('resample'),
+    /** Frames of every preprocessed sequence. */
+    frames: z.int().min(2).default(32),
+  }),
   /** The time axis cut into `chunks` equal parts; each output frame is the mean of its part. */
-  z.strictObject({ mode: z.literal('chunks'), chunks: z.int().min(1).default(8) }),
+  z.strictObject({
+    /** Average the frames of equal parts of the sequence. */
+    mode: z.literal('chunks'),
+    /** Parts, hence frames of every preprocessed sequence. */
+    chunks: z.int().min(1).default(8),
+  }),
 ]);
 
 /** `{ frames: 64 }` alone means resampling and `{ chunks: 8 }` chunking: the mode follows the key. */
@@ -57,7 +67,10 @@ const augmentSchema = z.strictObject({
 
 const centerChoiceSchema = z.union([
   z.enum(['dataset', 'torso', 'wrist', 'none']),
-  z.strictObject({ joint: z.int().nonnegative() }),
+  z.strictObject({
+    /** Index of the centre joint in the skeleton (0-based). */
+    joint: z.int().nonnegative(),
+  }),
 ]);
 
 /** What a user configures; every field is optional (see the defaults). */
@@ -71,7 +84,9 @@ export const preprocessConfigSchema = z.strictObject({
    * `bone-length`: set every bone to its mean training length, then divide by the mean bone length.
    */
   scale: z.enum(['none', 'global-std', 'bone-length']).default('global-std'),
+  /** A fixed number of frames, by resampling (default, 32 frames) or by averaging chunks. */
   temporal: temporalSchema.default({ mode: 'resample', frames: 32 }),
+  /** Random augmentation of the training sequences (all off by default). */
   augment: augmentSchema.prefault({}),
 });
 

@@ -19,18 +19,28 @@ import type { Dataset, SkeletonSequence } from './types.js';
 
 export const syntheticOptionsSchema = z
   .strictObject({
+    /** Classes; consecutive pairs share a motion pattern, played forwards then backwards. */
     classes: z.int().min(2).default(8),
+    /** Persons per sequence (1 to 4), each moving by a pattern of its own. */
     persons: z.int().min(1).max(4).default(1),
     /** A named template (`body`: 20 joints, `hand`: 21) or a joint count for a generated star of chains. */
     joints: z.union([z.enum(['body', 'hand']), z.int().min(2)]).default('body'),
+    /** Fewest frames of a sequence (lengths are uniform in minFrames..maxFrames). */
     minFrames: z.int().min(2).default(16),
+    /** Most frames of a sequence; at least `minFrames`. */
     maxFrames: z.int().min(2).default(40),
+    /** Sequences generated per class, dealt to the subjects in turn. */
     sequencesPerClass: z.int().min(1).default(40),
+    /**
+     * Subjects, differing in body size, motion gain and viewing angle; the protocol leaves one out
+     * per fold.
+     */
     subjects: z.int().min(1).default(4),
     /** Standard deviation of the Gaussian sensor noise, as a fraction of the mean bone length. */
     noise: z.number().min(0).default(0.02),
     /** Bones each motion pattern moves, per person. */
     activeBones: z.int().min(1).default(3),
+    /** Seed of the generator: the same options always give the same dataset. */
     seed: z.int().default(1),
   })
   .refine((o) => o.minFrames <= o.maxFrames, {
@@ -38,7 +48,12 @@ export const syntheticOptionsSchema = z
     path: ['minFrames'],
   });
 
-/** Options of the synthetic generator (classes, persons, joints, frames, sequences, subjects, noise, seed); all optional. */
+/**
+ * Options of the synthetic generator (classes, persons, joints, frames, sequences, subjects, noise,
+ * seed); all optional.
+ *
+ * @interface
+ */
 export type SyntheticOptions = z.input<typeof syntheticOptionsSchema>;
 type ResolvedOptions = z.output<typeof syntheticOptionsSchema>;
 

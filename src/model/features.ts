@@ -16,6 +16,10 @@ export {
 } from '@skelprune/runtime/internal';
 
 export const featureConfigSchema = z.strictObject({
+  /**
+   * Per-frame channels of each node's signal, in order: `position` (x, y, z), `velocity` (displacement
+   * since the previous frame), `bone` (vector from the joint's parent). All three by default.
+   */
   channels: z
     .array(z.enum(FEATURE_CHANNELS))
     .min(1)

@@ -36,7 +36,11 @@ export const gcnConfigSchema = z.strictObject({
   /** Initial attention bias: self-loops + bones ('skeleton'), self-loops only, or none. */
   attentionBias: z.enum(['skeleton', 'identity', 'none']).default('skeleton'),
 });
-/** The GCN's architecture: the `model` group of the settings, every default filled in. */
+/**
+ * The GCN's architecture: the `model` group of the settings, every default filled in.
+ *
+ * @interface
+ */
 export type GcnConfig = z.output<typeof gcnConfigSchema>;
 
 /** What the data fixes: graph size, input width, classes, the bones over all nodes. */

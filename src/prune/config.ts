@@ -14,6 +14,7 @@ const { epochs: _epochs, patience: _patience, ...runShape } = runConfigSchema.sh
 
 export const pruneConfigSchema = z.strictObject({
   ...runShape,
+  /** The pruning method (`ctf`, its ablations, the magnitude and regularisation baselines). */
   method: z.enum(METHODS),
   /** Target pruning rate: the fraction of prunable weights (or FLOPs) removed. */
   rate: z.number().gt(0, 'the rate must be above 0').lt(1, 'the rate must be below 1'),
@@ -25,26 +26,42 @@ export const pruneConfigSchema = z.strictObject({
   pruneEpochs: z.int().min(0).default(60),
   /** Epochs of fine-tuning with the hard masks. Methods without a pruning phase get both. */
   finetuneEpochs: z.int().min(0).default(20),
+  /** Learning rate of the fine-tuning phase. */
   finetuneLr: z.number().positive().default(3e-4),
   /** Weight of distillation from the starting (dense) model in every epoch after it; 0 = off. */
   distill: z.number().min(0).default(0),
   /** Softmax temperature of that distillation. */
   distillTemperature: z.number().positive().default(4),
+  /** The schedule of the CTF methods' pruning phase (docs/pruning.md). */
   ctf: z
     .strictObject({
+      /** σ of the soft masks until annealing starts (default 0.3). */
       sigmaStart: z.number().positive().default(CTF_DEFAULTS.sigmaStart),
+      /** σ at the end of the pruning phase, reached by geometric decay from `sigmaStart` (default 0.01). */
       sigmaEnd: z.number().positive().default(CTF_DEFAULTS.sigmaEnd),
+      /** Fraction of the pruning phase at which σ starts annealing (default 0.5). */
       annealStart: z.number().min(0).lt(1).default(CTF_DEFAULTS.annealStart),
+      /** Fraction of the pruning phase over which the kept-mass target falls cubically to (1 − rate)·N (default 0.4). */
       budgetRamp: z.number().gt(0).max(1).default(CTF_DEFAULTS.budgetRamp),
+      /** λ, the weight of the budget term, before annealing (default 1e-4). */
       lambdaSoft: z.number().min(0).default(CTF_DEFAULTS.lambdaSoft),
+      /** λ during annealing (default 1e-2): keeps the soft budget from drifting while σ falls. */
       lambdaAnneal: z.number().min(0).default(CTF_DEFAULTS.lambdaAnneal),
+      /**
+       * The per-layer scale s of x = Ŵ² / s: `dynamic`, the layer's current mean Ŵ² at every step (no
+       * gradient through it); `frozen`, taken once at the start.
+       */
       scale: z.enum(['dynamic', 'frozen']).default(CTF_DEFAULTS.scale),
+      /** The soft σ whose ψ breaks hardening's ties among entries saturated at ψ = 1 (default 1). */
       tieSigma: z.number().positive().default(CTF_DEFAULTS.tieSigma),
     })
     .prefault({}),
+  /** Options of unstructured magnitude pruning (`mp-unstructured`). */
   magnitude: z
     .strictObject({
+      /** Rank the weights across all prunable layers (`global`) or keep (1 − rate) of each layer (`layer`). */
       scope: z.enum(['global', 'layer']).default('global'),
+      /** Prune once before fine-tuning (`one-shot`), or along Zhu & Gupta's cubic schedule over the pruning phase (`gradual`). */
       schedule: z.enum(['one-shot', 'gradual']).default('one-shot'),
     })
     .prefault({}),
@@ -54,7 +71,11 @@ export const pruneConfigSchema = z.strictObject({
   l0Lambda: z.number().min(0).default(1),
 });
 
-/** The complete settings of a pruning run, every default filled in (its `config.json`). */
+/**
+ * The complete settings of a pruning run, every default filled in (its `config.json`).
+ *
+ * @interface
+ */
 export type PruneConfig = z.output<typeof pruneConfigSchema>;
 
 /** Validates merged settings (dataset defaults < file < flags) into a prune config. */

@@ -49,7 +49,11 @@ export const checkpointMetaSchema = z.object({
   trainer: z.unknown().optional(),
 });
 
-/** A checkpoint's metadata: architecture, input pipeline, class names, provenance, results, pruning. */
+/**
+ * A checkpoint's metadata: architecture, input pipeline, class names, provenance, results, pruning.
+ *
+ * @interface
+ */
 export type CheckpointMeta = z.output<typeof checkpointMetaSchema>;
 
 export interface Checkpoint {

@@ -5,7 +5,9 @@ import { VALIDATION_GROUPINGS } from '../data/splits.js';
 export const trainConfigSchema = z.strictObject({
   /** Passes over the training sequences. */
   epochs: z.int().positive().default(120),
+  /** Sequences per optimizer step. */
   batchSize: z.int().positive().default(32),
+  /** Adam (weight decay as an L2 penalty) or AdamW (decoupled weight decay). */
   optimizer: z.enum(['adam', 'adamw']).default('adamw'),
   /** Peak learning rate (after warmup). */
   lr: z.number().positive().default(1e-3),

@@ -17,6 +17,7 @@ import { gcnConfigSchema } from '../model/gcn.js';
 import { trainConfigSchema } from './config.js';
 
 export const runConfigSchema = z.strictObject({
+  /** The dataset's format: `sbu`, `fpha`, `generic` (skelprune's own format) or `synthetic`. */
   dataset: z.enum(DATASET_KINDS),
   /** Folder of the dataset (not needed for synthetic). */
   path: z.string().optional(),
@@ -24,21 +25,34 @@ export const runConfigSchema = z.strictObject({
   protocol: z.string().optional(),
   /** Fold index (1-based) or 'all'. */
   fold: z.union([z.literal('all'), z.int().positive()]).default('all'),
+  /** Seed of every random choice of the run (initialisation, shuffling, dropout, augmentation). */
   seed: z.int().nonnegative().default(0),
   /** Independent runs (folds) trained in parallel worker processes. */
   jobs: z.int().positive().default(1),
   /** Output directory. */
   out: z.string().optional(),
   ...trainConfigSchema.shape,
+  /** Options of the synthetic generator (dataset `synthetic` only). */
   synthetic: syntheticOptionsSchema.optional(),
+  /** Preprocessing of every sequence: centring, scale, temporal resampling, augmentation. */
   preprocess: preprocessConfigSchema.prefault({}),
+  /** The channels of each node's signal. */
   features: featureConfigSchema.prefault({}),
+  /** The GCN's architecture. */
   model: gcnConfigSchema.prefault({}),
 });
 
-/** The complete settings of a training run, every default filled in (its `config.json`). */
+/**
+ * The complete settings of a training run, every default filled in (its `config.json`).
+ *
+ * @interface
+ */
 export type RunConfig = z.output<typeof runConfigSchema>;
-/** The settings of a training run as given: every key optional but `dataset`. */
+/**
+ * The settings of a training run as given: every key optional but `dataset`.
+ *
+ * @interface
+ */
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 type PlainObject = Record<string, unknown>;

@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
+  benchmark,
   CancelledError,
   ConfigError,
+  classifySequences,
   createModel,
   DataFormatError,
   decodeSafetensors,
@@ -156,6 +158,31 @@ describe('the API runs train → prune → export exactly as the CLI does', () =
     const prediction = classifier.predict(dataset.sequences[0]);
     assert.equal(prediction.probabilities.length, dataset.classNames.length);
     classifier.dispose();
+  });
+
+  it('classifies files and times models as predict and bench do', async () => {
+    const data = join(dir, 'generic');
+    await writeGenericDataset(generateSynthetic({ ...synthetic, seed: 11 }), data);
+    const skp = join(dir, 'cli.skp');
+    const result = await classifySequences({ model: skp, input: data, topK: 2 });
+    const cliRecords = JSON.parse(skelprune('predict', '--model', skp, '--input', data, '--json'));
+    assert.deepEqual(
+      result.predictions.map((p) => [p.id, p.predicted, p.label]),
+      cliRecords.map((r: { id: string; predicted: string; label: string }) => [r.id, r.predicted, r.label]),
+    );
+    assert.equal(result.labelled, result.predictions.length);
+    assert.equal(result.correct, result.predictions.filter((p) => p.predicted === p.label).length);
+    assert.ok(result.predictions.every((p) => p.top.length === 2 && p.top[0].name === p.predicted));
+    assertSerialisable(result);
+
+    const timed = await benchmark({ model: skp, dense: skp, repeats: 20, batch: 4, onnx: false });
+    assert.deepEqual(
+      timed.rows.map((r) => r.name),
+      ['skelprune runtime, dense unpruned', 'skelprune runtime, pruned'],
+    );
+    assert.ok(timed.rows.every((r) => r.p50Ms > 0 && r.p90Ms >= r.p50Ms && r.throughput > 0));
+    assert.equal(timed.rows[0].speedup, 1);
+    assertSerialisable(timed);
   });
 
   it('evaluates a checkpoint as training scored it', async () => {

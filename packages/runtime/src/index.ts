@@ -33,6 +33,7 @@ export type {
 } from './input/preprocess.js';
 export type { NestedFrame, PackedSequence, SequenceInput } from './input/sequence-input.js';
 export type { SkeletonSequence } from './input/types.js';
+export type { WasmMemory } from './kernels/heap.js';
 export { createKernels, type KernelBackend, type KernelOptions, wasmSimdSupported } from './kernels/index.js';
 export type { Kernels } from './kernels/types.js';
 export type { LayerName } from './model/engine.js';

@@ -2,22 +2,12 @@
  * Deployment commands: `export` (a checkpoint → a compact .skp model, optionally ONNX), `predict`
  * (classify sequences with a .skp model) and `bench` (measured latency and throughput).
  */
-import { stat } from 'node:fs/promises';
-import { SkeletonClassifier } from '@skelprune/runtime';
 import { STORAGE_FORMATS } from '@skelprune/runtime/internal';
 import { type Command, Option } from 'commander';
+import { type BenchmarkOptions, benchmark, classifySequences } from '../../api/deploy.js';
 import { type ExportFileOptions, exportModel } from '../../api/export.js';
-import { readSequences } from '../../data/sequence-file.js';
 import { formatTable } from '../../report/table.js';
-import {
-  measureSpeeds,
-  onnxRunner,
-  ROUNDS,
-  type Runner,
-  runtimeRunner,
-  type Speed,
-} from '../../runtime/latency.js';
-import { loadModelFile } from '../../runtime/model-io.js';
+import { ROUNDS } from '../../runtime/latency.js';
 import { formatPercent } from '../../train/metrics.js';
 import { formatBytes, formatLatency } from '../../util/format.js';
 import { parsePositiveInteger } from '../arguments.js';
@@ -59,105 +49,56 @@ async function predictCommand(options: {
   top: number;
   json: boolean;
 }): Promise<void> {
-  const classifier = await SkeletonClassifier.load(options.model);
-  const { info } = classifier;
-  const sequences = await readSequences(options.input, {
-    jointNames: info.jointNames,
-    bones: info.bones,
-    persons: info.persons,
-    classNames: info.classNames,
-  });
-  const predictions = classifier.predictBatch(sequences, { topK: options.top });
-  classifier.dispose();
-  const names = info.classNames;
-  const labelOf = (i: number) => (sequences[i].label >= 0 ? names[sequences[i].label] : null);
+  const result = await classifySequences({ model: options.model, input: options.input, topK: options.top });
   if (options.json) {
-    const records = predictions.map((p, i) => ({
-      id: sequences[i].id,
-      predicted: p.className,
-      label: labelOf(i),
-      probabilities: Object.fromEntries(names.map((n, c) => [n, Number(p.probabilities[c].toFixed(6))])),
+    const records = result.predictions.map(({ id, predicted, label, probabilities }) => ({
+      id,
+      predicted,
+      label,
+      probabilities: Object.fromEntries(
+        Object.entries(probabilities).map(([name, p]) => [name, Number(p.toFixed(6))]),
+      ),
     }));
     console.log(JSON.stringify(records, null, 2));
     return;
   }
   const rows = [
     ['sequence', 'predicted', 'probability', `top ${options.top}`, 'true class'],
-    ...predictions.map((p, i) => [
-      sequences[i].id,
-      p.className,
+    ...result.predictions.map((p) => [
+      p.id,
+      p.predicted,
       formatPercent(p.probability),
       p.top.map((c) => `${c.name} ${formatPercent(c.probability)}`).join(', '),
-      labelOf(i) ?? '',
+      p.label ?? '',
     ]),
   ];
   console.log(formatTable(rows, 'llrll', true).join('\n'));
-  const labelled = predictions.filter((_, i) => sequences[i].label >= 0);
-  if (labelled.length > 0) {
-    const correct = predictions.filter((p, i) => p.classIndex === sequences[i].label).length;
-    console.log(`\n${correct}/${labelled.length} correct (${formatPercent(correct / labelled.length)})`);
+  if (result.labelled > 0) {
+    console.log(
+      `\n${result.correct}/${result.labelled} correct (${formatPercent(result.correct / result.labelled)})`,
+    );
   }
 }
 
-interface BenchRow {
-  name: string;
-  bytes: number | null;
-  speed: Speed;
-}
-
-export async function benchCommand(options: {
-  model: string;
-  dense?: string;
-  repeats: number;
-  batch: number;
-  onnx: boolean;
-}): Promise<void> {
-  const models: { label: string; path: string }[] = [{ label: 'pruned', path: options.model }];
-  if (options.dense) models.unshift({ label: 'dense unpruned', path: options.dense });
-  const entries: { name: string; bytes: number | null; runner: Runner }[] = [];
-  try {
-    for (const { label, path } of models) {
-      const file = await loadModelFile(path);
-      entries.push({
-        name: `skelprune runtime, ${label}`,
-        bytes: (await stat(path)).size,
-        runner: runtimeRunner(file.model),
-      });
-      if (options.onnx) {
-        const name = `onnxruntime-node, ${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`;
-        entries.push({ name, bytes: null, runner: await onnxRunner(file.model) });
-      }
-    }
-    process.stderr.write(`timing ${entries.length} runners in ${ROUNDS} interleaved rounds...\n`);
-    const speeds = await measureSpeeds(
-      entries.map((e) => e.runner),
-      { repeats: options.repeats, batch: options.batch },
-    );
-    return printBench(
-      entries.map((e, i) => ({ name: e.name, bytes: e.bytes, speed: speeds[i] })),
-      options,
-    );
-  } finally {
-    for (const e of entries) await e.runner.dispose();
-  }
-}
-
-function printBench(rows: BenchRow[], options: { repeats: number; batch: number; onnx: boolean }): void {
-  const baseline = rows[0].speed.p50Ms;
+/** `skelprune bench`: times the models, then prints the table. */
+export async function benchCommand(options: BenchmarkOptions & { onnx: boolean }): Promise<void> {
+  const runners = (options.dense ? 2 : 1) * (options.onnx ? 2 : 1);
+  process.stderr.write(`timing ${runners} runners in ${ROUNDS} interleaved rounds...\n`);
+  const result = await benchmark(options);
   const table = [
-    ['model', 'batch-1 p50', 'batch-1 p90', `batch-${options.batch} throughput`, 'speed-up (p50)', 'file'],
-    ...rows.map((r) => [
+    ['model', 'batch-1 p50', 'batch-1 p90', `batch-${result.batch} throughput`, 'speed-up (p50)', 'file'],
+    ...result.rows.map((r) => [
       r.name,
-      formatLatency(r.speed.p50Ms),
-      formatLatency(r.speed.p90Ms),
-      `${count(Math.round(r.speed.throughput))} seq/s`,
-      `${(baseline / r.speed.p50Ms).toFixed(1)}×`,
+      formatLatency(r.p50Ms),
+      formatLatency(r.p90Ms),
+      `${count(Math.round(r.throughput))} seq/s`,
+      `${r.speedup.toFixed(1)}×`,
       r.bytes === null ? '' : formatBytes(r.bytes),
     ]),
   ];
   console.log(formatTable(table, 'lrrrrr', true).join('\n'));
   console.log(
-    `\nspeed-ups relative to the first row; ${options.repeats} timed batch-1 calls per row, in ${ROUNDS} rounds interleaved with the other rows; random node features${options.onnx ? '; onnxruntime-node with default session options' : ''}`,
+    `\nspeed-ups relative to the first row; ${result.repeats} timed batch-1 calls per row, in ${result.rounds} rounds interleaved with the other rows; random node features${options.onnx ? '; onnxruntime-node with default session options' : ''}`,
   );
 }
 

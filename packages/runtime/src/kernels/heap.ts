@@ -32,7 +32,9 @@ export interface HeapStats {
  * against `WebAssembly.Memory`. Every value of this type is a real WebAssembly.Memory.
  */
 export interface WasmMemory {
+  /** The memory's bytes (replaced by a larger buffer when it grows). */
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /** Adds `deltaPages` pages of 64 KiB; returns the previous size in pages. */
   grow(deltaPages: number): number;
 }
 
