@@ -23,7 +23,7 @@ import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunO
  *
  * @interface
  */
-export type PruneSettings = Partial<z.input<typeof pruneConfigSchema>> & {
+export type PruneSettings = Omit<Partial<z.input<typeof pruneConfigSchema>>, 'dataset'> & {
   /** The dataset's format (required here or in the config file). */
   dataset?: DatasetKind;
 };

@@ -4,17 +4,25 @@ import type { Dataset, SkeletonSequence } from './types.js';
 
 /** Frames per sequence: count of sequences, total, min, mean, median, max. */
 export interface FrameStatistics {
+  /** Sequences counted. */
   readonly sequences: number;
+  /** Frames of all of them together. */
   readonly total: number;
+  /** Frames of the shortest sequence (0 when there are none). */
   readonly min: number;
+  /** Mean frames per sequence. */
   readonly mean: number;
+  /** Median frames per sequence (the mean of the middle two for an even count). */
   readonly median: number;
+  /** Frames of the longest sequence. */
   readonly max: number;
 }
 
 /** Sequences and frames of one part (training or test) of a fold. */
 export interface PartSummary {
+  /** Sequences in the part. */
   readonly sequences: number;
+  /** Frames of all of them together. */
   readonly frames: number;
   /** Sequences per class, indexed by label. */
   readonly perClass: number[];
@@ -22,8 +30,11 @@ export interface PartSummary {
 
 /** Counts of one fold's training and test parts. */
 export interface FoldSummary {
+  /** The fold's name in its protocol (e.g. `fold1`, `1:1`, a subject). */
   readonly name: string;
+  /** Its training part. */
   readonly train: PartSummary;
+  /** Its test part. */
   readonly test: PartSummary;
 }
 

@@ -21,23 +21,39 @@ export const CHECKPOINT_VERSION = 1;
 const edge = z.tuple([z.int().nonnegative(), z.int().nonnegative()]);
 
 export const checkpointMetaSchema = z.object({
+  /** Always `'skelprune-checkpoint'`. */
   format: z.literal(CHECKPOINT_FORMAT),
+  /** Version of the checkpoint format (1); other versions are refused. */
   version: z.literal(CHECKPOINT_VERSION),
+  /** The model family; `'skeleton-gcn'` (`SkeletonGcn`) is the only one. */
   architecture: z.literal('skeleton-gcn'),
+  /** The GCN's architecture settings. */
   model: gcnConfigSchema,
+  /** What the data fixed when the model was built (as `GcnShape`). */
   shape: z.object({
+    /** Graph nodes: persons × joints. */
     nodes: z.int().positive(),
+    /** Width of each node's input signal: frames × channels per frame. */
     inputDim: z.int().positive(),
+    /** Output classes. */
     classes: z.int().positive(),
+    /** Undirected edges between node indices (every person's bones). */
     edges: z.array(edge),
   }),
+  /** The input pipeline, enough to turn a raw skeleton sequence into the model's input. */
   input: z.object({
+    /** The preprocessing fitted on the training part (centring, scale, temporal resampling). */
     preprocessing: fittedPreprocessingSchema,
+    /** The channels of each node's signal. */
     features: featureConfigSchema,
+    /** Names of one person's joints, in the order of the data. */
     jointNames: z.array(z.string()),
+    /** One person's bones as pairs of joint indices. */
     bones: z.array(edge),
+    /** The root of the skeleton tree (the `bone` channel's vectors run from parent to child). */
     centerJoint: z.int().nonnegative(),
   }),
+  /** Class names, by label index. */
   classNames: z.array(z.string()),
   /** Where the model comes from: dataset, protocol, fold, seed, command. */
   provenance: z.record(z.string(), z.unknown()),
