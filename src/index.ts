@@ -129,6 +129,13 @@ export * from './engine/index.js';
 export { CancelledError, ConfigError, DataFormatError, SkelpruneError } from './errors.js';
 export type { PrunedCost } from './model/compaction.js';
 export { type GcnConfig, type GcnShape, type LayerCost, SkeletonGcn } from './model/gcn.js';
+export {
+  type BlockLayout,
+  Linear,
+  type LinearOptions,
+  type PrunableWeight,
+  type WeightTransform,
+} from './model/layers.js';
 export { BUDGET_KINDS, type BudgetKind } from './prune/budget.js';
 export type { PruneConfig } from './prune/config.js';
 export type { MaskStructure } from './prune/masks.js';

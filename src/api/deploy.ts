@@ -37,6 +37,7 @@ export interface SequencePrediction {
 
 /** What `classifySequences` returns. */
 export interface ClassifyResult {
+  /** One per sequence read, in the order of the input. */
   predictions: SequencePrediction[];
   /** Sequences whose source names their class. */
   labelled: number;
@@ -109,8 +110,11 @@ export interface BenchmarkRow {
 
 /** What `benchmark` returns. */
 export interface BenchmarkResult {
+  /** One per runner: the dense model first when given (the speed-ups' baseline), then the pruned one. */
   rows: BenchmarkRow[];
+  /** Timed batch-1 calls per row. */
   repeats: number;
+  /** Batch size of the throughput measurement. */
   batch: number;
   /** Rounds the timed calls are split into, interleaving the rows. */
   rounds: number;

@@ -50,17 +50,30 @@ const temporalSchema = z.preprocess((value) => {
 }, temporalModes);
 
 const augmentSchema = z.strictObject({
-  /** Largest rotation about each of x, y, z, in degrees (uniform in ±rotation). 0 = off. */
+  /**
+   * Largest rotation about each of x, y, z, in degrees (uniform in ±rotation). 0 = off. Default 0; sbu and
+   * fpha: 15.
+   */
   rotation: z.number().min(0).max(180).default(0),
-  /** Largest relative size change: a factor uniform in [1 − scaling, 1 + scaling]. 0 = off. */
+  /**
+   * Largest relative size change: a factor uniform in [1 − scaling, 1 + scaling]. 0 = off. Default 0; sbu and
+   * fpha: 0.1.
+   */
   scaling: z.number().min(0).lt(1).default(0),
-  /** Standard deviation of Gaussian noise added to every output coordinate (normalized units). 0 = off. */
+  /**
+   * Standard deviation of Gaussian noise added to every output coordinate (normalized units). 0 = off.
+   * Default 0.
+   */
   jitter: z.number().min(0).default(0),
-  /** Largest fraction of the frames cut away by a random contiguous crop. 0 = off. */
+  /**
+   * Largest fraction of the frames cut away by a random contiguous crop. 0 = off. Default 0; sbu and fpha:
+   * 0.15.
+   */
   temporalCrop: z.number().min(0).lt(1).default(0),
   /**
    * Probability of listing the persons in reverse order (two-person interactions such as SBU's keep
    * their label whoever acts first). 0 = off; no effect on one-person data.
+   * Default 0; sbu: 0.5.
    */
   personSwap: z.number().min(0).max(1).default(0),
 });
@@ -75,18 +88,25 @@ const centerChoiceSchema = z.union([
 
 /** What a user configures; every field is optional (see the defaults). */
 export const preprocessConfigSchema = z.strictObject({
-  /** `dataset`: the skeleton's default centre joint; `torso`/`wrist`: the joint so named. */
+  /**
+   * `dataset`: the skeleton's default centre joint; `torso`/`wrist`: the joint so named; `none`: no
+   * centring; `{ joint }`: that joint. Default `dataset`.
+   */
   center: centerChoiceSchema.default('dataset'),
-  /** Subtract the centre of the first frame (keeps global motion) or of every frame (removes it). */
+  /**
+   * Subtract the centre of the first frame (keeps global motion) or of every frame (removes it);
+   * `dataset`: the skeleton's default. Default `dataset`.
+   */
   centerMode: z.enum(['dataset', 'first-frame', 'every-frame']).default('dataset'),
   /**
    * `global-std`: divide by the standard deviation of all centred training coordinates.
    * `bone-length`: set every bone to its mean training length, then divide by the mean bone length.
+   * Default `global-std`.
    */
   scale: z.enum(['none', 'global-std', 'bone-length']).default('global-std'),
-  /** A fixed number of frames, by resampling (default, 32 frames) or by averaging chunks. */
+  /** A fixed number of frames, by resampling or by averaging chunks. Default: resample to 32; fpha: 64. */
   temporal: temporalSchema.default({ mode: 'resample', frames: 32 }),
-  /** Random augmentation of the training sequences (all off by default). */
+  /** Random augmentation of the training sequences; off by default, partly on in sbu's and fpha's defaults. */
   augment: augmentSchema.prefault({}),
 });
 

@@ -19,28 +19,33 @@ import type { Dataset, SkeletonSequence } from './types.js';
 
 export const syntheticOptionsSchema = z
   .strictObject({
-    /** Classes; consecutive pairs share a motion pattern, played forwards then backwards. */
+    /** Classes; consecutive pairs share a motion pattern, played forwards then backwards. Default 8. */
     classes: z.int().min(2).default(8),
-    /** Persons per sequence (1 to 4), each moving by a pattern of its own. */
+    /** Persons per sequence (1 to 4), each moving by a pattern of its own. Default 1. */
     persons: z.int().min(1).max(4).default(1),
-    /** A named template (`body`: 20 joints, `hand`: 21) or a joint count for a generated star of chains. */
+    /**
+     * A named template (`body`: 20 joints, `hand`: 21) or a joint count for a generated star of chains.
+     * Default `body`.
+     */
     joints: z.union([z.enum(['body', 'hand']), z.int().min(2)]).default('body'),
-    /** Fewest frames of a sequence (lengths are uniform in minFrames..maxFrames). */
+    /** Fewest frames of a sequence (lengths are uniform in minFrames..maxFrames). Default 16. */
     minFrames: z.int().min(2).default(16),
-    /** Most frames of a sequence; at least `minFrames`. */
+    /** Most frames of a sequence; at least `minFrames`. Default 40. */
     maxFrames: z.int().min(2).default(40),
-    /** Sequences generated per class, dealt to the subjects in turn. */
+    /** Sequences generated per class, dealt to the subjects in turn. Default 40. */
     sequencesPerClass: z.int().min(1).default(40),
     /**
      * Subjects, differing in body size, motion gain and viewing angle; the protocol leaves one out
-     * per fold.
+     * per fold. Default 4.
      */
     subjects: z.int().min(1).default(4),
-    /** Standard deviation of the Gaussian sensor noise, as a fraction of the mean bone length. */
+    /**
+     * Standard deviation of the Gaussian sensor noise, as a fraction of the mean bone length. Default 0.02.
+     */
     noise: z.number().min(0).default(0.02),
-    /** Bones each motion pattern moves, per person. */
+    /** Bones each motion pattern moves, per person. Default 3. */
     activeBones: z.int().min(1).default(3),
-    /** Seed of the generator: the same options always give the same dataset. */
+    /** Seed of the generator: the same options always give the same dataset. Default 1. */
     seed: z.int().default(1),
   })
   .refine((o) => o.minFrames <= o.maxFrames, {

@@ -7,9 +7,14 @@ import { addInto } from './ops/elementwise.js';
 import { formatShape, ShapeError } from './shape.js';
 import { clone, full, Storage, Tensor } from './tensor.js';
 
+/**
+ * How a tensor was computed, recorded by autodiff on its `gradFn` (PyTorch's `grad_fn` node): the op,
+ * its inputs, and the map from the output's gradient to theirs.
+ */
 export interface GradFn {
   /** The op's name, for error messages. */
   readonly op: string;
+  /** The op's tensor inputs, in order. */
   readonly inputs: readonly Tensor[];
   /** Maps dL/d(output) to dL/d(input) for each input (null where an input needs no gradient). */
   readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
@@ -41,7 +46,12 @@ export function setFiniteCheck(enabled: boolean): void {
   checkFinite = enabled;
 }
 
+/**
+ * Thrown in finite-check mode (`setFiniteCheck(true)`) by the first op whose result, forward or
+ * backward, holds a NaN or an infinity; the message names the op, the phase and the flat index.
+ */
 export class NonFiniteError extends Error {
+  /** Always `'NonFiniteError'`. */
   override name = 'NonFiniteError';
 }
 

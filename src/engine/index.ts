@@ -4,7 +4,7 @@
  */
 
 export { decodeSafetensors, encodeSafetensors, type NamedArray } from '@skelprune/runtime/internal';
-export { customGrad, NonFiniteError, noGrad, setFiniteCheck } from './autograd.js';
+export { customGrad, type GradFn, NonFiniteError, noGrad, setFiniteCheck } from './autograd.js';
 export { kernels, useKernels } from './backend.js';
 export * as init from './init.js';
 export { Module, Parameter } from './module.js';
@@ -15,7 +15,9 @@ export {
   AdamW,
   clipGradNorm,
   Optimizer,
+  type OptimizerOptions,
   type OptimizerState,
+  type ParamGroup,
   SGD,
   type SgdOptions,
 } from './optim.js';
@@ -28,9 +30,11 @@ export {
   full,
   IntTensor,
   keep,
+  type NestedNumbers,
   ones,
   rand,
   randn,
+  Storage,
   scalar,
   Tensor,
   tensor,

@@ -6,6 +6,7 @@
 import type { Rng } from './random.js';
 import type { Shape } from './shape.js';
 
+/** The activation a layer feeds, for the gain of the Kaiming initialisers (`gain`). */
 export type Nonlinearity = 'linear' | 'relu' | 'tanh' | 'sigmoid';
 
 /** PyTorch's calculate_gain. */
@@ -13,7 +14,16 @@ export function gain(nonlinearity: Nonlinearity): number {
   return { linear: 1, sigmoid: 1, relu: Math.SQRT2, tanh: 5 / 3 }[nonlinearity];
 }
 
-export function fans(shape: Shape): { fanIn: number; fanOut: number } {
+/**
+ * Fan-in and fan-out of a weight stored [..., fanIn, fanOut] (leading axes multiply both, as PyTorch's
+ * receptive field); a 1-D or 0-D shape has its length (or 1) as both.
+ */
+export function fans(shape: Shape): {
+  /** Inputs per output: the second-to-last axis times the leading axes. */
+  fanIn: number;
+  /** Outputs per input: the last axis times the leading axes. */
+  fanOut: number;
+} {
   if (shape.length < 2) return { fanIn: shape[0] ?? 1, fanOut: shape[0] ?? 1 };
   const receptive = shape.slice(0, -2).reduce((p, d) => p * d, 1);
   return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };

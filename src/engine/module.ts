@@ -29,7 +29,12 @@ export class Parameter extends Tensor {
   }
 }
 
+/**
+ * A network or a part of one (PyTorch's `nn.Module`): subclasses hold `Parameter`s and submodules as
+ * properties (arrays of them too) and define their own forward method; this base class finds them.
+ */
 export abstract class Module {
+  /** Training mode (true, the default) or evaluation mode; set by `train()` and `eval()`. */
   training = true;
 
   /** Parameters of this module and its submodules, with dotted names, in declaration order. */
@@ -49,6 +54,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Parameters of this module and its submodules, in declaration order (PyTorch's `parameters()`). */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
@@ -74,6 +80,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets evaluation mode on this module and every submodule: `train(false)`. */
   eval(): this {
     return this.train(false);
   }

@@ -9,31 +9,48 @@ import type { Parameter } from './module.js';
 import type { Tensor } from './tensor.js';
 import { zeros } from './tensor.js';
 
+/** Parameters optimized with the same options (PyTorch's parameter groups). */
 export interface ParamGroup<O> {
+  /** The group's parameters. */
   params: Parameter[];
   /** Options of this group (defaults filled in from the optimizer's). */
   options: O;
 }
 
-interface BaseOptions {
+/** The options every optimizer has. */
+export interface OptimizerOptions {
+  /** Learning rate; schedulers (`LrScheduler`) rescale it from its initial value. */
   lr: number;
+  /** Weight decay: an L2 penalty added to the gradients (AdamW: decoupled decay of the weights). */
   weightDecay: number;
 }
 
 /** Serialisable optimizer state: per-parameter buffers and counters, plus each group's current lr. */
 export interface OptimizerState {
+  /** State buffers by `<parameter index>.<buffer name>` (e.g. `0.m`), parameters in group order. */
   buffers: Record<string, Float32Array>;
+  /** Steps taken per parameter, in group order. */
   steps: number[];
+  /** Current learning rate per group. */
   lrs: number[];
 }
 
-export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
+/**
+ * The base of the optimizers (PyTorch's `torch.optim.Optimizer`): parameter groups with their
+ * options, `zeroGrad()`, `step()`, and state dicts. A subclass implements `update()` for one parameter.
+ */
+export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
+  /** The parameter groups, each with its options, defaults filled in (schedulers change `lr` here). */
   readonly groups: ParamGroup<O>[];
   /** Per-parameter state tensors by buffer name (e.g. 'm', 'v'), created on first step. */
   protected readonly state = new Map<Parameter, Record<string, Tensor>>();
   /** Per-parameter step counts (a parameter without a gradient is skipped, as in PyTorch). */
   protected readonly steps = new Map<Parameter, number>();
 
+  /**
+   * Optimizes `params`, one list or groups with their own options over `defaults`. Throws a RangeError
+   * when an option is negative or not finite.
+   */
   constructor(params: Parameter[] | { params: Parameter[]; options?: Partial<O> }[], defaults: O) {
     const groups =
       params.length > 0 && 'params' in params[0]
@@ -48,10 +65,12 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     return this.groups[0].options.lr;
   }
 
+  /** Zeroes the gradient of every parameter (PyTorch's `zero_grad(set_to_none=False)`). */
   zeroGrad(): void {
     for (const group of this.groups) for (const p of group.params) p.grad?.data.fill(0);
   }
 
+  /** Updates every parameter that has a gradient, one `update()` each (PyTorch's `step()`). */
   step(): void {
     for (const group of this.groups) {
       for (const p of group.params) {
@@ -63,8 +82,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     }
   }
 
+  /** Updates one parameter in place from its gradient; `step` counts from 1 for that parameter. */
   protected abstract update(p: Parameter, grad: Tensor, options: O, step: number): void;
 
+  /** The state tensor `name` of a parameter (e.g. `'m'`), created as persistent zeros on first use. */
   protected buffer(p: Parameter, name: string): Tensor {
     let buffers = this.state.get(p);
     if (!buffers) {
@@ -79,6 +100,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     return this.groups.flatMap((g) => g.params);
   }
 
+  /** A copy of the state (buffers, step counts, learning rates), to resume exactly. */
   stateDict(): OptimizerState {
     const buffers: Record<string, Float32Array> = {};
     const params = this.allParams();
@@ -92,6 +114,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     };
   }
 
+  /** Restores a `stateDict()` of an optimizer over the same parameters and groups (else throws). */
   loadStateDict(state: OptimizerState): void {
     const params = this.allParams();
     if (state.steps.length !== params.length || state.lrs.length !== this.groups.length) {
@@ -112,7 +135,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   }
 }
 
-function validate(options: BaseOptions): void {
+function validate(options: OptimizerOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
       throw new RangeError(`optimizer option ${key} must be a finite non-negative number, got ${value}`);
@@ -120,13 +143,19 @@ function validate(options: BaseOptions): void {
   }
 }
 
-export interface SgdOptions extends BaseOptions {
+/** Options of `SGD`, as PyTorch's (defaults: lr 0.01, everything else 0 / false). */
+export interface SgdOptions extends OptimizerOptions {
+  /** Momentum factor μ; 0: plain SGD. */
   momentum: number;
+  /** Dampening of the gradient in the momentum buffer: b ← μ·b + (1 − dampening)·g. */
   dampening: number;
+  /** Nesterov momentum (needs momentum > 0 and dampening 0). */
   nesterov: boolean;
 }
 
+/** Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (`torch.optim.SGD`). */
 export class SGD extends Optimizer<SgdOptions> {
+  /** SGD over `params` (a list or groups) with `options` over the defaults (lr 0.01). */
   constructor(
     params: ConstructorParameters<typeof Optimizer<SgdOptions>>[0],
     options: Partial<SgdOptions> = {},
@@ -139,21 +168,31 @@ export class SGD extends Optimizer<SgdOptions> {
     }
   }
 
+  /** One SGD update of `p`, in one fused kernel. */
   protected update(p: Parameter, grad: Tensor, o: SgdOptions, step: number): void {
     const buf = o.momentum > 0 ? this.buffer(p, 'momentum').ptr : 0;
     kernels().sgd(p.ptr, grad.ptr, buf, p.size, { ...o, firstStep: step === 1 });
   }
 }
 
-export interface AdamOptions extends BaseOptions {
+/** Options of `Adam` and `AdamW`, as PyTorch's (defaults: lr 1e-3, betas 0.9 / 0.999, eps 1e-8). */
+export interface AdamOptions extends OptimizerOptions {
+  /** Decay rate of the first-moment (mean) estimate, in [0, 1). */
   beta1: number;
+  /** Decay rate of the second-moment (uncentred variance) estimate, in [0, 1). */
   beta2: number;
+  /** Term added to the denominator for numerical stability. */
   eps: number;
 }
 
+/**
+ * Adam (Kingma & Ba), `torch.optim.Adam`: weight decay is an L2 penalty added to the gradient (default
+ * 0). With `decoupled`, it is AdamW instead (prefer the `AdamW` class).
+ */
 export class Adam extends Optimizer<AdamOptions> {
   private readonly decoupled: boolean;
 
+  /** Adam over `params` (a list or groups) with `options` over the defaults; `decoupled`: AdamW. */
   constructor(
     params: ConstructorParameters<typeof Optimizer<AdamOptions>>[0],
     options: Partial<AdamOptions> = {},
@@ -173,6 +212,7 @@ export class Adam extends Optimizer<AdamOptions> {
     }
   }
 
+  /** One Adam update of `p` with bias correction, in one fused kernel. */
   protected update(p: Parameter, grad: Tensor, o: AdamOptions, step: number): void {
     const params: AdamParams = { ...o, decoupled: this.decoupled, step };
     kernels().adam(p.ptr, grad.ptr, this.buffer(p, 'm').ptr, this.buffer(p, 'v').ptr, p.size, params);
@@ -181,6 +221,7 @@ export class Adam extends Optimizer<AdamOptions> {
 
 /** Adam with decoupled weight decay (Loshchilov & Hutter); default weight decay 0.01 as in PyTorch. */
 export class AdamW extends Adam {
+  /** AdamW over `params` (a list or groups) with `options` over the defaults (weight decay 0.01). */
   constructor(
     params: ConstructorParameters<typeof Optimizer<AdamOptions>>[0],
     options: Partial<AdamOptions> = {},

@@ -5,8 +5,10 @@
  */
 import type { Optimizer } from './optim.js';
 
+/** A learning-rate schedule: the factor applied to each group's base learning rate at step `t` (from 0). */
 export type LrSchedule = (t: number) => number;
 
+/** The schedule that keeps the base learning rate (factor 1 at every step). */
 export const constantLr: LrSchedule = () => 1;
 
 /** Multiplies by gamma every stepSize steps. */
@@ -39,10 +41,12 @@ export class LrScheduler {
     this.apply();
   }
 
+  /** Steps taken so far, `t` of the factor now applied (PyTorch's `last_epoch`). */
   get lastEpoch(): number {
     return this.t;
   }
 
+  /** Advances one unit and sets every group's learning rate to base × schedule(t). */
   step(): void {
     this.t++;
     this.apply();

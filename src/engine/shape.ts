@@ -1,12 +1,16 @@
 /** Shape arithmetic shared by the ops, and the errors that name the op and the shapes involved. */
 import { contiguousStrides } from '@skelprune/runtime/internal';
 
+/** The size of every axis of a tensor, outermost first (`[]` for a scalar). */
 export type Shape = readonly number[];
 
+/** Thrown when shapes do not fit an op; the message names the op and the shapes involved. */
 export class ShapeError extends Error {
+  /** Always `'ShapeError'`. */
   override name = 'ShapeError';
 }
 
+/** A shape as text, e.g. `[2, 3]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

@@ -17,14 +17,25 @@ import * as ops from './ops/index.js';
 import type { Rng } from './random.js';
 import { assertValidShape, formatShape, resolveReshape, type Shape, sizeOf } from './shape.js';
 
-/** A block of the heap shared by a tensor and its reshaped views. */
+/**
+ * A block of the heap shared by a tensor and its reshaped views (PyTorch's `UntypedStorage`, in float32
+ * elements). Freed by `tidy()`, `Tensor.dispose()`, or when collected.
+ */
 export class Storage {
   private ptrValue: number;
+  /** Capacity in float32 elements. */
   readonly size: number;
+  /** The kernels' heap the block lives in. */
   readonly heap: Heap;
+  /** Whether the block was freed; a freed storage throws on any access to `ptr`. */
   freed = false;
+  /** Persistent storage outlives `tidy()` scopes (parameters, gradients, optimizer state, `keep()`). */
   persistent: boolean;
 
+  /**
+   * Allocates `size` float32 elements on `heap`. A non-persistent storage joins the innermost `tidy()`
+   * scope, if any.
+   */
   constructor(heap: Heap, size: number, persistent: boolean) {
     this.heap = heap;
     this.size = size;
@@ -34,6 +45,7 @@ export class Storage {
     if (!persistent) scopes.at(-1)?.push(this);
   }
 
+  /** Heap pointer (float index) of the first element; throws once the storage is freed. */
   get ptr(): number {
     if (this.freed) {
       throw new Error(
@@ -44,6 +56,7 @@ export class Storage {
     return this.ptrValue;
   }
 
+  /** Returns the block to the heap now; does nothing when already freed. */
   free(): void {
     if (this.freed) return;
     this.freed = true;
@@ -55,18 +68,28 @@ export class Storage {
 const collectable = new FinalizationRegistry<{ heap: Heap; ptr: number }>(({ heap, ptr }) => heap.free(ptr));
 const scopes: Storage[][] = [];
 
+/**
+ * A float32, row-major, contiguous n-dimensional array in the kernels' heap, with reverse-mode
+ * autodiff (PyTorch's `torch.Tensor`, float32 only). Create one with `tensor`, `zeros`, `ones`,
+ * `full`, `randn`, ...; the methods are fluent forms of the ops (`x.matmul(w).add(b).relu()`).
+ */
 export class Tensor {
+  /** Size of every axis (frozen); `[]` for a scalar. */
   readonly shape: Shape;
+  /** Number of elements: the product of `shape`. */
   readonly size: number;
+  /** The heap block holding the data, shared with reshaped views. */
   readonly storage: Storage;
   /** Element offset of this view inside its storage. */
   readonly offset: number;
+  /** Whether gradients flow to this tensor: set on leaves by `requireGrad()`, on op results by autodiff. */
   requiresGrad = false;
   /** Gradient accumulated by backward() (leaf tensors that require grad only). */
   grad: Tensor | null = null;
   /** How this tensor was computed, for backward(); null for leaves and results computed without grad. */
   gradFn: GradFn | null = null;
 
+  /** A view of `shape` on `storage` from element `offset`; throws a RangeError when it does not fit. */
   constructor(shape: Shape, storage: Storage, offset = 0) {
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
@@ -87,6 +110,7 @@ export class Tensor {
     return this.storage.ptr + this.offset;
   }
 
+  /** Number of axes (PyTorch's `dim()`). */
   get rank(): number {
     return this.shape.length;
   }
@@ -113,12 +137,14 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /** The value of a one-element tensor (PyTorch's `item()`); throws for any other size. */
   item(): number {
     if (this.size !== 1)
       throw new Error(`item(): tensor has ${this.size} elements, shape ${formatShape(this.shape)}`);
     return this.data[0];
   }
 
+  /** `Tensor([2, 3])`, with `, requiresGrad` when it requires gradients; never the data. */
   toString(): string {
     return `Tensor(${formatShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
@@ -128,6 +154,7 @@ export class Tensor {
     this.storage.free();
   }
 
+  /** Whether the storage was freed (by `dispose()` or the end of its `tidy()` scope). */
   get isDisposed(): boolean {
     return this.storage.freed;
   }
@@ -144,77 +171,104 @@ export class Tensor {
     return new Tensor(this.shape, this.storage, this.offset);
   }
 
+  /**
+   * Accumulates the gradient of this tensor into the `.grad` of every leaf that requires gradients
+   * (PyTorch's `backward()`). Without `gradient`, the tensor must be a scalar (dL/dL = 1).
+   */
   backward(gradient?: Tensor): void {
     ops.backward(this, gradient);
   }
 
   // Fluent forms of the ops in ./ops, for readable model code: x.matmul(w).add(b).relu().
+  /** `add(this, other)`: element-wise sum, broadcasting. */
   add(other: Tensor | number): Tensor {
     return ops.add(this, other);
   }
+  /** `sub(this, other)`: element-wise difference, broadcasting. */
   sub(other: Tensor | number): Tensor {
     return ops.sub(this, other);
   }
+  /** `mul(this, other)`: element-wise product, broadcasting. */
   mul(other: Tensor | number): Tensor {
     return ops.mul(this, other);
   }
+  /** `div(this, other)`: element-wise quotient, broadcasting. */
   div(other: Tensor | number): Tensor {
     return ops.div(this, other);
   }
+  /** `neg(this)`: −x. */
   neg(): Tensor {
     return ops.neg(this);
   }
+  /** `exp(this)`: eˣ element-wise. */
   exp(): Tensor {
     return ops.exp(this);
   }
+  /** `log(this)`: natural logarithm element-wise. */
   log(): Tensor {
     return ops.log(this);
   }
+  /** `abs(this)`: |x| element-wise. */
   abs(): Tensor {
     return ops.abs(this);
   }
+  /** `sqrt(this)`: √x element-wise. */
   sqrt(): Tensor {
     return ops.sqrt(this);
   }
+  /** `square(this)`: x² element-wise. */
   square(): Tensor {
     return ops.square(this);
   }
+  /** `relu(this)`: max(x, 0) element-wise. */
   relu(): Tensor {
     return ops.relu(this);
   }
+  /** `sigmoid(this)`: 1 / (1 + e⁻ˣ) element-wise. */
   sigmoid(): Tensor {
     return ops.sigmoid(this);
   }
+  /** `tanh(this)`: hyperbolic tangent element-wise. */
   tanh(): Tensor {
     return ops.tanh(this);
   }
+  /** `sum(this, axes, keepdims)`: sum over `axes` (all by default). */
   sum(axes?: number | readonly number[], keepdims = false): Tensor {
     return ops.sum(this, axes, keepdims);
   }
+  /** `mean(this, axes, keepdims)`: mean over `axes` (all by default). */
   mean(axes?: number | readonly number[], keepdims = false): Tensor {
     return ops.mean(this, axes, keepdims);
   }
+  /** `max(this, axis, keepdims)`: maximum over one axis, or over every element. */
   max(axis?: number, keepdims = false): Tensor {
     return ops.max(this, axis, keepdims);
   }
+  /** `matmul(this, other)`: matrix product, batched. */
   matmul(other: Tensor): Tensor {
     return ops.matmul(this, other);
   }
+  /** `reshape(this, shape)`: the same data with another shape (one axis may be −1). */
   reshape(shape: Shape): Tensor {
     return ops.reshape(this, shape);
   }
+  /** `permute(this, perm)`: output axis i is input axis perm[i]. */
   permute(perm: readonly number[]): Tensor {
     return ops.permute(this, perm);
   }
+  /** `transpose(this, axis0, axis1)`: swaps two axes, the last two by default. */
   transpose(axis0 = -2, axis1 = -1): Tensor {
     return ops.transpose(this, axis0, axis1);
   }
+  /** `slice(this, axis, start, end)`: elements start..end−1 along an axis. */
   slice(axis: number, start: number, end: number): Tensor {
     return ops.slice(this, axis, start, end);
   }
+  /** `softmax(this, axis)`: softmax along an axis, the last by default. */
   softmax(axis = -1): Tensor {
     return ops.softmax(this, axis);
   }
+  /** `logSoftmax(this, axis)`: log-softmax along an axis, the last by default. */
   logSoftmax(axis = -1): Tensor {
     return ops.logSoftmax(this, axis);
   }
@@ -222,9 +276,12 @@ export class Tensor {
 
 /** Int32 tensor for labels and indices; lives in ordinary JavaScript memory (kernels never read it). */
 export class IntTensor {
+  /** Size of every axis (frozen). */
   readonly shape: Shape;
+  /** The values, row-major. */
   readonly data: Int32Array;
 
+  /** Wraps `data` (an Int32Array is used as is, numbers are copied); `shape` defaults to `[data.length]`. */
   constructor(data: Int32Array | readonly number[], shape?: Shape) {
     this.data = data instanceof Int32Array ? data : Int32Array.from(data);
     this.shape = Object.freeze([...(shape ?? [this.data.length])]);
@@ -235,6 +292,7 @@ export class IntTensor {
     }
   }
 
+  /** Number of elements. */
   get size(): number {
     return this.data.length;
   }
@@ -290,7 +348,8 @@ export function k(): Kernels {
 
 // ---- creation ---------------------------------------------------------------------------------
 
-type NestedNumbers = number | readonly NestedNumbers[];
+/** A number, or nested arrays of numbers whose nesting gives the shape (`[[1, 2], [3, 4]]`: [2, 2]). */
+export type NestedNumbers = number | readonly NestedNumbers[];
 
 function inferShape(values: NestedNumbers): number[] {
   const shape: number[] = [];
@@ -302,7 +361,10 @@ function inferShape(values: NestedNumbers): number[] {
   return shape;
 }
 
-/** A tensor from a flat array with a shape, or from nested arrays. */
+/**
+ * A tensor from a flat array with a shape, or from nested arrays (PyTorch's `torch.tensor`); the data
+ * is copied. Without `shape`, a flat array is 1-D and nested arrays give their own shape.
+ */
 export function tensor(values: NestedNumbers | Float32Array | readonly number[], shape?: Shape): Tensor {
   const flat =
     values instanceof Float32Array
@@ -318,25 +380,29 @@ export function tensor(values: NestedNumbers | Float32Array | readonly number[],
   return out;
 }
 
+/** A rank-0 tensor (shape `[]`) holding `value`. */
 export function scalar(value: number): Tensor {
   return full([], value);
 }
 
+/** A tensor of `shape` filled with `value` (`torch.full`); `persistent` makes it outlive `tidy()` scopes. */
 export function full(shape: Shape, value: number, persistent = false): Tensor {
   const out = Tensor.empty(shape, persistent);
   out.data.fill(value);
   return out;
 }
 
+/** A tensor of zeros (`torch.zeros`); `persistent` makes it outlive `tidy()` scopes. */
 export function zeros(shape: Shape, persistent = false): Tensor {
   return full(shape, 0, persistent);
 }
 
+/** A tensor of ones (`torch.ones`). */
 export function ones(shape: Shape): Tensor {
   return full(shape, 1);
 }
 
-/** Standard normal samples from a seeded generator. */
+/** Normal samples N(0, std²) from a seeded generator (`torch.randn`, scaled by `std`). */
 export function randn(shape: Shape, rng: Rng, std = 1): Tensor {
   const out = Tensor.empty(shape);
   const data = out.data;

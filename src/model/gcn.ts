@@ -16,24 +16,27 @@ import { dropout, Module, matmul, Parameter, type Rng, softmax, type Tensor } fr
 import { Linear, type PrunableWeight, prunableWeight } from './layers.js';
 
 export const gcnConfigSchema = z.strictObject({
-  /** Channels of the node encoding (C), per temporal chunk. */
+  /** Channels of the node encoding (C), per temporal chunk. Default 32. */
   encodingChannels: z.int().positive().default(32),
   /**
    * Temporal chunks (M): each node's trajectory is cut into M equal parts encoded by one shared map,
    * so a node's encoding has M·C channels (M = 1: one map of the whole trajectory).
+   * Default 4.
    */
   encoderChunks: z.int().positive().default(4),
-  /** Attention heads (H), each learning its own adjacency. */
+  /** Attention heads (H), each learning its own adjacency. Default 16; synthetic: 4. */
   heads: z.int().positive().default(16),
-  /** Query/key dimension per head (d). */
+  /** Query/key dimension per head (d). Default 8. */
   headDim: z.int().positive().default(8),
-  /** Filters of the graph convolution (F). */
+  /** Filters of the graph convolution (F). Default 128. */
   convChannels: z.int().positive().default(128),
-  /** Units of the fully connected layer. */
+  /** Units of the fully connected layer. Default 700; synthetic: 128. */
   fcUnits: z.int().positive().default(700),
-  /** Dropout before the classifier (training only). */
+  /** Dropout before the classifier (training only). Default 0.5. */
   dropout: z.number().min(0).lt(1).default(0.5),
-  /** Initial attention bias: self-loops + bones ('skeleton'), self-loops only, or none. */
+  /**
+   * Initial attention bias: self-loops + bones ('skeleton'), self-loops only, or none. Default `skeleton`.
+   */
   attentionBias: z.enum(['skeleton', 'identity', 'none']).default('skeleton'),
 });
 /**
@@ -45,8 +48,11 @@ export type GcnConfig = z.output<typeof gcnConfigSchema>;
 
 /** What the data fixes: graph size, input width, classes, the bones over all nodes. */
 export interface GcnShape {
+  /** Graph nodes (N): persons × joints. */
   nodes: number;
+  /** Width of each node's input signal (D): frames × channels per frame. */
   inputDim: number;
+  /** Output classes. */
   classes: number;
   /** Undirected edges between node indices (every person's bones, offset per person). */
   edges: readonly (readonly [number, number])[];
@@ -57,8 +63,11 @@ const BIAS_ON_EDGES = 4;
 
 /** One row of the parameter/cost summary. */
 export interface LayerCost {
+  /** The computation, e.g. `encoder`, `attention scores`, `graph mixing A·U`. */
   name: string;
+  /** Its size as text: `in×out` for a layer, `heads×nodes×…` for the attention products. */
   shape: string;
+  /** Parameters (weights and biases; the attention bias for the scores, 0 for the mixing). */
   params: number;
   /** Multiply-adds per sequence. */
   macs: number;
@@ -70,16 +79,29 @@ export interface LayerCost {
  * trained one with `loadModel`.
  */
 export class SkeletonGcn extends Module {
+  /** The architecture, every default filled in. */
   readonly config: GcnConfig;
+  /** What the data fixed: nodes, input width, classes, edges. */
   readonly shape: GcnShape;
+  /** Node encoder W_enc [inputDim / M, C], shared by the M temporal chunks. */
   encoder: Linear;
+  /** Query projection W_q [M·C, H·d], no bias. */
   query: Linear;
+  /** Key projection W_k [M·C, H·d], no bias. */
   key: Linear;
+  /** Learned attention bias B [H, N, N], added to every head's scores. */
   attentionBias: Parameter;
+  /** Graph convolution W_conv [H·M·C, F]. */
   conv: Linear;
+  /** Fully connected layer W_fc [N·F, fcUnits]. */
   fc: Linear;
+  /** Classifier W_cls [fcUnits, classes] (never pruned). */
   classifier: Linear;
 
+  /**
+   * A freshly initialised GCN for data of `shape`, `config` over the defaults, its weights drawn from
+   * `rng`. Throws when a setting is invalid or `encoderChunks` does not divide `shape.inputDim`.
+   */
   constructor(shape: GcnShape, config: Partial<GcnConfig>, rng: Rng) {
     super();
     this.config = gcnConfigSchema.parse(config);

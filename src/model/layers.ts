@@ -5,22 +5,34 @@
  */
 import { init, Module, Parameter, type Rng, type Tensor } from '../engine/index.js';
 
+/** Maps a layer's latent weight to its effective weight (a pruning mask applied, differentiably). */
 export type WeightTransform = (weight: Parameter) => Tensor;
 
+/** Options of a `Linear` layer. */
 export interface LinearOptions {
+  /** Whether the layer adds a bias (default true). */
   bias?: boolean;
   /** 'kaiming' for layers followed by ReLU, 'glorot' otherwise. */
   init?: 'kaiming' | 'glorot';
 }
 
+/**
+ * A fully connected layer y = x · W + b with W stored [in, out] (PyTorch's `nn.Linear` stores the
+ * transpose). W is initialised Kaiming-uniform (or Glorot-uniform), b at zero.
+ */
 export class Linear extends Module {
+  /** Input features (rows of W). */
   readonly inFeatures: number;
+  /** Output features (columns of W). */
   readonly outFeatures: number;
+  /** The latent weight W [inFeatures, outFeatures]. */
   weight: Parameter;
+  /** The bias [outFeatures], or null without one. */
   bias: Parameter | null;
   /** Set by pruning; null means the latent weight is used as is. */
   transform: WeightTransform | null = null;
 
+  /** A layer of `inFeatures` → `outFeatures`, its weight drawn from `rng`. */
   constructor(inFeatures: number, outFeatures: number, rng: Rng, options: LinearOptions = {}) {
     super();
     this.inFeatures = inFeatures;
@@ -32,6 +44,7 @@ export class Linear extends Module {
     this.bias = options.bias === false ? null : new Parameter([outFeatures]);
   }
 
+  /** The weight the layer computes with: `transform(weight)` when pruning set one, else `weight`. */
   effectiveWeight(): Tensor {
     return this.transform ? this.transform(this.weight) : this.weight;
   }
@@ -61,20 +74,48 @@ export function setHardMask(layer: Linear, mask: Uint8Array): void {
  * square tiles for dense layers, or one block per head as groups of rows or of columns.
  */
 export type BlockLayout =
-  | { kind: 'tiles'; rows: number; cols: number }
-  | { kind: 'row-groups'; size: number }
-  | { kind: 'col-groups'; size: number };
+  | {
+      /** Square-ish tiles (shrunk to divisors of the matrix sides). */
+      kind: 'tiles';
+      /** Rows per tile, at most. */
+      rows: number;
+      /** Columns per tile, at most. */
+      cols: number;
+    }
+  | {
+      /** Groups of consecutive rows (e.g. one attention head's inputs). */
+      kind: 'row-groups';
+      /** Rows per group; must divide the rows. */
+      size: number;
+    }
+  | {
+      /** Groups of consecutive columns (e.g. one attention head's outputs). */
+      kind: 'col-groups';
+      /** Columns per group; must divide the columns. */
+      size: number;
+    };
 
 /** A weight matrix that pruning addresses, with everything pruning and compaction need to know. */
 export interface PrunableWeight {
   /** Layer name, e.g. 'conv'. */
   readonly name: string;
+  /** The layer holding the weight. */
   readonly layer: Linear;
+  /** Rows of the matrix: the layer's inputs. */
   readonly rows: number;
+  /** Columns of the matrix: the layer's outputs. */
   readonly cols: number;
+  /** How the matrix splits into blocks, the coarsest pruning unit. */
   readonly blocks: BlockLayout;
   /** What a row, a column and a block stand for, for reports (e.g. 'input channel'). */
-  readonly meaning: { rows: string; cols: string; blocks: string };
+  readonly meaning: {
+    /** What a row stands for, e.g. 'encoding channel'. */
+    rows: string;
+    /** What a column stands for, e.g. 'convolution filter'. */
+    cols: string;
+    /** What a block stands for, e.g. 'attention head'. */
+    blocks: string;
+  };
   /** Multiply-adds each weight performs per sequence (nodes for per-node layers, 1 for the FC). */
   readonly usesPerSequence: number;
 }

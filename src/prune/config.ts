@@ -18,56 +18,65 @@ export const pruneConfigSchema = z.strictObject({
   method: z.enum(METHODS),
   /** Target pruning rate: the fraction of prunable weights (or FLOPs) removed. */
   rate: z.number().gt(0, 'the rate must be above 0').lt(1, 'the rate must be below 1'),
-  /** What the rate counts: weights (default), multiply-adds per sequence, or both at once (CTF only). */
+  /** What the rate counts: weights, multiply-adds per sequence, or both at once (CTF only). Default `weights`. */
   budget: z.enum(BUDGET_KINDS).default('weights'),
   /** A trained checkpoint, or a `train` output directory (every fold's model.ckpt); none: from scratch. */
   from: z.string().optional(),
-  /** Epochs of the pruning phase (soft masks, penalties or gradual schedules). */
+  /** Epochs of the pruning phase (soft masks, penalties or gradual schedules). Default 60. */
   pruneEpochs: z.int().min(0).default(60),
-  /** Epochs of fine-tuning with the hard masks. Methods without a pruning phase get both. */
+  /** Epochs of fine-tuning with the hard masks. Methods without a pruning phase get both. Default 20. */
   finetuneEpochs: z.int().min(0).default(20),
-  /** Learning rate of the fine-tuning phase. */
+  /** Learning rate of the fine-tuning phase. Default 3e-4. */
   finetuneLr: z.number().positive().default(3e-4),
-  /** Weight of distillation from the starting (dense) model in every epoch after it; 0 = off. */
+  /** Weight of distillation from the starting (dense) model in every epoch after it; 0 = off. Default 0. */
   distill: z.number().min(0).default(0),
-  /** Softmax temperature of that distillation. */
+  /** Softmax temperature of that distillation. Default 4. */
   distillTemperature: z.number().positive().default(4),
   /** The schedule of the CTF methods' pruning phase (docs/pruning.md). */
   ctf: z
     .strictObject({
-      /** σ of the soft masks until annealing starts (default 0.3). */
+      /** σ of the soft masks until annealing starts. Default 0.3. */
       sigmaStart: z.number().positive().default(CTF_DEFAULTS.sigmaStart),
-      /** σ at the end of the pruning phase, reached by geometric decay from `sigmaStart` (default 0.01). */
+      /** σ at the end of the pruning phase, reached by geometric decay from `sigmaStart`. Default 0.01. */
       sigmaEnd: z.number().positive().default(CTF_DEFAULTS.sigmaEnd),
-      /** Fraction of the pruning phase at which σ starts annealing (default 0.5). */
+      /** Fraction of the pruning phase at which σ starts annealing. Default 0.5. */
       annealStart: z.number().min(0).lt(1).default(CTF_DEFAULTS.annealStart),
-      /** Fraction of the pruning phase over which the kept-mass target falls cubically to (1 − rate)·N (default 0.4). */
+      /**
+       * Fraction of the pruning phase over which the kept-mass target falls cubically to (1 − rate)·N.
+       * Default 0.4.
+       */
       budgetRamp: z.number().gt(0).max(1).default(CTF_DEFAULTS.budgetRamp),
-      /** λ, the weight of the budget term, before annealing (default 1e-4). */
+      /** λ, the weight of the budget term, before annealing. Default 1e-4. */
       lambdaSoft: z.number().min(0).default(CTF_DEFAULTS.lambdaSoft),
-      /** λ during annealing (default 1e-2): keeps the soft budget from drifting while σ falls. */
+      /** λ during annealing, larger to keep the soft budget from drifting while σ falls. Default 1e-2. */
       lambdaAnneal: z.number().min(0).default(CTF_DEFAULTS.lambdaAnneal),
       /**
        * The per-layer scale s of x = Ŵ² / s: `dynamic`, the layer's current mean Ŵ² at every step (no
-       * gradient through it); `frozen`, taken once at the start.
+       * gradient through it); `frozen`, taken once at the start. Default `dynamic`.
        */
       scale: z.enum(['dynamic', 'frozen']).default(CTF_DEFAULTS.scale),
-      /** The soft σ whose ψ breaks hardening's ties among entries saturated at ψ = 1 (default 1). */
+      /** The soft σ whose ψ breaks hardening's ties among entries saturated at ψ = 1. Default 1. */
       tieSigma: z.number().positive().default(CTF_DEFAULTS.tieSigma),
     })
     .prefault({}),
   /** Options of unstructured magnitude pruning (`mp-unstructured`). */
   magnitude: z
     .strictObject({
-      /** Rank the weights across all prunable layers (`global`) or keep (1 − rate) of each layer (`layer`). */
+      /**
+       * Rank the weights across all prunable layers (`global`) or keep (1 − rate) of each layer (`layer`).
+       * Default `global`.
+       */
       scope: z.enum(['global', 'layer']).default('global'),
-      /** Prune once before fine-tuning (`one-shot`), or along Zhu & Gupta's cubic schedule over the pruning phase (`gradual`). */
+      /**
+       * Prune once before fine-tuning (`one-shot`), or along Zhu & Gupta's cubic schedule over the pruning
+       * phase (`gradual`). Default `one-shot`.
+       */
       schedule: z.enum(['one-shot', 'gradual']).default('one-shot'),
     })
     .prefault({}),
-  /** Strength of the ℓ1 penalty (per prunable weight, summed). */
+  /** Strength of the ℓ1 penalty (per prunable weight, summed). Default 1. */
   l1Lambda: z.number().min(0).default(1),
-  /** Strength of the expected-ℓ0 penalty (per prunable weight, summed). */
+  /** Strength of the expected-ℓ0 penalty (per prunable weight, summed). Default 1. */
   l0Lambda: z.number().min(0).default(1),
 });
 

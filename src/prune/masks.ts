@@ -11,14 +11,21 @@ export type HardMask = Uint8Array;
 
 /** What a hard mask keeps of a weight matrix and which of its rows, columns and blocks are empty. */
 export interface MaskStructure {
+  /** Entries of the matrix: rows × cols. */
   total: number;
+  /** Entries the mask keeps. */
   kept: number;
+  /** Rows of the matrix. */
   rows: number;
+  /** Columns of the matrix. */
   cols: number;
+  /** Blocks of the matrix's block layout. */
   blocks: number;
-  /** Rows, columns and blocks whose entries are all pruned. */
+  /** Rows whose entries are all pruned. */
   emptyRows: number;
+  /** Columns whose entries are all pruned. */
   emptyCols: number;
+  /** Blocks whose entries are all pruned. */
   emptyBlocks: number;
   /** Entries inside empty rows, columns or blocks: removed structurally rather than one by one. */
   structuredRemoved: number;

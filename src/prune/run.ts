@@ -45,22 +45,38 @@ export interface PruneJob {
 
 /** One pruned fold: achieved rates, test metrics, per-layer mask structure and costs, the checkpoint. */
 export interface PruneResult {
+  /** The pruning method. */
   method: string;
+  /** The target rate. */
   rate: number;
+  /** What the rate counts: weights, FLOPs, or both. */
   budget: BudgetKind;
   /** Fraction of prunable weights removed. */
   achievedRate: number;
   /** Fraction of the prunable layers' FLOPs (multiply-adds per sequence) removed. */
   achievedFlopRate: number;
+  /** The fold's name in its protocol. */
   fold: string;
+  /** The fold's 0-based index in its protocol. */
   foldIndex: number;
+  /** Test metrics of the pruned, fine-tuned model. */
   metrics: ClassificationMetrics;
   /** Test accuracy of the starting (unpruned) model; null when pruning from scratch. */
   denseTop1: number | null;
-  layers: { name: string; structure: MaskStructure }[];
+  /** What each prunable weight's mask keeps, layer by layer. */
+  layers: {
+    /** The layer, e.g. `conv`. */
+    name: string;
+    /** Kept entries and empty rows, columns and blocks of its mask. */
+    structure: MaskStructure;
+  }[];
+  /** Parameters and multiply-adds per sequence of every computation, before and after pruning. */
   costs: PrunedCost[];
+  /** Path of the pruned checkpoint (`model.ckpt`, with a `mask.<layer>` tensor per prunable weight). */
   checkpoint: string;
+  /** Training time of the pruning and fine-tuning phases, in seconds (resumed runs included). */
   seconds: number;
+  /** Class names, by label index. */
   classNames: string[];
 }
 

@@ -72,6 +72,7 @@ export interface ReproduceOptions {
 export interface ReproduceProgress {
   /** Fraction of all work done: epochs and timing steps, weighed by their measured seconds. */
   fraction: number;
+  /** What is running now, e.g. the jobs' labels joined by ` · ` (`starting` before any). */
   status: string;
 }
 

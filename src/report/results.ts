@@ -7,17 +7,34 @@ import { markdownTable } from './table.js';
 
 /** Where reproduction results come from: command, seed, date, machine and skelprune version. */
 export interface Provenance {
+  /** The command recorded for the run (`reproduce`, `combine` or the caller's own). */
   command: string;
+  /** The run's random seed. */
   seed: number;
+  /** When the results were written, as an ISO 8601 date-time. */
   date: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string };
+  /** The machine it ran on. */
+  machine: {
+    /** CPU model. */
+    cpu: string;
+    /** Logical cores available to Node. */
+    cores: number;
+    /** Total memory, GiB (rounded). */
+    memoryGiB: number;
+    /** Operating system: type, release, architecture. */
+    os: string;
+    /** Node.js version. */
+    node: string;
+  };
+  /** skelprune's version. */
   skelprune: string;
 }
 
 /** Measured inference of one exported model (fold 1). */
 export interface SpeedFigures {
-  /** Batch-1 latency, median and 90th percentile, milliseconds. */
+  /** Batch-1 latency, median, milliseconds. */
   p50Ms: number;
+  /** Batch-1 latency, 90th percentile, milliseconds. */
   p90Ms: number;
   /** Sequences per second at the throughput batch. */
   throughput: number;
@@ -31,8 +48,11 @@ export interface SpeedFigures {
 
 /** Test accuracies of one fold. */
 export interface FoldFigures {
+  /** The fold's name in its protocol. */
   fold: string;
+  /** Top-1 accuracy (fraction correct). */
   top1: number;
+  /** Mean per-class accuracy. */
   meanClass: number;
 }
 
@@ -44,21 +64,38 @@ export interface RunFigures {
   rate: number;
   /** Mean achieved rate over folds (fraction of prunable weights removed). */
   achievedRate: number;
+  /** Accuracies of every fold (means over seeds, when there are several). */
   folds: FoldFigures[];
-  /** Means over folds (and over seeds, when there are several). */
+  /** Top-1 accuracy, the mean over folds (and over seeds, when there are several). */
   top1: number;
+  /** Mean per-class accuracy, the mean over folds (and over seeds). */
   meanClass: number;
   /**
    * Each seed's fold means, when a run was pruned with several seeds (`reproduce --prune-seeds`) or
    * repeated whole with several (`combine`, see ReproduceResults.repetitions).
    */
-  seeds?: { seed: number; top1: number; meanClass: number }[];
+  seeds?: {
+    /** The seed. */
+    seed: number;
+    /** Its top-1 accuracy, mean over folds. */
+    top1: number;
+    /** Its mean per-class accuracy, mean over folds. */
+    meanClass: number;
+  }[];
   /** Parameters kept (prunable kept + non-prunable), fold 1. */
   parameters: number;
   /** FLOPs per sequence, fold 1: dense, on the compacted matrices, counting only kept weights. */
-  flops: { dense: number; compacted: number; sparse: number };
+  flops: {
+    /** The dense model's. */
+    dense: number;
+    /** On the compacted matrices (empty rows, columns and blocks removed). */
+    compacted: number;
+    /** Counting only kept weights. */
+    sparse: number;
+  };
   /** Share of the pruned weights in whole removed rows, columns or blocks, fold 1. */
   structuredShare: number;
+  /** Measured inference of the exported fold-1 model; null when speed was not measured. */
   speed: SpeedFigures | null;
   /** Summed over folds. */
   confusion: number[][];
@@ -68,8 +105,20 @@ export interface RunFigures {
 
 /** Every figure of a reproduction (the content of its `results.json`). */
 export interface ReproduceResults {
-  dataset: { name: string; title: string; protocol: string; folds: number };
+  /** The dataset and protocol. */
+  dataset: {
+    /** Short name, e.g. `sbu`. */
+    name: string;
+    /** Human-readable title. */
+    title: string;
+    /** The evaluation protocol. */
+    protocol: string;
+    /** Folds of the protocol that were run. */
+    folds: number;
+  };
+  /** Where the results come from. */
   provenance: Provenance;
+  /** Class names, by label index. */
   classNames: string[];
   /** The dense baseline first, then every method × rate. */
   runs: RunFigures[];
@@ -77,7 +126,14 @@ export interface ReproduceResults {
    * Set by `skelprune combine`: the reproduce runs, each a repetition of the whole protocol with its
    * own seed and dense models, whose accuracies these runs average (the rest is the first one's).
    */
-  repetitions?: { dir: string; seed: number; command: string }[];
+  repetitions?: {
+    /** The repetition's `reproduce` output folder. */
+    dir: string;
+    /** Its seed. */
+    seed: number;
+    /** Its recorded command. */
+    command: string;
+  }[];
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

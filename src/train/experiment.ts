@@ -43,17 +43,25 @@ export interface FoldJob {
 
 /** One trained fold: test metrics, best epoch, timings and the saved checkpoint. */
 export interface FoldResult {
+  /** The fold's name in its protocol. */
   fold: string;
+  /** The fold's 0-based index in its protocol. */
   foldIndex: number;
+  /** Test metrics of the kept weights. */
   metrics: ClassificationMetrics;
+  /** The epoch whose weights were kept (1-based): best validation accuracy, or the last without validation. */
   bestEpoch: number;
+  /** Epochs trained (fewer than `epochs` when `patience` stopped early). */
   epochsRun: number;
+  /** Training time, in seconds (resumed runs included). */
   trainSeconds: number;
   /** Training sequences processed per second (forward + backward + update). */
   trainThroughput: number;
   /** Test sequences classified per second (batched inference). */
   inferenceThroughput: number;
+  /** Path of the trained checkpoint (`model.ckpt`). */
   checkpoint: string;
+  /** Class names, by label index. */
   classNames: string[];
 }
 

@@ -12,6 +12,7 @@ export interface ClassificationMetrics {
   meanClass: number;
   /** counts[true][predicted]. */
   confusion: number[][];
+  /** Predictions counted (sequences evaluated). */
   count: number;
 }
 

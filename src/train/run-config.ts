@@ -23,11 +23,11 @@ export const runConfigSchema = z.strictObject({
   path: z.string().optional(),
   /** Evaluation protocol; the dataset's standard one by default (sbu: 5-fold, fpha: 1:1). */
   protocol: z.string().optional(),
-  /** Fold index (1-based) or 'all'. */
+  /** Fold index (1-based) or 'all'. Default `all`. */
   fold: z.union([z.literal('all'), z.int().positive()]).default('all'),
-  /** Seed of every random choice of the run (initialisation, shuffling, dropout, augmentation). */
+  /** Seed of every random choice of the run (initialisation, shuffling, dropout, augmentation). Default 0. */
   seed: z.int().nonnegative().default(0),
-  /** Independent runs (folds) trained in parallel worker processes. */
+  /** Independent runs (folds) trained in parallel worker processes. Default 1. */
   jobs: z.int().positive().default(1),
   /** Output directory. */
   out: z.string().optional(),

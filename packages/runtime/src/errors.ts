@@ -4,5 +4,6 @@
  * it without a stack trace. Anything else thrown is a bug.
  */
 export class SkelpruneError extends Error {
+  /** `'SkelpruneError'`. */
   override name = 'SkelpruneError';
 }

@@ -34,8 +34,8 @@ export type {
 export type { NestedFrame, PackedSequence, SequenceInput } from './input/sequence-input.js';
 export type { SkeletonSequence } from './input/types.js';
 export type { WasmMemory } from './kernels/heap.js';
-export { createKernels, type KernelBackend, type KernelOptions, wasmSimdSupported } from './kernels/index.js';
-export type { Kernels } from './kernels/types.js';
+export { type KernelOptions, wasmSimdSupported } from './kernels/index.js';
+export { createKernels, type KernelBackend, type Kernels } from './kernels/public.js';
 export type { LayerName } from './model/engine.js';
 export type { StorageFormat } from './model/storage.js';
 export type { ModelSource } from './source.js';

@@ -6,6 +6,11 @@
  *
  * @packageDocumentation
  */
+export {
+  type ClassifierInternals,
+  classifierFromModelFile,
+  classifierInternals,
+} from './classifier.js';
 export * from './errors.js';
 export * from './format/model-file.js';
 export * from './format/safetensors.js';

@@ -6,6 +6,12 @@
  */
 import { SkelpruneError } from './errors.js';
 
+/**
+ * Where `SkeletonClassifier.load` reads a model from: its bytes (`Uint8Array`, `ArrayBuffer`), a
+ * `URL` or a string with a scheme (`https:`, `blob:`, …; fetched, `file:` read from disk in Node),
+ * a `fetch` `Response`, or any other string: a file path in Node, a URL relative to the page in
+ * browsers.
+ */
 export type ModelSource = Uint8Array | ArrayBuffer | URL | Response | string;
 
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]+:/i;

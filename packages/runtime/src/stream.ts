@@ -7,6 +7,7 @@ import type { Prediction, PredictOptions, SkeletonClassifier } from './classifie
 import { SkelpruneError } from './errors.js';
 import { type NestedFrame, writeFrame } from './input/sequence-input.js';
 
+/** Options of `SkeletonClassifier.stream`. */
 export interface StreamOptions {
   /**
    * Raw frames per prediction: the most recent ones (default: the model's own frame window when it
@@ -19,14 +20,25 @@ export interface StreamOptions {
 
 const DEFAULT_WINDOW = 32;
 
+/**
+ * Classifies live input: frames are pushed as they arrive into a ring buffer of the last `window`,
+ * and `predict` classifies those frames as `SkeletonClassifier.predict` would a recorded sequence
+ * of them. Create one with `SkeletonClassifier.stream`.
+ */
 export class StreamingClassifier {
+  /** Raw frames a prediction covers at most: the most recent ones. */
   readonly window: number;
+  /** Frames needed before `predict` answers. */
   readonly minFrames: number;
   private readonly frameSize: number;
   private readonly ring: Float32Array;
   /** Frames pushed since the last reset (the ring holds the last `window` of them). */
   private pushed = 0;
 
+  /**
+   * A stream over `classifier` (as `classifier.stream(options)`). Throws a `SkelpruneError` for a
+   * `window` below 2, or a `minFrames` outside [2, `window`].
+   */
   constructor(
     private readonly classifier: SkeletonClassifier,
     options: StreamOptions = {},
@@ -46,7 +58,8 @@ export class StreamingClassifier {
 
   /**
    * Adds the newest frame: joints × [x, y, z] (one person), persons × joints × [x, y, z], or the
-   * persons·joints·3 coordinates flat. Non-finite coordinates are refused.
+   * persons·joints·3 coordinates flat. A frame of the wrong shape or with a coordinate that is not
+   * finite throws a `SkelpruneError` and is not taken. Returns the stream, for chaining.
    */
   push(frame: NestedFrame | ArrayLike<number>): this {
     const { persons, joints } = this.classifier.info;
@@ -66,6 +79,7 @@ export class StreamingClassifier {
     return Math.min(this.pushed, this.window);
   }
 
+  /** Whether `predict` answers: at least `minFrames` frames have arrived since the last reset. */
   get ready(): boolean {
     return this.frames >= this.minFrames;
   }

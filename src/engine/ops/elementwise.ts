@@ -62,6 +62,7 @@ function affine(op: string, x: Tensor, alpha: number, beta: number): Tensor {
   return record(op, affineRaw(x, alpha, beta), [x], (g) => [alpha === 1 ? g : affineRaw(g, alpha, 0)]);
 }
 
+/** a + b element-wise with NumPy broadcasting, or a plus a number (`torch.add`). */
 export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return affine('add', a, 1, b);
   return record('add', binaryRaw('add', a, b), [a, b], (g) => [
@@ -70,6 +71,7 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a − b element-wise with NumPy broadcasting, or a minus a number (`torch.sub`). */
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return affine('sub', a, 1, -b);
   return record('sub', binaryRaw('sub', a, b), [a, b], (g) => [
@@ -78,6 +80,7 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a · b element-wise with NumPy broadcasting, or a times a number (`torch.mul`). */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return affine('mul', a, b, 0);
   return record('mul', binaryRaw('mul', a, b), [a, b], (g) => [
@@ -86,6 +89,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a / b element-wise with NumPy broadcasting, or a divided by a number (`torch.div`). */
 export function div(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return affine('div', a, 1 / b, 0);
   const y = binaryRaw('div', a, b);
@@ -119,16 +123,25 @@ function activation(op: ActivationOp, x: Tensor): Tensor {
   });
 }
 
+/** −x element-wise. */
 export const neg = (x: Tensor): Tensor => affine('neg', x, -1, 0);
+/** eˣ element-wise. */
 export const exp = (x: Tensor): Tensor => unary('exp', x, (g, y) => binaryRaw('mul', g, y));
+/** Natural logarithm element-wise (−∞ at 0, NaN below). */
 export const log = (x: Tensor): Tensor => unary('log', x, (g) => binaryRaw('div', g, x));
+/** √x element-wise. */
 export const sqrt = (x: Tensor): Tensor =>
   unary('sqrt', x, (g, y) => binaryRaw('div', g, affineRaw(y, 2, 0)));
+/** x² element-wise. */
 export const square = (x: Tensor): Tensor =>
   unary('square', x, (g) => binaryRaw('mul', g, affineRaw(x, 2, 0)));
+/** |x| element-wise; the gradient is sign(x), 0 at 0 as in PyTorch. */
 export const abs = (x: Tensor): Tensor => unary('abs', x, (g) => binaryRaw('mul', g, sign(x)));
+/** max(x, 0) element-wise (`torch.relu`). */
 export const relu = (x: Tensor): Tensor => activation('relu', x);
+/** 1 / (1 + e⁻ˣ) element-wise. */
 export const sigmoid = (x: Tensor): Tensor => activation('sigmoid', x);
+/** Hyperbolic tangent element-wise. */
 export const tanh = (x: Tensor): Tensor => activation('tanh', x);
 
 /** −1, 0 or 1 per element (no gradient). */

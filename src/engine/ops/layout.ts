@@ -3,6 +3,10 @@ import { record } from '../autograd.js';
 import { formatShape, normalizeAxis, resolveReshape, type Shape, ShapeError, sizeOf } from '../shape.js';
 import { IntTensor, k, Tensor, view, zeros } from '../tensor.js';
 
+/**
+ * The same data with another shape, without copying (`torch.reshape` on a contiguous tensor); one axis
+ * may be −1, inferred from the element count.
+ */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const y = new Tensor(resolveReshape(x.shape, shape), x.storage, x.offset);
   return record('reshape', y, [x], (g) => [view(g, x.shape)]);
@@ -30,6 +34,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   });
 }
 
+/** Swaps two axes (negative counts from the end), the last two by default; copies (`torch.transpose`). */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   const a = normalizeAxis(axis0, x.rank, 'transpose');
   const b = normalizeAxis(axis1, x.rank, 'transpose');
@@ -96,6 +101,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   });
 }
 
+/** Joins tensors along an existing axis; all other axes must match (`torch.cat`). */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new ShapeError('concat: needs at least one tensor');
   const first = tensors[0];
@@ -122,6 +128,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   );
 }
 
+/** Joins tensors of one shape along a new axis at `axis` (`torch.stack`). */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new ShapeError('stack: needs at least one tensor');
   const ax = normalizeAxis(axis, tensors[0].rank + 1, 'stack');

@@ -90,6 +90,10 @@ function gemm(
   });
 }
 
+/**
+ * Matrix product of [..., M, K] and [..., K, N] (`torch.matmul` without vector operands): both 2-D,
+ * equal batch axes, or one side 2-D and shared by every item of the other's batch.
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const p = plan(a, b);
   const { batch, m, n } = p;

@@ -28,14 +28,17 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   });
 }
 
+/** Softmax along an axis, the last by default (`torch.softmax`). */
 export function softmax(x: Tensor, axis = -1): Tensor {
   return alongAxis(x, axis, 'softmax', (t) => softmaxLast(t, false));
 }
 
+/** Log-softmax along an axis, the last by default, computed stably (`torch.log_softmax`). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return alongAxis(x, axis, 'logSoftmax', (t) => softmaxLast(t, true));
 }
 
+/** Options of `crossEntropy`. */
 export interface CrossEntropyOptions {
   /** ε of label smoothing: the target is (1 − ε)·one-hot + ε/C (PyTorch's convention). */
   labelSmoothing?: number;

@@ -48,12 +48,17 @@ export function sumAxes(x: Tensor, axes: readonly number[]): Tensor {
   return reduceRaw('sum', x, resolveAxes(axes, x.rank, 'sum'), true);
 }
 
+/**
+ * Sum over `axes` (every axis by default; negative counts from the end); `keepdims` keeps them as
+ * size 1 (`torch.sum`).
+ */
 export function sum(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
   const resolved = resolveAxes(axes, x.rank, 'sum');
   const y = reduceRaw('sum', x, resolved, keepdims);
   return record('sum', y, [x], (g) => [broadcastTo(view(g, reducedShape(x.shape, resolved, true)), x.shape)]);
 }
 
+/** Mean over `axes` (every axis by default); `keepdims` keeps them as size 1 (`torch.mean`). */
 export function mean(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
   const resolved = resolveAxes(axes, x.rank, 'mean');
   const count = resolved.reduce((p, a) => p * x.shape[a], 1);
@@ -91,6 +96,7 @@ export function max(x: Tensor, axis?: number, keepdims = false): Tensor {
   });
 }
 
+/** Index of the largest value of each row (last axis), the first on ties; no gradient. */
 export function argmaxRows(x: Tensor): Int32Array {
   const cols = x.shape[x.rank - 1];
   const rows = x.size / cols;

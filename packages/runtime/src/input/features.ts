@@ -8,11 +8,18 @@
  */
 import * as check from '../format/check.js';
 
+/**
+ * The node feature channels, each 3 values (x, y, z) per frame: `position`, `velocity` (the
+ * displacement since the previous frame, 0 at the first) and `bone` (the vector from the joint's
+ * parent in the skeleton tree, 0 at the root).
+ */
 export const FEATURE_CHANNELS = ['position', 'velocity', 'bone'] as const;
+/** One node feature channel (see {@link FEATURE_CHANNELS}). */
 export type FeatureChannel = (typeof FEATURE_CHANNELS)[number];
 
 /** Which channels each frame of a node's signal carries, in order. */
 export interface FeatureConfig {
+  /** One or more channels, none repeated, in the order each frame lists them. */
   channels: FeatureChannel[];
 }
 

@@ -9,6 +9,10 @@ import { SkelpruneError } from '../errors.js';
 import * as check from '../format/check.js';
 import type { SkeletonSequence } from './types.js';
 
+/**
+ * Which centre a sequence is moved to the origin by: the centre joint's position in the first frame,
+ * subtracted from every frame (`first-frame`), or each frame's own (`every-frame`).
+ */
 export type CenterMode = 'first-frame' | 'every-frame';
 
 /** Training-time augmentation recorded with the model (unused at inference). */
@@ -25,17 +29,46 @@ export interface Augmentation {
   personSwap: number;
 }
 
+/**
+ * How a sequence of any length becomes the model's fixed number of frames: resampled to `frames`
+ * instants, or cut into `chunks` parts that each become their mean.
+ */
 export type TemporalSampling =
   /** Linear interpolation to `frames` evenly spaced instants; the first and last frames are kept. */
-  | { mode: 'resample'; frames: number }
-  /** The time axis cut into `chunks` equal parts; each output frame is the mean of its part. */
-  | { mode: 'chunks'; chunks: number };
-
-export type ScaleNormalization =
-  | { method: 'none' }
-  /** Divide by the standard deviation of all centred training coordinates. */
-  | { method: 'global-std'; std: number }
   | {
+      /** Resampling. */
+      mode: 'resample';
+      /** Instants the sequence is resampled to (at least 2). */
+      frames: number;
+    }
+  /** The time axis cut into `chunks` equal parts; each output frame is the mean of its part. */
+  | {
+      /** Chunk means. */
+      mode: 'chunks';
+      /** Equal parts of the time axis, one output frame each. */
+      chunks: number;
+    };
+
+/** How centred coordinates are scaled, fitted on the training data. */
+export type ScaleNormalization =
+  /** Coordinates stay in the data's units. */
+  | {
+      /** No scaling. */
+      method: 'none';
+    }
+  /** Divide by the standard deviation of all centred training coordinates. */
+  | {
+      /** Scaling by one standard deviation. */
+      method: 'global-std';
+      /** The standard deviation, in the data's units (positive). */
+      std: number;
+    }
+  /**
+   * Every bone keeps its direction and takes its mean training length (each subtree follows its
+   * parent), then all coordinates are divided by `unit`.
+   */
+  | {
+      /** Scaling to mean bone lengths. */
       method: 'bone-length';
       /** Tree edges [parent, child], parents before children, rooted at the centre joint. */
       tree: [number, number][];
@@ -47,13 +80,24 @@ export type ScaleNormalization =
 
 /** A preprocessing resolved against a skeleton and training data: everything inference needs, as JSON. */
 export interface FittedPreprocessing {
+  /** Version of this record's layout. */
   version: 1;
+  /** Persons in every frame. */
   persons: number;
+  /** Joints of each person. */
   joints: number;
   /** null: no centring. The centre is the mean of this joint over all persons. */
-  center: null | { joint: number; mode: CenterMode };
+  center: null | {
+    /** The centre joint's index. */
+    joint: number;
+    /** Which frame's centre each frame is moved by. */
+    mode: CenterMode;
+  };
+  /** How centred coordinates are scaled. */
   scale: ScaleNormalization;
+  /** How the sequence is brought to a fixed number of frames. */
   temporal: TemporalSampling;
+  /** Training-time augmentation (recorded, ignored at inference). */
   augment: Augmentation;
 }
 

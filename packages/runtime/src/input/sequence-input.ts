@@ -12,17 +12,27 @@ export type NestedFrame = readonly (readonly number[])[] | readonly (readonly (r
 
 /** Positions packed frame after frame: ((frame·persons + person)·joints + joint)·3 + axis. */
 export interface PackedSequence {
+  /**
+   * frames · persons · joints · 3 finite coordinates, index ((frame·persons + person)·joints +
+   * joint)·3 + axis (a Float32Array is used as is).
+   */
   positions: ArrayLike<number>;
+  /** Frames in `positions` (at least 1). */
   frames: number;
-  /** Default: the model's. */
+  /** Persons in every frame (default: the model's; another count is an error). */
   persons?: number;
-  /** Default: the model's. */
+  /** Joints of each person (default: the model's; another count is an error). */
   joints?: number;
+  /** A name for error messages (default: `sequence i`, its index in the batch). */
   id?: string;
   /** Where it came from (a file), for error messages. */
   source?: string;
 }
 
+/**
+ * One sequence as `predict` accepts it: its frames as nested arrays (see {@link NestedFrame}; at
+ * least one), or a {@link PackedSequence} such as the toolkit's `SkeletonSequence`.
+ */
 export type SequenceInput = readonly NestedFrame[] | PackedSequence;
 
 interface Expected {

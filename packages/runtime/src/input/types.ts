@@ -8,8 +8,11 @@ export interface SkeletonSequence {
   readonly label: number;
   /** Who performed it: SBU the two-actor set (`s01s02`), FPHA `Subject_k`, generic as given. */
   readonly subject: string;
+  /** Frames in `positions`. */
   readonly frames: number;
+  /** Persons in every frame. */
   readonly persons: number;
+  /** Joints of each person. */
   readonly joints: number;
   /** frames × persons × joints × 3 (x, y, z), row-major: index ((f·persons + p)·joints + j)·3 + axis. */
   readonly positions: Float32Array;

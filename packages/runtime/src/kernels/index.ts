@@ -11,12 +11,16 @@ import { kernelsWasmBase64, sharedMemoryPatch } from './wasm-binary.generated.js
 
 export type { Kernels } from './types.js';
 
+/** How to create a kernel backend (`createKernels`), or which one a model loads on (`LoadOptions`). */
 export interface KernelOptions {
-  /** 'auto' picks wasm SIMD where supported (any memory), else the TypeScript fallback. */
+  /**
+   * `'auto'` (the default) picks wasm SIMD where supported (any memory), else the TypeScript
+   * fallback; `'wasm'` fails where wasm SIMD is missing; `'ts'` always takes the fallback.
+   */
   backend?: 'auto' | 'wasm' | 'ts';
   /**
    * Threads a large gemm may use (wasm on a shared memory only); default min(2, cores) where Node
-   * threads exist.
+   * threads exist, else 1.
    */
   threads?: number;
   /** The WebAssembly.Memory to allocate tensors in; a fresh one (shared where possible) by default. */

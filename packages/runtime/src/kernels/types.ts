@@ -158,13 +158,19 @@ export interface GatherParams {
   srcInner: number;
 }
 
+/**
+ * The numeric kernels of one backend (wasm SIMD, or the TypeScript fallback) over its {@link Heap}:
+ * everything the inference engine and the toolkit's tensor engine compute goes through them.
+ */
 export interface Kernels {
   /** 'wasm-simd' or 'ts'. */
   readonly name: string;
+  /** The heap every tensor these kernels read and write lives in. */
   readonly heap: Heap;
   /** Worker threads a large gemm may use (1 = single-threaded). */
   readonly threads: number;
 
+  /** A batched general matrix product (see {@link GemmParams}). */
   gemm(p: GemmParams): void;
 
   /** y = op(x), n contiguous elements. */

@@ -46,9 +46,14 @@ import {
  */
 export const ENGINE_REVISION = 2;
 
+/**
+ * A product of the forward pass: the per-chunk `encoder`, the attention's query and key `projection`,
+ * the graph convolution (`conv`), the fully connected layer (`fc`) and the `classifier`.
+ */
+export type LayerName = 'encoder' | 'projection' | 'conv' | 'fc' | 'classifier';
+
 /** The products of the forward pass, in order. `projection` is the query then the key projection. */
-export const LAYER_NAMES = ['encoder', 'projection', 'conv', 'fc', 'classifier'] as const;
-export type LayerName = (typeof LAYER_NAMES)[number];
+export const LAYER_NAMES = ['encoder', 'projection', 'conv', 'fc', 'classifier'] as const satisfies readonly LayerName[];
 
 /** One product y = act(Wᵀ·x + bias); the weight stored as Wᵀ (rows = output channels). */
 export interface RuntimeLayer {

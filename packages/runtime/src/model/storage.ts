@@ -18,6 +18,10 @@ export interface Matrix {
   data: Float32Array;
 }
 
+/**
+ * How a product's weights are stored, which picks its kernel: `dense` (every weight), `csr`
+ * (compressed sparse rows: the nonzeros of each row) or `bsr` (the nonempty 4×4 blocks).
+ */
 export type StorageFormat = 'dense' | 'csr' | 'bsr';
 export const STORAGE_FORMATS: readonly StorageFormat[] = ['dense', 'csr', 'bsr'];
 
