@@ -129,7 +129,7 @@ export class DemoApp {
     this.models[model.slot]?.predictor.dispose();
     this.models[model.slot] = model;
     this.latency[model.slot] = new LatencyMeter();
-    const { temporal } = model.predictor.file.input.preprocessing;
+    const { temporal } = model.predictor.info;
     if (temporal.mode === 'resample') {
       this.windowLength = temporal.frames;
       this.elements.window.value = String(temporal.frames);

@@ -4,6 +4,7 @@
  */
 
 import { type SkeletonClassifier, softmax } from '@skelprune/runtime';
+import { classifierInternals } from '@skelprune/runtime/internal';
 import type { SkeletonSequence } from '../src/data/types.js';
 
 /** Frames [end − length + 1, end] of a sequence (fewer at its start), as a sequence of their own. */
@@ -32,13 +33,14 @@ export interface WindowPrediction {
 
 /** Classifies one window; throws the library's error when the window does not fit the model. */
 export function classifyWindow(predictor: SkeletonClassifier, window: SkeletonSequence): WindowPrediction {
-  const { x } = predictor.input.encode([window]);
-  const logits = new Float32Array(predictor.file.model.classes);
+  const { file, input, engine } = classifierInternals(predictor);
+  const { x } = input.encode([window]);
+  const logits = new Float32Array(file.model.classes);
   let repeats = 0;
   const start = performance.now();
   let elapsed = 0;
   while (elapsed < MEASURE_MS && repeats < MAX_REPEATS) {
-    predictor.engine.predict(x, 1, logits);
+    engine.predict(x, 1, logits);
     repeats++;
     elapsed = performance.now() - start;
   }

@@ -4,8 +4,10 @@
  * with pruning information fills the 'pruned' slot, any other the 'dense' slot.
  */
 
-import { type Kernels, SkeletonClassifier } from '@skelprune/runtime';
+import type { Kernels, SkeletonClassifier } from '@skelprune/runtime';
 import {
+  classifierFromModelFile,
+  classifierInternals,
   decodeModelFile,
   describeStorage,
   LAYER_NAMES,
@@ -48,15 +50,16 @@ type Pruning = z.output<typeof pruningSchema>;
 export function loadModel(bytes: Uint8Array, name: string, kernels: Kernels): LoadedModel {
   const file = decodeModelFile(bytes, name);
   const summary = summarize(file, bytes.length);
-  const predictor = SkeletonClassifier.fromModelFile(file, { kernels, name, fileBytes: bytes.length });
+  const predictor = classifierFromModelFile(file, { kernels, name, fileBytes: bytes.length });
   warmUp(predictor);
   return { name, slot: summary.pruning ? 'pruned' : 'dense', predictor, summary };
 }
 
 /** The first inference allocates the engine's buffers: done here, it stays out of the latencies shown. */
 function warmUp(predictor: SkeletonClassifier): void {
-  const { nodes, chunks, chunkWidth } = predictor.file.model;
-  predictor.engine.predict(new Float32Array(nodes * chunks * chunkWidth), 1);
+  const { file, engine } = classifierInternals(predictor);
+  const { nodes, chunks, chunkWidth } = file.model;
+  engine.predict(new Float32Array(nodes * chunks * chunkWidth), 1);
 }
 
 function summarize(file: ModelFile, fileBytes: number): ModelSummary {

@@ -5,7 +5,7 @@
  */
 
 import type { SkeletonClassifier } from '@skelprune/runtime';
-import type { ModelFile } from '@skelprune/runtime/internal';
+import { classifierInternals, type ModelFile } from '@skelprune/runtime/internal';
 import { parseSequenceFile } from '../src/data/sequence-parse.js';
 import { generateSynthetic } from '../src/data/synthetic.js';
 import type { SkeletonSequence } from '../src/data/types.js';
@@ -54,12 +54,13 @@ export function readDroppedSequences(
     }
     return parseSequenceFile(bytes, name, NO_SKELETON).map((sequence) => entryOf(sequence, null));
   }
-  const { input, classNames } = predictor.file;
+  const { file, input: modelInput } = classifierInternals(predictor);
+  const { input, classNames } = file;
   const skeleton = { ...input, persons: input.preprocessing.persons, classNames };
   const sequences = parseSequenceFile(bytes, name, skeleton);
   // The model's own input check: a wrong persons × joints fails with the library's message.
-  predictor.input.encode(sequences);
-  return sequences.map((sequence) => entryOf(sequence, predictor.file));
+  modelInput.encode(sequences);
+  return sequences.map((sequence) => entryOf(sequence, file));
 }
 
 /** What a frame file is parsed against when no model is loaded (frame files carry their own layout). */

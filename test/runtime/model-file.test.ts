@@ -4,8 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { SkeletonClassifier } from '@skelprune/runtime';
-import { denseValues, LAYER_NAMES } from '@skelprune/runtime/internal';
+import { classifierFromModelFile, denseValues, LAYER_NAMES } from '@skelprune/runtime/internal';
 import { writeGenericDataset } from '../../src/data/generic.js';
 import { fitPreprocessing } from '../../src/data/preprocess.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
@@ -52,9 +51,9 @@ describe('the .skp model file', () => {
   const sequences = generateSynthetic({ sequencesPerClass: 2, seed: 9 }).sequences;
 
   it('round-trips to bit-for-bit identical predictions', () => {
-    const before = SkeletonClassifier.fromModelFile(file).predictBatch(sequences);
+    const before = classifierFromModelFile(file).predictBatch(sequences);
     const loaded = decodeModelFile(bytes, 'model.skp');
-    const after = SkeletonClassifier.fromModelFile(loaded).predictBatch(sequences);
+    const after = classifierFromModelFile(loaded).predictBatch(sequences);
     assert.deepEqual(
       after.map((p) => [...p.probabilities]),
       before.map((p) => [...p.probabilities]),

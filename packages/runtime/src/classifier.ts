@@ -48,6 +48,12 @@ export interface PredictOptions {
   topK?: number;
 }
 
+/** Options of `predictBatch`. */
+export interface PredictBatchOptions extends PredictOptions {
+  /** Sequences per pass through the engine (default 32); a positive integer. */
+  batchSize?: number;
+}
+
 /** One product of the forward pass (y = act(Wᵀ·x + bias)), as the model stores it. */
 export interface LayerInfo {
   /** Which product. */
@@ -210,10 +216,7 @@ export class SkeletonClassifier {
    * before any is classified: one that does not fit the model throws a `SkelpruneError` naming
    * its index, as does a `batchSize` or `topK` that is not a positive integer.
    */
-  predictBatch(
-    sequences: readonly SequenceInput[],
-    options: PredictOptions & { batchSize?: number } = {},
-  ): Prediction[] {
+  predictBatch(sequences: readonly SequenceInput[], options: PredictBatchOptions = {}): Prediction[] {
     const batchSize = options.batchSize ?? 32;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new SkelpruneError(`batchSize must be a positive integer, got ${batchSize}`);

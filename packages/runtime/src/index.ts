@@ -16,6 +16,7 @@ export {
   type LayerInfo,
   type LoadOptions,
   type ModelInfo,
+  type PredictBatchOptions,
   type Prediction,
   type PredictOptions,
   SkeletonClassifier,

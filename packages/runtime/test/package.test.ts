@@ -43,12 +43,11 @@ export async function classify(url: string, frames: number[][][]): Promise<Predi
 
 /** The toolkit's use of the internal entry (it compiles with the DOM library). */
 const INTERNAL_CONSUMER = `
-import { SkeletonClassifier } from '@skelprune/runtime';
-import { createKernels, decodeModelFile } from '@skelprune/runtime/internal';
+import { classifierFromModelFile, createKernels, decodeModelFile } from '@skelprune/runtime/internal';
 
 export async function layerCount(bytes: Uint8Array): Promise<number> {
   const kernels = await createKernels({ backend: 'ts' });
-  return SkeletonClassifier.fromModelFile(decodeModelFile(bytes), { kernels }).info.layers.length;
+  return classifierFromModelFile(decodeModelFile(bytes), { kernels }).info.layers.length;
 }
 `;
 

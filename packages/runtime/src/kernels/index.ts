@@ -41,7 +41,10 @@ const SIMD_PROBE = new Uint8Array([
   11,
 ]);
 
-/** Decides 'auto': old browsers and some embedded runtimes lack wasm SIMD. */
+/**
+ * Whether this engine has WebAssembly SIMD, which decides `backend: 'auto'`: old browsers and some
+ * embedded runtimes lack it.
+ */
 export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }

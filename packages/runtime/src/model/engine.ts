@@ -53,7 +53,13 @@ export const ENGINE_REVISION = 2;
 export type LayerName = 'encoder' | 'projection' | 'conv' | 'fc' | 'classifier';
 
 /** The products of the forward pass, in order. `projection` is the query then the key projection. */
-export const LAYER_NAMES = ['encoder', 'projection', 'conv', 'fc', 'classifier'] as const satisfies readonly LayerName[];
+export const LAYER_NAMES = [
+  'encoder',
+  'projection',
+  'conv',
+  'fc',
+  'classifier',
+] as const satisfies readonly LayerName[];
 
 /** One product y = act(Wᵀ·x + bias); the weight stored as Wᵀ (rows = output channels). */
 export interface RuntimeLayer {

@@ -1,0 +1,26 @@
+/**
+ * CRC-32 (ISO-HDLC, the checksum of zlib, gzip and PNG: reflected polynomial 0xEDB88320, initial
+ * value and final xor 0xFFFFFFFF), table-driven. The integrity check of skelprune's safetensors
+ * files (checkpoints and `.skp` model files); synchronous and dependency-free, so browsers verify
+ * model files too.
+ */
+
+const TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/**
+ * The CRC-32 of `bytes`, continuing from `crc` (the value returned for the bytes before them; 0 to
+ * start), as an unsigned 32-bit integer. `crc32(b) === crc32(b.subarray(k), crc32(b.subarray(0, k)))`.
+ */
+export function crc32(bytes: Uint8Array, crc = 0): number {
+  let c = ~crc;
+  for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
