@@ -50,3 +50,52 @@ export class CancelledError extends SkelpruneError {
 export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError(signal.reason);
 }
+
+/** What went wrong and what to do, per errno code of a failed file-system call. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file or directory; check the path',
+  EISDIR: 'a folder, not a file; pass a file',
+  ENOTDIR: 'a part of this path is a file, not a folder; choose another path',
+  EEXIST: 'already exists; choose another path',
+  EACCES: 'permission denied; choose another path or change its permissions',
+  EPERM: 'operation not permitted; choose another path or change its permissions',
+  EROFS: 'the file system is read-only; choose a writable location',
+  ENOSPC: 'no space left on the device; free some space or choose another location',
+  EDQUOT: 'disk quota exceeded; free some space or choose another location',
+  ENAMETOOLONG: 'the name is too long; choose a shorter path',
+  ELOOP: 'too many levels of symbolic links; check the path',
+  EBUSY: 'the file or folder is busy; choose another path',
+};
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}
+
+/**
+ * The SkelpruneError for a failed file-system call (Node's ENOENT, EISDIR, EACCES, ... errors): one
+ * line naming the path and what to do. `path` stands in where the error names none (a read of a
+ * folder, a write to a full disk). Any other error is returned as it is.
+ */
+export function userError(error: unknown, path?: string): unknown {
+  if (!isSystemError(error)) return error;
+  const problem = FILE_PROBLEMS[error.code as string];
+  const where = error.path ?? path;
+  if (!problem) return error;
+  // ENOENT from mkdir: the parent exists but cannot hold a new folder (e.g. under /proc).
+  const what =
+    error.code === 'ENOENT' && error.syscall === 'mkdir'
+      ? 'cannot create a folder here; choose another location'
+      : problem;
+  if (where === undefined) return new SkelpruneError(what, { cause: error });
+  // An atomic write's temporary sibling (`<target>.<pid>.<8 hex>.tmp`) stands for its target.
+  return new SkelpruneError(`${where.replace(/\.\d+\.[0-9a-f]{8}\.tmp$/, '')}: ${what}`, { cause: error });
+}
+
+/** `work`, with its file-system errors turned into SkelpruneErrors by `userError`. */
+export async function withUserErrors<T>(work: Promise<T>, path?: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw userError(error, path);
+  }
+}

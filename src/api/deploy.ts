@@ -6,8 +6,10 @@
 import { stat } from 'node:fs/promises';
 import { type ClassScore, SkeletonClassifier } from '@skelprune/runtime';
 import { readSequences } from '../data/sequence-file.js';
+import { withUserErrors } from '../errors.js';
 import { measureSpeeds, onnxRunner, ROUNDS, type Runner, runtimeRunner } from '../runtime/latency.js';
 import { loadModelFile } from '../runtime/model-io.js';
+import { noteUnchecked } from '../util/notes.js';
 
 /** Options of `classifySequences`, those of `skelprune predict`. */
 export interface ClassifyOptions {
@@ -47,9 +49,14 @@ export interface ClassifyResult {
 
 /** Reads the sequences of `input` (fitted to the model's skeleton) and classifies each. */
 export async function classifySequences(options: ClassifyOptions): Promise<ClassifyResult> {
+  return withUserErrors(classify(options));
+}
+
+async function classify(options: ClassifyOptions): Promise<ClassifyResult> {
   const classifier = await SkeletonClassifier.load(options.model);
   try {
     const { info } = classifier;
+    if (info.integrity === 'unchecked') noteUnchecked(options.model);
     const sequences = await readSequences(options.input, {
       jointNames: info.jointNames,
       bones: info.bones,
@@ -90,6 +97,8 @@ export interface BenchmarkOptions {
   batch?: number;
   /** Also time each model's compacted network in onnxruntime-node (default true; needs the optional peer). */
   onnx?: boolean;
+  /** Called once every model is loaded, just before the timing starts, with the number of runners. */
+  onStart?: (runners: number) => void;
 }
 
 /** One timed runner. */
@@ -125,6 +134,10 @@ export interface BenchmarkResult {
  * features: batch-1 latency percentiles and batched throughput.
  */
 export async function benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
+  return withUserErrors(timeModels(options));
+}
+
+async function timeModels(options: BenchmarkOptions): Promise<BenchmarkResult> {
   const repeats = options.repeats ?? 2000;
   const batch = options.batch ?? 32;
   const models = [{ label: 'pruned', path: options.model }];
@@ -143,6 +156,7 @@ export async function benchmark(options: BenchmarkOptions): Promise<BenchmarkRes
         entries.push({ name, bytes: null, runner: await onnxRunner(file.model) });
       }
     }
+    options.onStart?.(entries.length);
     const speeds = await measureSpeeds(
       entries.map((e) => e.runner),
       { repeats, batch },

@@ -3,7 +3,6 @@
  * ONNX model, as bytes or as files (what `skelprune export` does). Every export is verified: the
  * exported engine must reproduce the checkpoint's outputs.
  */
-import { writeFile } from 'node:fs/promises';
 import {
   describeStorage,
   InferenceEngine,
@@ -19,7 +18,7 @@ import { encodeModelFile } from '../runtime/model-file.js';
 import { exportOnnx } from '../runtime/onnx.js';
 import { toRuntimeModel } from '../runtime/runtime-model.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFilesAtomic } from '../util/fs.js';
 
 /** Options of every export. */
 export interface ExportOptions {
@@ -175,12 +174,14 @@ export async function exportModelBytes(options: ExportBytesOptions): Promise<Exp
 }
 
 /**
- * Exports a checkpoint to a `.skp` file (`out`, written atomically) and optionally an ONNX file, as
- * `skelprune export`; returns the report.
+ * Exports a checkpoint to a `.skp` file (`out`) and optionally an ONNX file, as `skelprune export`;
+ * returns the report. Each file is written atomically: interrupted at any moment, the export leaves
+ * the previous file or the new one under its name, never a partial one.
  */
 export async function exportModel(options: ExportFileOptions): Promise<ExportReport> {
   const { skp, onnx, report } = await exportModelBytes({ ...options, onnx: options.onnx !== undefined });
-  await writeFileAtomic(options.out, skp);
-  if (options.onnx !== undefined && onnx) await writeFile(options.onnx, onnx);
+  const files = [{ path: options.out, data: skp }];
+  if (options.onnx !== undefined && onnx) files.push({ path: options.onnx, data: onnx });
+  await writeFilesAtomic(files);
   return report;
 }

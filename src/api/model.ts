@@ -2,14 +2,18 @@
  * Models: the GCN for a dataset and settings, checkpoints loaded and saved, and the per-layer summary
  * `skelprune model summary` prints, as data.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ModelInput } from '@skelprune/runtime/internal';
 import { FPHA_CLASS_NAMES, FPHA_JOINT_NAMES, SBU_CLASS_NAMES, SBU_JOINT_NAMES } from '../data/index.js';
 import { outputFrames } from '../data/preprocess.js';
 import { Rng } from '../engine/index.js';
+import { SkelpruneError, userError, withUserErrors } from '../errors.js';
 import { featureDim } from '../model/features.js';
 import { type GcnShape, SkeletonGcn } from '../model/gcn.js';
 import { blockCount } from '../model/layers.js';
 import {
+  type Checkpoint,
   type CheckpointMeta,
   checkpointMasks,
   loadCheckpoint,
@@ -61,7 +65,7 @@ export async function createModel(options: CreateModelOptions): Promise<Skeleton
 
 /** `createModel` with validated settings (the CLI validates its own, naming its flags in errors). */
 export async function modelForConfig(config: RunConfig): Promise<SkeletonGcn> {
-  return new SkeletonGcn(await shapeFor(config), config.model, new Rng(config.seed));
+  return new SkeletonGcn(await withUserErrors(shapeFor(config)), config.model, new Rng(config.seed));
 }
 
 /** A model read from a checkpoint, with everything needed to use it or save it again. */
@@ -76,9 +80,39 @@ export interface CheckpointModel {
   masks: Record<string, Uint8Array>;
 }
 
+/**
+ * Refuses a `--model` path that is no file, naming what to pass instead: a `train` or `prune` output
+ * folder gets the checkpoint inside it.
+ */
+export function checkCheckpointPath(path: string): void {
+  const kind = statSync(path, { throwIfNoEntry: false });
+  if (kind === undefined)
+    throw new SkelpruneError(
+      `--model ${path}: no such file; pass a checkpoint written by train or prune, e.g. runs/<dataset>/fold-1/model.ckpt`,
+    );
+  if (kind.isDirectory()) {
+    const inside = ['model.ckpt', join('fold-1', 'model.ckpt')]
+      .map((name) => join(path, name))
+      .find((candidate) => existsSync(candidate));
+    throw new SkelpruneError(
+      `--model ${path} is a folder; pass the checkpoint inside it${inside ? `, e.g. ${inside}` : ' (its model.ckpt)'}`,
+    );
+  }
+}
+
+/** `loadCheckpoint` of a `--model` path, its file-system errors as SkelpruneErrors. */
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  try {
+    checkCheckpointPath(path);
+    return await loadCheckpoint(path);
+  } catch (error) {
+    throw userError(error, path);
+  }
+}
+
 /** Reads a checkpoint written by `train` or `prune` (a safetensors file). */
 export async function loadModel(path: string): Promise<CheckpointModel> {
-  const checkpoint = await loadCheckpoint(path);
+  const checkpoint = await readCheckpoint(path);
   const { model, input } = modelFromCheckpoint(checkpoint, path);
   return { model, input, meta: checkpoint.meta, masks: checkpointMasks(checkpoint) };
 }
@@ -92,7 +126,7 @@ export async function saveModel(path: string, checkpoint: CheckpointModel): Prom
       .filter((w) => masks[w.name])
       .map((w) => [`mask.${w.name}`, { shape: [w.rows, w.cols], data: masks[w.name] }]),
   );
-  await saveCheckpoint(path, meta, model, maskTensors);
+  await withUserErrors(saveCheckpoint(path, meta, model, maskTensors));
 }
 
 /** One layer's size and cost per sequence. */

@@ -6,14 +6,17 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import type { DatasetKind } from '../data/load.js';
-import { SkelpruneError, throwIfCancelled } from '../errors.js';
+import { SkelpruneError, throwIfCancelled, withUserErrors } from '../errors.js';
 import { type PruneConfig, type pruneConfigSchema, resolvePruneConfig } from '../prune/config.js';
 import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
+import { checkDatasetSource } from '../train/experiment.js';
 import { jobSpec, runJobs } from '../train/jobs.js';
 import { meanMetrics } from '../train/metrics.js';
 import { readConfigFile } from '../train/run-config.js';
+import { makeDirectory } from '../util/directory.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunOptions } from './progress.js';
+import { checkOutputFolder } from './train.js';
 
 /**
  * The settings of a pruning run: the keys of a `skelprune prune` config file (`method`, `rate`,
@@ -116,16 +119,26 @@ export async function prune(options: PruneOptions): Promise<PruneRunResult> {
 /** `prune` with validated settings (the CLI validates its own, naming its flags in errors). */
 export async function runPruning(
   config: PruneConfig,
+  options: LongRunOptions<PruneProgressEvent>,
+): Promise<PruneRunResult> {
+  return withUserErrors(pruneRuns(config, options));
+}
+
+async function pruneRuns(
+  config: PruneConfig,
   { resume = false, signal, onProgress = () => {}, command = 'prune' }: LongRunOptions<PruneProgressEvent>,
 ): Promise<PruneRunResult> {
   throwIfCancelled(signal);
+  checkDatasetSource(config);
   const out = config.out ?? join('runs', `prune-${config.method}-${config.rate}`);
+  checkOutputFolder(out);
   if (existsSync(join(out, 'config.json')) && !resume) {
     throw new SkelpruneError(
       `${out} already holds a run; pass --resume to continue it or choose another --out`,
     );
   }
   const starts = config.from ? startingCheckpoints(config.from) : [{ checkpoint: undefined, fold: '' }];
+  await makeDirectory(out);
   await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const jobs: PruneJob[] = starts.map((s, i) => ({
     config,

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { DatasetKind } from '../data/load.js';
-import { ConfigError, throwIfCancelled } from '../errors.js';
+import { ConfigError, throwIfCancelled, withUserErrors } from '../errors.js';
 import { METHODS } from '../prune/methods.js';
 import { writeArtifacts } from '../report/artifacts.js';
 import { combineResults, readResults } from '../report/combine.js';
@@ -16,7 +16,7 @@ import {
 import type { ReproduceResults } from '../report/results.js';
 import { skelpruneVersion } from '../util/version.js';
 import type { PruneSettings } from './prune.js';
-import type { TrainSettings } from './train.js';
+import { checkOutputFolder, type TrainSettings } from './train.js';
 
 /** The reduced protocol of `quick`: synthetic data, one fold, small model, few epochs, two rates. */
 const QUICK = {
@@ -97,28 +97,40 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRep
       throw new ConfigError(`reproduce: ${(error as Error).message}`);
     }
   }
+  for (const [name, value, least] of [
+    ['jobs', options.jobs, 1],
+    ['seed', options.seed, 0],
+    ['pruneSeeds', options.pruneSeeds, 1],
+    ['speedRepeats', options.speedRepeats, 1],
+  ] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= least))
+      throw new ConfigError(`reproduce: ${name}: expected a whole number ≥ ${least}, found ${value}`);
+  }
   const out = options.out ?? join('runs', `reproduce-${quick ? 'quick' : dataset}`);
+  checkOutputFolder(out);
   throwIfCancelled(options.signal);
-  const results = await runReproduction(
-    {
-      dataset,
-      path: options.path,
-      rates,
-      methods,
-      jobs: options.jobs ?? 1,
-      out,
-      seed: options.seed ?? 0,
-      pruneSeeds: options.pruneSeeds ?? 1,
-      train: { ...(quick ? QUICK.train : {}), ...options.train },
-      prune: { ...(quick ? QUICK.prune : {}), ...options.prune },
-      speedRepeats: quick ? QUICK.speedRepeats : (options.speedRepeats ?? 1000),
-      command: options.command ?? 'reproduce',
-      version: skelpruneVersion(),
-      signal: options.signal,
-    },
-    options.onProgress ?? (() => {}),
+  const results = await withUserErrors(
+    runReproduction(
+      {
+        dataset,
+        path: options.path,
+        rates,
+        methods,
+        jobs: options.jobs ?? 1,
+        out,
+        seed: options.seed ?? 0,
+        pruneSeeds: options.pruneSeeds ?? 1,
+        train: { ...(quick ? QUICK.train : {}), ...options.train },
+        prune: { ...(quick ? QUICK.prune : {}), ...options.prune },
+        speedRepeats: quick ? QUICK.speedRepeats : (options.speedRepeats ?? 1000),
+        command: options.command ?? 'reproduce',
+        version: skelpruneVersion(),
+        signal: options.signal,
+      },
+      options.onProgress ?? (() => {}),
+    ),
   );
-  return { results, out, files: await writeArtifacts(results, out) };
+  return { results, out, files: await withUserErrors(writeArtifacts(results, out)) };
 }
 
 /** Options of `combine`. */
@@ -142,7 +154,11 @@ export interface CombineReport extends ReproduceReport {
  * models) into one report: accuracies become means over the repetitions, with their spread.
  */
 export async function combine(options: CombineOptions): Promise<CombineReport> {
-  const sources = await Promise.all(options.runs.map(readResults));
+  checkOutputFolder(options.out);
+  // One at a time: with several unreadable runs, the error names the first one given, every time.
+  const sources: Awaited<ReturnType<typeof readResults>>[] = [];
+  for (const run of options.runs) sources.push(await withUserErrors(readResults(run)));
   const { results, leftOut } = combineResults(sources, options.command ?? 'combine');
-  return { results, leftOut, out: options.out, files: await writeArtifacts(results, options.out) };
+  const files = await withUserErrors(writeArtifacts(results, options.out));
+  return { results, leftOut, out: options.out, files };
 }

@@ -2,15 +2,14 @@
  * Training and evaluation: `train` runs a protocol's folds (what `skelprune train` does), `evaluate`
  * scores a checkpoint on a dataset (what `skelprune eval` does).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getFold } from '../data/index.js';
 import type { DatasetKind } from '../data/load.js';
 import type { SyntheticOptions } from '../data/synthetic.js';
 import type { Dataset } from '../data/types.js';
-import { SkelpruneError, throwIfCancelled } from '../errors.js';
-import { loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
+import { SkelpruneError, throwIfCancelled, userError, withUserErrors } from '../errors.js';
+import { modelFromCheckpoint } from '../train/checkpoint.js';
 import {
   type FoldEvent,
   type FoldJob,
@@ -27,7 +26,9 @@ import {
   resolveRunConfig,
 } from '../train/run-config.js';
 import { predictBatch } from '../train/trainer.js';
+import { makeDirectory } from '../util/directory.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { readCheckpoint } from './model.js';
 import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunOptions } from './progress.js';
 
 /**
@@ -119,6 +120,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 /** `train` with validated settings (the CLI validates its own, naming its flags in errors). */
 export async function runTraining(
   config: RunConfig,
+  options: LongRunOptions<TrainProgressEvent>,
+): Promise<TrainResult> {
+  return withUserErrors(trainProtocol(config, options));
+}
+
+async function trainProtocol(
+  config: RunConfig,
   { resume = false, signal, onProgress = () => {}, command = 'train' }: LongRunOptions<TrainProgressEvent>,
 ): Promise<TrainResult> {
   throwIfCancelled(signal);
@@ -135,6 +143,7 @@ export async function runTraining(
     throw new SkelpruneError(`--fold ${config.fold}: protocol '${protocol}' has ${folds.length} fold(s)`);
   }
   const foldIndices = config.fold === 'all' ? folds.map((_, i) => i) : [config.fold - 1];
+  await makeDirectory(out);
   await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const { name, title } = dataset;
   onProgress({
@@ -170,6 +179,7 @@ export async function runTraining(
 
 /** Refuses to mix runs: an output folder is reused only with resume and the same settings. */
 async function guardOutput(out: string, config: RunConfig, resume: boolean): Promise<void> {
+  checkOutputFolder(out);
   const path = join(out, 'config.json');
   if (!existsSync(path)) return;
   if (!resume)
@@ -240,16 +250,33 @@ export interface EvaluationResult {
  * `skelprune eval`.
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationResult> {
+  return withUserErrors(evaluateCheckpoint(options));
+}
+
+async function evaluateCheckpoint(options: EvaluateOptions): Promise<EvaluationResult> {
   const { split = 'test' } = options;
-  const checkpoint = await loadCheckpoint(options.model);
+  if (options.fold !== undefined && !(Number.isSafeInteger(options.fold) && options.fold >= 1))
+    throw new SkelpruneError(`--fold: expected a fold number (1, 2, ...), found ${options.fold}`);
+  const checkpoint = await readCheckpoint(options.model);
   const { model, input } = modelFromCheckpoint(checkpoint, options.model);
   const { classNames } = checkpoint.meta;
   const dataset = await loadRunDataset(options);
   checkCompatible(dataset, classNames, input.nodes, options.model);
   const provenance = checkpoint.meta.provenance as { protocol?: string; foldIndex?: number };
   const protocol = options.protocol ?? provenance.protocol ?? Object.keys(dataset.protocols)[0];
+  const folds = dataset.protocols[protocol];
+  if (!folds)
+    throw new SkelpruneError(
+      `--protocol ${protocol}: ${dataset.name} has no such protocol (protocols: ${Object.keys(dataset.protocols).join(', ') || 'none'})`,
+    );
   const foldIndex = options.fold !== undefined ? options.fold - 1 : (provenance.foldIndex ?? 0);
-  const fold = getFold(dataset, protocol, foldIndex);
+  if (foldIndex >= folds.length) {
+    const names = folds.map((f, i) => `${i + 1} '${f.name}'`).join(', ');
+    throw new SkelpruneError(
+      `--fold ${foldIndex + 1}: protocol '${protocol}' of ${dataset.name} has ${folds.length} fold(s): ${names}`,
+    );
+  }
+  const fold = folds[foldIndex];
   const ids = new Set(
     split === 'test' ? fold.test : split === 'train' ? fold.train : dataset.sequences.map((s) => s.id),
   );
@@ -285,4 +312,16 @@ function checkCompatible(
       `${source} expects ${nodes} joints and ${classNames.length} classes; ${dataset.name} has ${datasetNodes} joints and ${dataset.classNames.length} classes`,
     );
   }
+}
+
+/** Refuses an output folder path that names a file (`--out notes.txt`) before any work is done. */
+export function checkOutputFolder(out: string): void {
+  let isFolder: boolean | undefined;
+  try {
+    isFolder = statSync(out, { throwIfNoEntry: false })?.isDirectory();
+  } catch (error) {
+    throw userError(error, out);
+  }
+  if (isFolder === false)
+    throw new SkelpruneError(`--out ${out} is a file, not a folder; choose another --out`);
 }

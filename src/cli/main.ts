@@ -3,7 +3,8 @@
  * under ./commands and registers itself on the program.
  */
 import { Command, CommanderError } from 'commander';
-import { SkelpruneError } from '../errors.js';
+import { SkelpruneError, userError } from '../errors.js';
+import { onNote } from '../util/notes.js';
 import { skelpruneVersion } from '../util/version.js';
 import { registerCombineCommand } from './commands/combine.js';
 import { registerDataCommands } from './commands/data.js';
@@ -19,8 +20,18 @@ export function buildProgram(): Command {
   const program = new Command('skelprune')
     .description('Train, coarse-to-fine prune and deploy GCNs for skeleton-based action recognition.')
     .version(skelpruneVersion(), '-v, --version', 'print the version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: true, showGlobalOptions: true });
+    // Usage errors on one line, like every other error: "skelprune: unknown option '--x'; see --help".
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `skelprune: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')}; see --help\n`,
+        ),
+    })
+    .configureHelp({ sortSubcommands: true, showGlobalOptions: true })
+    .hook('preAction', (_program, command) => refuseEmptyValues(command));
   registerDemoCommand(program);
   registerDataCommands(program);
   registerTrainCommand(program);
@@ -34,21 +45,36 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI. User errors print one line; other errors keep their stack for bug reports. */
+/** An empty string given for an option or argument (`--out ""`) is refused, never taken for a path. */
+function refuseEmptyValues(command: Command): void {
+  for (const option of command.options) {
+    const value = command.getOptionValue(option.attributeName());
+    if (value === '' || (Array.isArray(value) && value.includes('')))
+      throw new SkelpruneError(`${option.long} needs a value: found an empty string`);
+  }
+  if (command.args.includes('')) throw new SkelpruneError(`an argument is an empty string`);
+}
+
+/**
+ * Runs the CLI. User errors, file-system errors among them (turned into one line naming the path by
+ * `userError`), print one line; other errors keep their stack for bug reports.
+ */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram().exitOverride();
+  onNote((text) => process.stderr.write(`skelprune: note: ${text}\n`));
   try {
     await program.parseAsync(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
+  } catch (caught) {
+    if (caught instanceof CommanderError) {
+      process.exitCode = caught.exitCode;
       return;
     }
+    const error = userError(caught);
     if (error instanceof SkelpruneError && !process.env.SKELPRUNE_DEBUG) {
       process.stderr.write(`skelprune: ${error.message}\n`);
       process.exitCode = 1;
       return;
     }
-    throw error;
+    throw caught;
   }
 }

@@ -1,7 +1,10 @@
 /** File-system helpers shared by the readers: user-facing errors for missing paths, bounded parallelism. */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SkelpruneError } from '../errors.js';
 import { type FrameFile, type FrameFileFormat, parseFrameFile } from './frame-file.js';
+import { preview } from './schema-errors.js';
+import { decodeText } from './text.js';
 
 /** Reads a whole file; a missing file is a user error naming it. */
 export async function readBytes(path: string): Promise<Uint8Array> {
@@ -16,18 +19,73 @@ export async function readFrameFile(path: string, format: FrameFileFormat): Prom
   return parseFrameFile(await readBytes(path), path, format);
 }
 
+/** Reads a UTF-8 text file; another encoding fails naming the file and line (./text.ts). */
 export async function readText(path: string): Promise<string> {
-  return Buffer.from(await readBytes(path)).toString('utf8');
+  return decodeText(await readBytes(path), path);
 }
 
-/** Names of the entries of a directory that are themselves directories, sorted. */
+/** A directory's entries by kind, symbolic links followed, each list sorted by name. */
+export interface DirectoryListing {
+  /** Regular files, or symbolic links to one. */
+  readonly files: string[];
+  /** Directories, or symbolic links to one. */
+  readonly directories: string[];
+  /** Symbolic links whose target cannot be reached (missing, a loop, no permission): name and why. */
+  readonly broken: { readonly name: string; readonly reason: string }[];
+}
+
+/**
+ * Lists a directory following symbolic links (`stat`), so a linked sequence file or folder counts as
+ * what it points to, and a link that leads nowhere is listed as broken for the caller to report
+ * rather than left out. Other entries (sockets, FIFOs, devices) are not listed.
+ */
+export async function listDirectory(path: string): Promise<DirectoryListing> {
+  const listing: DirectoryListing = { files: [], directories: [], broken: [] };
+  for (const entry of await listEntries(path)) {
+    if (entry.isFile()) listing.files.push(entry.name);
+    else if (entry.isDirectory()) listing.directories.push(entry.name);
+    else if (entry.isSymbolicLink()) {
+      const target = join(path, entry.name);
+      try {
+        const info = await stat(target);
+        if (info.isFile()) listing.files.push(entry.name);
+        else if (info.isDirectory()) listing.directories.push(entry.name);
+      } catch (error) {
+        listing.broken.push({ name: entry.name, reason: await brokenLinkReason(target, error) });
+      }
+    }
+  }
+  return listing;
+}
+
+/** Names of the entries of a directory that are directories (or links to one), sorted. */
 export async function listDirectories(path: string): Promise<string[]> {
-  return (await listEntries(path)).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  return (await listDirectory(path)).directories;
 }
 
-/** Names of the entries of a directory that are regular files, sorted. */
-export async function listFiles(path: string): Promise<string[]> {
-  return (await listEntries(path)).filter((entry) => entry.isFile()).map((entry) => entry.name);
+/** Why `path` is a symbolic link that cannot be followed, or undefined if it is not one (or it can be). */
+export async function brokenLink(path: string): Promise<string | undefined> {
+  const isLink = await lstat(path).then(
+    (info) => info.isSymbolicLink(),
+    () => false,
+  );
+  if (!isLink) return undefined;
+  return stat(path).then(
+    () => undefined,
+    (error) => brokenLinkReason(path, error),
+  );
+}
+
+async function brokenLinkReason(path: string, error: unknown): Promise<string> {
+  const code = (error as NodeJS.ErrnoException).code;
+  const target = await readlink(path).then(
+    (to) => ` ${preview(to)}`,
+    () => '',
+  );
+  if (code === 'ENOENT' || code === 'ENOTDIR') return `symbolic link to a missing target${target}`;
+  if (code === 'ELOOP') return `symbolic link in a loop${target}`;
+  if (code === 'EACCES') return `symbolic link to an unreadable target${target} (permission denied)`;
+  return `symbolic link to an unreachable target${target} (${code ?? (error as Error).message})`;
 }
 
 async function listEntries(path: string) {
@@ -80,5 +138,7 @@ function asUserError(error: unknown, path: string): unknown {
   if (code === 'EISDIR') return new SkelpruneError(`${path}: is a directory, expected a file`);
   if (code === 'ENOTDIR') return new SkelpruneError(`${path}: is not a directory`);
   if (code === 'EACCES') return new SkelpruneError(`${path}: permission denied`);
+  if (code === 'ERR_FS_FILE_TOO_LARGE')
+    return new SkelpruneError(`${path}: too large to read (2 GiB at most)`);
   return error;
 }

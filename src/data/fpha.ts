@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import { mapWithLimit, readFrameFile, readText, requireDirectory } from './files.js';
 import { FPHA_FRAME_FORMAT } from './frame-file.js';
+import { preview } from './schema-errors.js';
 import { leaveOneSubjectOut } from './splits.js';
 import type { DataIssue, Dataset, SkeletonGraph, SkeletonSequence } from './types.js';
 
@@ -215,7 +216,7 @@ function parseSplitFile(text: string, file: string): SplitEntry[] {
       throw new DataFormatError(
         file,
         line,
-        `expected a 'Training <count>' header, found ${JSON.stringify(content)}`,
+        `expected a 'Training <count>' header, found ${preview(content)}`,
       );
     }
     const entry = parseSplitEntry(content, file, line, section.part);
@@ -242,13 +243,13 @@ function parseSplitEntry(content: string, file: string, line: number, part: Spli
   const fields = content.split(/\s+/);
   const path = SPLIT_PATH.exec(fields[0]);
   if (fields.length !== 2 || !path) {
-    const found = JSON.stringify(content);
+    const found = preview(content);
     throw new DataFormatError(file, line, `expected '<Subject_k>/<action>/<seq> <label>', found ${found}`);
   }
   const label = Number(fields[1]);
   if (!/^\d+$/.test(fields[1]) || label >= FPHA_CLASS_NAMES.length) {
     const expected = `a class label 0-${FPHA_CLASS_NAMES.length - 1}`;
-    throw new DataFormatError(file, line, `expected ${expected}, found ${JSON.stringify(fields[1])}`);
+    throw new DataFormatError(file, line, `expected ${expected}, found ${preview(fields[1])}`);
   }
   if (path[2] !== FPHA_CLASS_NAMES[label]) {
     const message = `label ${label} is '${FPHA_CLASS_NAMES[label]}' but the path's action is '${path[2]}'`;

@@ -5,6 +5,7 @@
  */
 import { DataFormatError } from '../errors.js';
 import { parseNumericTable } from './numeric-table.js';
+import { byteOrderMarkLength } from './text.js';
 import type { DataIssue } from './types.js';
 
 export interface FrameFileFormat {
@@ -42,16 +43,25 @@ export interface FrameFile {
 
 /** SBU or FPHA, from the separator and field count of the first line of `bytes`. */
 export function sniffFrameFormat(bytes: Uint8Array, file: string): FrameFileFormat {
-  const newline = bytes.indexOf(10);
-  const first = new TextDecoder().decode(bytes.subarray(0, newline === -1 ? bytes.length : newline)).trim();
+  const start = byteOrderMarkLength(bytes, file);
+  const newline = bytes.indexOf(10, start);
+  const first = new TextDecoder()
+    .decode(bytes.subarray(start, newline === -1 ? bytes.length : newline))
+    .trim();
   const commaFields = first.split(',').length;
   const spaceFields = first.split(/\s+/).length;
   if (commaFields === columnsOf(SBU_FRAME_FORMAT)) return SBU_FRAME_FORMAT;
   if (spaceFields === columnsOf(FPHA_FRAME_FORMAT)) return FPHA_FRAME_FORMAT;
+  const found =
+    first !== ''
+      ? `${Math.max(commaFields, spaceFields)} fields`
+      : bytes.length === start
+        ? 'an empty file'
+        : 'an empty line';
   throw new DataFormatError(
     file,
     1,
-    `expected an SBU line (${columnsOf(SBU_FRAME_FORMAT)} comma-separated numbers) or an FPHA line (${columnsOf(FPHA_FRAME_FORMAT)} space-separated numbers), found ${Math.max(commaFields, spaceFields)} fields`,
+    `expected an SBU line (${columnsOf(SBU_FRAME_FORMAT)} comma-separated numbers) or an FPHA line (${columnsOf(FPHA_FRAME_FORMAT)} space-separated numbers), found ${found}`,
   );
 }
 
@@ -71,10 +81,23 @@ export function parseFrameFile(bytes: Uint8Array, file: string, format: FrameFil
     for (let k = 0; k < coordinates; k++) {
       const axis = k % 3;
       positions[to + k] = offset[axis] + scale[axis] * table.values[from + k];
+      if (!Number.isFinite(positions[to + k])) {
+        // Rows are lines: the table allows no blank line before data.
+        throw new DataFormatError(
+          file,
+          row + 1,
+          float32Overflow(k + 2, table.columns, table.values[from + k], format),
+        );
+      }
     }
   }
   const issue = frameNumberGap(table.values, table.rows, table.columns, file);
   return issue ? { frames: table.rows, positions, issue } : { frames: table.rows, positions };
+}
+
+function float32Overflow(field: number, columns: number, value: number, format: FrameFileFormat): string {
+  const converted = format.axisTransform ? ' after conversion to millimetres' : '';
+  return `field ${field} of ${columns}: expected a coordinate within float32 range (±3.4e38)${converted}, found ${value}`;
 }
 
 function frameNumberGap(

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DataFormatError } from '../errors.js';
 import { describeSchemaError, formatPath, preview } from './schema-errors.js';
+import { parseJsonText } from './text.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
 const jointIndex = z.int().nonnegative();
@@ -44,20 +45,8 @@ const sequenceLineSchema = z.strictObject({
   frames: z.array(z.unknown()),
 });
 
-function parseJson(text: string, file: string, line: number | undefined): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DataFormatError(
-      file,
-      line,
-      `expected valid JSON, found a syntax error (${(error as Error).message})`,
-    );
-  }
-}
-
 export function parseSkeletonFile(text: string, file: string): SkeletonFile {
-  const input = parseJson(text, file, undefined);
+  const input = parseJsonText(text, file);
   const parsed = skeletonFileSchema.safeParse(input);
   if (!parsed.success) throw new DataFormatError(file, undefined, describeSchemaError(parsed.error, input));
   const skeleton = parsed.data;
@@ -100,7 +89,7 @@ export function parseSequencesFile(text: string, file: string, skeleton: Skeleto
   for (let index = 0; index < lines.length; index++) {
     const line = index + 1;
     if (lines[index].trim() === '') continue;
-    const input = parseJson(lines[index], file, line);
+    const input = parseJsonText(lines[index], file, line);
     const parsed = sequenceLineSchema.safeParse(input);
     if (!parsed.success) throw new DataFormatError(file, line, describeSchemaError(parsed.error, input));
     const record = parsed.data;
@@ -148,14 +137,18 @@ function resolveLabel(
   return index;
 }
 
-/** Copies nested [frame][person][joint][xyz] (or [frame][joint][xyz] for one person) arrays into a flat buffer. */
+/**
+ * Copies nested [frame][person][joint][xyz] (or [frame][joint][xyz] for one person) arrays into a flat
+ * buffer. Every coordinate must stay finite as a float32. The buffer grows with the values found, so
+ * a skeleton claiming huge `persons` or joint counts fails on the frames before anything is allocated.
+ */
 function readFrames(
   frames: unknown[],
   persons: number,
   joints: number,
   fail: (m: string) => Error,
 ): Float32Array {
-  const positions = new Float32Array(frames.length * persons * joints * 3);
+  const values: number[] = [];
   const expectArray = (
     value: unknown,
     length: number,
@@ -166,7 +159,6 @@ function readFrames(
     const found = Array.isArray(value) ? `${value.length}` : preview(value);
     throw fail(`${formatPath(['frames', ...path])}: expected ${length} ${what}, found ${found}`);
   };
-  let k = 0;
   frames.forEach((frame, f) => {
     const jointsOnly =
       persons === 1 && Array.isArray(frame) && Array.isArray(frame[0]) && !Array.isArray(frame[0][0]);
@@ -178,15 +170,15 @@ function readFrames(
       expectArray(person, joints, personPath, 'joints').forEach((joint, j) => {
         const coordinates = expectArray(joint, 3, [...personPath, j], 'coordinates [x, y, z]');
         coordinates.forEach((value, axis) => {
-          if (typeof value !== 'number' || !Number.isFinite(value)) {
-            throw fail(
-              `${formatPath(['frames', ...personPath, j, axis])}: expected a finite number, found ${preview(value)}`,
-            );
+          if (typeof value !== 'number' || !Number.isFinite(Math.fround(value))) {
+            const where = formatPath(['frames', ...personPath, j, axis]);
+            const range = typeof value === 'number' ? ' within float32 range (±3.4e38)' : '';
+            throw fail(`${where}: expected a finite number${range}, found ${preview(value)}`);
           }
-          positions[k++] = value;
+          values.push(value);
         });
       });
     });
   });
-  return positions;
+  return Float32Array.from(values);
 }

@@ -6,10 +6,10 @@
  * Without protocols, a 'cross-subject' protocol (leave one subject out) is derived when there are at
  * least two subjects.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { DataFormatError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { readText, requireDirectory } from './files.js';
 import {
   type EmptySequence,
@@ -131,8 +131,7 @@ export async function writeGenericDataset(dataset: Dataset, dir: string): Promis
       ]),
     ),
   };
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, SKELETON_FILE), `${JSON.stringify(skeleton, null, 2)}\n`);
+  await writeFileAtomic(join(dir, SKELETON_FILE), `${JSON.stringify(skeleton, null, 2)}\n`);
   const lines = dataset.sequences.map((sequence) => {
     const head = JSON.stringify({
       id: sequence.id,
@@ -141,7 +140,7 @@ export async function writeGenericDataset(dataset: Dataset, dir: string): Promis
     });
     return `${head.slice(0, -1)},"frames":${framesJson(sequence)}}\n`;
   });
-  await writeFile(join(dir, SEQUENCES_FILE), lines.join(''));
+  await writeFileAtomic(join(dir, SEQUENCES_FILE), lines.join(''));
 }
 
 /** Nested JSON arrays of the positions, persons level left out for one person. */

@@ -5,6 +5,7 @@
  * and what was found, located as `file:line`.
  */
 import { DataFormatError } from '../errors.js';
+import { byteOrderMarkLength } from './text.js';
 
 export interface TableFormat {
   /** `,` for CSV; ` ` means fields separated by runs of spaces or tabs. */
@@ -38,13 +39,13 @@ const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_EXACT_DIGITS = 15;
 
 /**
- * Parses `bytes` (ASCII text, LF or CRLF line endings) into a table with `format.columns` numbers
- * per line. Blank lines are allowed only at the end. An empty file gives a table with 0 rows.
- * Throws `DataFormatError(file, line, …)` on the first malformed line.
+ * Parses `bytes` (ASCII text, LF or CRLF line endings, a UTF-8 byte-order mark skipped) into a table
+ * with `format.columns` numbers per line. Blank lines are allowed only at the end. An empty file
+ * gives a table with 0 rows. Throws `DataFormatError(file, line, …)` on the first malformed line.
  */
 export function parseNumericTable(bytes: Uint8Array, file: string, format: TableFormat): NumericTable {
-  const values = new Float64Array(countLines(bytes) * format.columns);
-  const cursor = new LineCursor(bytes);
+  const values = new Float64Array(maxRows(bytes, format.columns) * format.columns);
+  const cursor = new LineCursor(bytes, byteOrderMarkLength(bytes, file));
   let rows = 0;
   let firstBlankLine = 0;
   while (cursor.next()) {
@@ -68,9 +69,14 @@ class LineCursor {
   start = 0;
   end = 0;
   line = 0;
-  private nextStart = 0;
+  private nextStart: number;
 
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    start: number,
+  ) {
+    this.nextStart = start;
+  }
 
   next(): boolean {
     if (this.nextStart >= this.bytes.length) return false;
@@ -95,10 +101,15 @@ function latin1(bytes: Uint8Array): string {
   return text;
 }
 
-function countLines(bytes: Uint8Array): number {
-  let lines = 0;
+/**
+ * The most rows `bytes` can hold: one per line, and no more than its length allows, since a row of
+ * n numbers takes at least 2n − 1 bytes plus a line feed: a file of a million blank lines does not
+ * allocate a million rows.
+ */
+function maxRows(bytes: Uint8Array, columns: number): number {
+  let lines = 1;
   for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) lines++;
-  return lines + 1;
+  return Math.min(lines, Math.floor((bytes.length + 1) / (2 * columns)));
 }
 
 /** Scratch state of the number scanner: where the last number ended and its value. */

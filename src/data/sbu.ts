@@ -10,14 +10,7 @@
  */
 import { join } from 'node:path';
 import { SkelpruneError } from '../errors.js';
-import {
-  isFile,
-  listDirectories,
-  listFiles,
-  mapWithLimit,
-  readFrameFile,
-  requireDirectory,
-} from './files.js';
+import { brokenLink, isFile, listDirectory, mapWithLimit, readFrameFile, requireDirectory } from './files.js';
 import { type FrameFileFormat, SBU_FRAME_FORMAT } from './frame-file.js';
 import type { DataIssue, Dataset, Fold, SkeletonGraph, SkeletonSequence } from './types.js';
 
@@ -153,7 +146,9 @@ function sbuGraph(): SkeletonGraph {
 /** Every sequence file under `root`, in either layout, sorted by id; odd entries become issues. */
 async function findSbuFiles(root: string, issues: DataIssue[]): Promise<SbuFile[]> {
   const files: SbuFile[] = [];
-  for (const name of await listDirectories(root)) {
+  const listing = await listDirectory(root);
+  reportBroken(root, listing.broken, issues);
+  for (const name of listing.directories) {
     if (SET_NAME.test(name)) files.push(...(await findSetFiles(join(root, name), name, issues)));
     else issues.push({ file: join(root, name), message: 'not an SBU set folder (sAAsBB): ignored' });
   }
@@ -176,18 +171,22 @@ async function findSbuFiles(root: string, issues: DataIssue[]): Promise<SbuFile[
 async function findSetFiles(dir: string, set: string, issues: DataIssue[]): Promise<SbuFile[]> {
   const flatName = new RegExp(`^${set}-([1-8])-(\\d+)\\.txt$`);
   const files: SbuFile[] = [];
-  for (const name of await listFiles(dir)) {
+  const listing = await listDirectory(dir);
+  reportBroken(dir, listing.broken, issues);
+  for (const name of listing.files) {
     const match = flatName.exec(name);
     if (match) files.push(sbuFile(set, Number(match[1]), Number(match[2]), join(dir, name)));
     else issues.push({ file: join(dir, name), message: `not named ${set}-<class>-<seq>.txt: ignored` });
   }
-  for (const classFolder of await listDirectories(dir)) {
+  for (const classFolder of listing.directories) {
     const classMatch = CLASS_FOLDER.exec(classFolder);
     if (!classMatch) {
       issues.push({ file: join(dir, classFolder), message: 'not a class folder (01…08): ignored' });
       continue;
     }
-    for (const sequenceFolder of await listDirectories(join(dir, classFolder))) {
+    const sequences = await listDirectory(join(dir, classFolder));
+    reportBroken(join(dir, classFolder), sequences.broken, issues);
+    for (const sequenceFolder of sequences.directories) {
       const path = join(dir, classFolder, sequenceFolder, OFFICIAL_FILE);
       const sequenceMatch = SEQUENCE_FOLDER.exec(sequenceFolder);
       if (!sequenceMatch) {
@@ -196,13 +195,20 @@ async function findSetFiles(dir: string, set: string, issues: DataIssue[]): Prom
           message: 'not a sequence folder (001…): ignored',
         });
       } else if (!(await isFile(path))) {
-        issues.push({ file: path, message: `no ${OFFICIAL_FILE}: sequence folder skipped` });
+        const broken = await brokenLink(path);
+        const message = broken ? `${broken}: sequence folder skipped` : `no ${OFFICIAL_FILE}: sequence folder skipped`;
+        issues.push({ file: path, message });
       } else {
         files.push(sbuFile(set, Number(classMatch[1]), Number(sequenceMatch[1]), path));
       }
     }
   }
   return files;
+}
+
+/** A symbolic link that leads nowhere is skipped, never silently: one issue per link, naming it. */
+function reportBroken(dir: string, broken: readonly { name: string; reason: string }[], issues: DataIssue[]) {
+  for (const { name, reason } of broken) issues.push({ file: join(dir, name), message: `${reason}: skipped` });
 }
 
 function sbuFile(set: string, classNumber: number, sequenceNumber: number, path: string): SbuFile {

@@ -24,8 +24,34 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+const PREVIEW_LENGTH = 40;
+
+/**
+ * `value` as JSON for a message, cut to 40 characters. Walks only as much of the value as it shows,
+ * so no nesting, however deep, overflows the stack.
+ */
 export function preview(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length <= 40 ? text : `${text.slice(0, 37)}...`;
+  const text = jsonPrefix(value, PREVIEW_LENGTH + 1);
+  return text.length <= PREVIEW_LENGTH ? text : `${text.slice(0, PREVIEW_LENGTH - 3)}...`;
+}
+
+/**
+ * The JSON text of `value` (numbers as JavaScript writes them: `NaN` stays `NaN`), or at least its
+ * first `limit` characters. Every level of nesting writes a bracket before descending, so the
+ * recursion is at most `limit` deep.
+ */
+function jsonPrefix(value: unknown, limit: number): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, limit));
+  if (value === null || typeof value !== 'object') return String(value);
+  const array = Array.isArray(value);
+  let text = array ? '[' : '{';
+  for (const key of array ? value.keys() : Object.keys(value)) {
+    if (text.length > 1) text += ',';
+    if (!array) text += `${JSON.stringify(String(key).slice(0, limit))}:`;
+    if (text.length >= limit) return text;
+    text += jsonPrefix((value as Record<PropertyKey, unknown>)[key], limit - text.length);
+    if (text.length >= limit) return text;
+  }
+  return `${text}${array ? ']' : '}'}`;
 }

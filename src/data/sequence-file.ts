@@ -4,10 +4,9 @@
  * own skeleton. Labels, where the source has them, come along; they are not needed.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SkelpruneError } from '../errors.js';
-import { readBytes } from './files.js';
+import { listDirectories, readBytes } from './files.js';
 import { FPHA_SPLIT_FILE } from './fpha.js';
 import { SKELETON_FILE } from './generic.js';
 import { type DatasetKind, loadDataset } from './load.js';
@@ -17,7 +16,7 @@ import type { SkeletonSequence } from './types.js';
 async function folderKind(dir: string): Promise<DatasetKind> {
   if (existsSync(join(dir, SKELETON_FILE))) return 'generic';
   if (existsSync(join(dir, FPHA_SPLIT_FILE))) return 'fpha';
-  const entries = await readdir(dir);
+  const entries = await listDirectories(dir);
   if (entries.some((name) => /^s\d\ds\d\d$/.test(name))) return 'sbu';
   throw new SkelpruneError(
     `${dir}: not a dataset folder (expected ${SKELETON_FILE}, ${FPHA_SPLIT_FILE} or SBU set folders such as s01s02/)`,

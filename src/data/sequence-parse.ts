@@ -7,6 +7,7 @@
 import { DataFormatError } from '../errors.js';
 import { parseFrameFile, sniffFrameFormat } from './frame-file.js';
 import { parseSequencesFile } from './generic-format.js';
+import { decodeText } from './text.js';
 import type { SkeletonSequence } from './types.js';
 
 /** What the reader knows about the skeleton the sequences must have (the model's). */
@@ -23,7 +24,7 @@ export function parseSequenceFile(
   file: string,
   skeleton: ExpectedSkeleton,
 ): SkeletonSequence[] {
-  if (file.endsWith('.jsonl')) return parseJsonLines(new TextDecoder().decode(bytes), file, skeleton);
+  if (file.endsWith('.jsonl')) return parseJsonLines(decodeText(bytes, file), file, skeleton);
   const format = sniffFrameFormat(bytes, file);
   const { frames, positions } = parseFrameFile(bytes, file, format);
   if (frames === 0) throw new DataFormatError(file, undefined, 'expected frames, found an empty file');
@@ -52,5 +53,11 @@ function parseJsonLines(text: string, file: string, skeleton: ExpectedSkeleton):
     centerJoint: 0,
     centerMode: 'first-frame' as const,
   };
-  return parseSequencesFile(text, file, generic).sequences;
+  const { sequences, empty } = parseSequencesFile(text, file, generic);
+  if (empty.length > 0) {
+    const { id, line } = empty[0];
+    throw new DataFormatError(file, line, `sequence "${id}" has no frames: nothing to classify`);
+  }
+  if (sequences.length === 0) throw new DataFormatError(file, undefined, 'expected sequences, found none');
+  return sequences;
 }

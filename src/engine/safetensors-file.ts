@@ -10,7 +10,8 @@ import { writeFileAtomic } from '../util/fs.js';
 
 /**
  * Writes named arrays to a safetensors file (dtype F32, I32, U16 or U8 from each array's type), with
- * string `metadata` in its header, atomically: a reader never sees a partial file.
+ * string `metadata` and the contents' checksum in its header, atomically: a reader never sees a
+ * partial file.
  */
 export async function saveSafetensors(
   path: string,
@@ -20,7 +21,10 @@ export async function saveSafetensors(
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-/** Reads a safetensors file: its arrays by name and its string metadata. Errors name the file. */
+/**
+ * Reads a safetensors file: its arrays by name, its string metadata and whether its checksum was
+ * verified (a file whose checksum does not match is refused). Errors name the file.
+ */
 export async function loadSafetensors(path: string): Promise<SafetensorsContent> {
   return decodeSafetensors(await readFile(path), path);
 }

@@ -3,4 +3,9 @@
  * in the runtime package (`@skelprune/runtime`, format/model-file.ts), next to each other so they
  * cannot drift apart.
  */
-export { decodeModelFile, encodeModelFile, type ModelFile } from '@skelprune/runtime/internal';
+export {
+  type DecodedModelFile,
+  decodeModelFile,
+  encodeModelFile,
+  type ModelFile,
+} from '@skelprune/runtime/internal';

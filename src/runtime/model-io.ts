@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { SkelpruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { decodeModelFile, encodeModelFile, type ModelFile } from './model-file.js';
+import { noteUnchecked } from '../util/notes.js';
+import { type DecodedModelFile, decodeModelFile, encodeModelFile, type ModelFile } from './model-file.js';
 
 /** Writes a model file atomically; returns its size in bytes. */
 export async function saveModelFile(path: string, file: ModelFile): Promise<number> {
@@ -11,7 +12,8 @@ export async function saveModelFile(path: string, file: ModelFile): Promise<numb
   return bytes.length;
 }
 
-export async function loadModelFile(path: string): Promise<ModelFile> {
+/** Reads and checks a model file; a file without a checksum gives a note (`onNote`). */
+export async function loadModelFile(path: string): Promise<DecodedModelFile> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -20,5 +22,7 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
       `cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
-  return decodeModelFile(bytes, path);
+  const file = decodeModelFile(bytes, path);
+  if (file.integrity === 'unchecked') noteUnchecked(path);
+  return file;
 }

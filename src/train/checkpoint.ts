@@ -14,6 +14,7 @@ import { SkelpruneError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
 import { gcnConfigSchema, SkeletonGcn } from '../model/gcn.js';
 import { setHardMask } from '../model/layers.js';
+import { noteUnchecked } from '../util/notes.js';
 
 export const CHECKPOINT_FORMAT = 'skelprune-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -90,12 +91,16 @@ export async function saveCheckpoint(
 }
 
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
-  const { tensors, metadata } = await loadSafetensors(path);
+  const { tensors, metadata, integrity } = await loadSafetensors(path);
   if (metadata.skelprune === undefined) {
     throw new SkelpruneError(
       `${path}: a safetensors file, but not a skelprune checkpoint (no 'skelprune' metadata)`,
     );
   }
+  // Nothing else belongs there: a damaged checksum key must not pass for a file without checksum.
+  const other = Object.keys(metadata).find((key) => key !== 'skelprune');
+  if (other !== undefined)
+    throw new SkelpruneError(`${path}: unexpected metadata entry '${other}' (corrupted file?)`);
   let json: unknown;
   try {
     json = JSON.parse(metadata.skelprune);
@@ -121,7 +126,109 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
       `${path}: invalid checkpoint metadata at '${issue.path.join('.')}': ${issue.message}`,
     );
   }
+  checkMetadata(path, parsed.data);
+  checkWeights(path, parsed.data, tensors);
+  if (integrity === 'unchecked') noteUnchecked(path);
   return { meta: parsed.data, tensors };
+}
+
+/** The metadata's sizes against each other and against its input pipeline. */
+function checkMetadata(path: string, meta: CheckpointMeta): void {
+  const fail = (field: string, expected: string, found: unknown): never => {
+    throw new SkelpruneError(
+      `${path}: invalid checkpoint metadata at '${field}': expected ${expected}, found ${found}`,
+    );
+  };
+  let input: ModelInput;
+  try {
+    input = new ModelInput(meta.input);
+  } catch (error) {
+    if (!(error instanceof SkelpruneError)) throw error;
+    throw new SkelpruneError(`${path}: invalid checkpoint metadata at 'input': ${error.message}`);
+  }
+  const { shape, model, classNames } = meta;
+  if (shape.nodes !== input.nodes) fail('shape.nodes', `persons × joints = ${input.nodes}`, shape.nodes);
+  if (shape.inputDim !== input.dim)
+    fail('shape.inputDim', `${input.dim}, the features per node of the input pipeline`, shape.inputDim);
+  if (shape.classes !== classNames.length)
+    fail('shape.classes', `${classNames.length}, one class per class name`, shape.classes);
+  const edge = shape.edges.findIndex(([a, b]) => a >= shape.nodes || b >= shape.nodes);
+  if (edge >= 0) fail(`shape.edges.${edge}`, `node indices below ${shape.nodes}`, `[${shape.edges[edge]}]`);
+  if (shape.inputDim % model.encoderChunks !== 0)
+    fail('model.encoderChunks', `a divisor of shape.inputDim (${shape.inputDim})`, model.encoderChunks);
+}
+
+/** One dimension of a parameter: its size and the metadata fields that set it. */
+type Dimension = [size: number, fields: string];
+
+/**
+ * The shape of every parameter of the `SkeletonGcn` that `meta` describes (its `namedParameters()`),
+ * computed without building it; each dimension names the metadata fields it comes from.
+ */
+export function parameterShapes(meta: Pick<CheckpointMeta, 'shape' | 'model'>): Record<string, Dimension[]> {
+  const { nodes, inputDim, classes } = meta.shape;
+  const {
+    encodingChannels: c,
+    encoderChunks: m,
+    heads: h,
+    headDim: d,
+    convChannels: f,
+    fcUnits,
+  } = meta.model;
+  const channels: Dimension = [c, 'model.encodingChannels'];
+  const encoded: Dimension = [m * c, 'model.encoderChunks × model.encodingChannels'];
+  const attention: Dimension = [h * d, 'model.heads × model.headDim'];
+  const filters: Dimension = [f, 'model.convChannels'];
+  const units: Dimension = [fcUnits, 'model.fcUnits'];
+  const classCount: Dimension = [classes, 'shape.classes'];
+  const node: Dimension = [nodes, 'shape.nodes'];
+  // Those set by one field first, so that a wrong size is named by its own field.
+  return {
+    attentionBias: [[h, 'model.heads'], node, node],
+    'encoder.bias': [channels],
+    'conv.bias': [filters],
+    'fc.bias': [units],
+    'classifier.bias': [classCount],
+    'encoder.weight': [[inputDim / m, 'shape.inputDim / model.encoderChunks'], channels],
+    'query.weight': [encoded, attention],
+    'key.weight': [encoded, attention],
+    'conv.weight': [[h * m * c, 'model.heads × model.encoderChunks × model.encodingChannels'], filters],
+    'fc.weight': [[nodes * f, 'shape.nodes × model.convChannels'], units],
+    'classifier.weight': [units, classCount],
+  };
+}
+
+/**
+ * The stored weights against the architecture in the metadata: exactly the model's parameters, each
+ * float32 of the shape the metadata sets, every value finite. Sizes come from the metadata only
+ * where they equal the file's own, so building the model then allocates no more than the file holds.
+ */
+function checkWeights(path: string, meta: CheckpointMeta, tensors: Record<string, NamedArray>): void {
+  const shapes = parameterShapes(meta);
+  for (const [name, dims] of Object.entries(shapes)) {
+    const key = `model.${name}`;
+    const t = tensors[key];
+    if (!t || !(t.data instanceof Float32Array))
+      throw new SkelpruneError(`${path}: tensor '${key}' is missing or not float32`);
+    const expected = dims.map(([size]) => size);
+    const differs = dims.findIndex(([size], i) => t.shape[i] !== size);
+    if (t.shape.length !== dims.length || differs >= 0) {
+      const fields = differs >= 0 ? dims[differs][1] : 'the architecture';
+      throw new SkelpruneError(
+        `${path}: metadata '${fields}' does not match the stored weights: '${key}' is [${t.shape.join(', ')}], expected [${expected.join(', ')}]`,
+      );
+    }
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new SkelpruneError(
+        `${path}: tensor '${key}' holds a non-finite weight (${t.data[bad]} at ${bad})`,
+      );
+  }
+  const stray = Object.keys(tensors).find(
+    (key) => key.startsWith('model.') && !(key.slice('model.'.length) in shapes),
+  );
+  if (stray !== undefined)
+    throw new SkelpruneError(`${path}: tensor '${stray}' is not a parameter of the model in its metadata`);
 }
 
 /** The hard masks of a pruned checkpoint by prunable weight name (empty for a dense one). */

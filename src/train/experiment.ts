@@ -73,8 +73,20 @@ export async function loadRunDataset(config: {
   path?: string;
   synthetic?: SyntheticOptions;
 }): Promise<Dataset> {
+  checkDatasetSource(config);
   if (config.dataset === 'synthetic') return loadDataset({ kind: 'synthetic', synthetic: config.synthetic });
   return loadDataset({ kind: config.dataset, path: config.path ?? '' });
+}
+
+/**
+ * Refuses a folder given for synthetic data: it is generated, so the folder would be silently ignored
+ * and the run would train on other data than the user meant.
+ */
+export function checkDatasetSource(config: { dataset: RunConfig['dataset']; path?: string }): void {
+  if (config.dataset === 'synthetic' && config.path !== undefined)
+    throw new SkelpruneError(
+      `--path ${config.path}: synthetic data is generated, not read from a folder; drop --path, or choose --dataset sbu, fpha or generic to read it`,
+    );
 }
 
 /** The protocol of a run: the configured one or the dataset's only/standard one. */

@@ -1,5 +1,5 @@
 /** Worker process of `runJobs`: receives one job spec, runs it, streams events and the result back. */
-import { SkelpruneError } from '../errors.js';
+import { SkelpruneError, userError } from '../errors.js';
 import type { JobFunction, JobSpec } from './jobs.js';
 
 /** Step events can come every few milliseconds; forward at most this often. */
@@ -30,10 +30,11 @@ process.once('message', async (spec: JobSpec) => {
       process.send!({ type: 'event', event });
     });
     await send({ type: 'result', result });
-  } catch (error) {
-    const userError = error instanceof SkelpruneError;
-    const message = userError ? error.message : ((error as Error)?.stack ?? String(error));
-    await send({ type: 'error', message, userError });
+  } catch (caught) {
+    const error = userError(caught);
+    const isUserError = error instanceof SkelpruneError;
+    const message = isUserError ? error.message : ((error as Error)?.stack ?? String(error));
+    await send({ type: 'error', message, userError: isUserError });
   }
   process.off('disconnect', parentGone);
   process.disconnect();

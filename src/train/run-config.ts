@@ -5,13 +5,14 @@
  * with a message naming them. Per-dataset defaults sit under the user's values.
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { DATASET_KINDS, type DatasetKind } from '../data/load.js';
 import { preprocessConfigSchema } from '../data/preprocess.js';
 import { describeSchemaError } from '../data/schema-errors.js';
 import { syntheticOptionsSchema } from '../data/synthetic.js';
-import { ConfigError } from '../errors.js';
+import { decodeText, parseJsonText } from '../data/text.js';
+import { ConfigError, DataFormatError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
 import { gcnConfigSchema } from '../model/gcn.js';
 import { trainConfigSchema } from './config.js';
@@ -103,31 +104,58 @@ export function parseOverrides(assignments: readonly string[]): PlainObject {
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--set expects key=value, got '${assignment}'`);
     const path = assignment.slice(0, eq).split('.');
-    let value: unknown = parseYaml(assignment.slice(eq + 1));
+    let value: unknown;
+    try {
+      value = parseYaml(assignment.slice(eq + 1));
+    } catch (error) {
+      throw new ConfigError(`--set ${assignment}: not readable as YAML: ${yamlFailure(error).reason}`);
+    }
     for (let i = path.length - 1; i >= 0; i--) value = { [path[i]]: value };
     out = mergeConfig(out, value as PlainObject);
   }
   return out;
 }
 
+/**
+ * The settings of a JSON or YAML (`.yml`, `.yaml`) config file, unvalidated. Text that does not
+ * parse, however it fails (syntax, nesting too deep, YAML's alias limits), is a `DataFormatError`
+ * naming the file and, where known, the line.
+ */
 export async function readConfigFile(path: string): Promise<PlainObject> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
   }
+  const text = decodeText(bytes, path);
   let parsed: unknown;
-  try {
-    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(
-      `${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`,
-    );
+  if (/\.ya?ml$/i.test(path)) {
+    try {
+      parsed = parseYaml(text);
+    } catch (error) {
+      const { line, reason } = yamlFailure(error);
+      throw new DataFormatError(path, line, `not readable as YAML: ${reason}`);
+    }
+  } else {
+    parsed = parseJsonText(text, path);
   }
   if (!isPlainObject(parsed))
     throw new ConfigError(`${path}: expected an object of settings at the top level`);
   return parsed;
+}
+
+/** Why YAML refused a text, on one line, and the 1-based line of the fault where YAML tells it. */
+function yamlFailure(error: unknown): { line: number | undefined; reason: string } {
+  if (!(error instanceof YAMLError)) {
+    // Limits checked while building the value, e.g. "Excessive alias count ...".
+    return { line: undefined, reason: (error as Error).message.replace(/\s+/g, ' ') };
+  }
+  const reason =
+    error.code === 'RESOURCE_EXHAUSTION'
+      ? 'nesting too deep to read'
+      : error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').replace(/\s+/g, ' ');
+  return { line: error.linePos?.[0].line, reason };
 }
 
 /** Validates the merged settings (dataset defaults < file < flags) into a run config. */

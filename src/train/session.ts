@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { NamedArray } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import type { SkeletonGcn } from '../model/gcn.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { EpochRecord, StepProgress, Trainer, TrainerState } from './trainer.js';
 
@@ -53,8 +53,12 @@ export class RunSession {
     this.logPath = join(dir, 'log.jsonl');
   }
 
-  /** Reads the resume point (and puts its weights into the model), or null when starting fresh. */
+  /**
+   * Reads the resume point (and puts its weights into the model), or null when starting fresh. First
+   * removes what a killed run's interrupted writes left (`removeStaleTemps`).
+   */
   async resume(): Promise<ResumePoint | null> {
+    for (const path of [this.resumePath, this.logPath]) await removeStaleTemps(path);
     if (!existsSync(this.resumePath)) return null;
     const checkpoint = await loadCheckpoint(this.resumePath);
     const savedIdentity = checkpoint.meta.provenance.identity;

@@ -195,7 +195,7 @@ describe('generic format reader', () => {
 
   it('validates skeleton.json: JSON syntax, bone indices, unknown keys, types', async () => {
     const cases: [unknown, RegExp][] = [
-      ['{"name": "x",', /skeleton\.json: expected valid JSON, found a syntax error/],
+      ['{"name": "x",', /skeleton\.json:1: expected valid JSON, found a syntax error/],
       [
         { ...skeleton, bones: [[0, 3]] },
         /skeleton\.json: bones\[0\]\[1\]: expected a joint index 0-2, found 3$/,

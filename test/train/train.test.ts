@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -99,6 +99,9 @@ describe('training', () => {
     });
     await new Promise((resolve) => child.on('exit', resolve));
     assert.ok(existsSync(join(interrupted, 'fold-1', 'resume.ckpt')), 'the killed run left its resume state');
+    // What a kill in the middle of an atomic write leaves: temporaries named after the dead writer.
+    for (const target of ['resume.ckpt', 'log.jsonl'])
+      writeFileSync(join(interrupted, 'fold-1', `${target}.${child.pid}.0123abcd.tmp`), 'partial');
     assert.ok(!existsSync(join(interrupted, 'fold-1', 'model.ckpt')), 'the killed run did not finish');
 
     const refused = spawnSync(process.execPath, args(interrupted), { encoding: 'utf8' });
@@ -107,6 +110,11 @@ describe('training', () => {
 
     const resumed = spawnSync(process.execPath, [...args(interrupted), '--resume'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
+    assert.deepEqual(
+      readdirSync(join(interrupted, 'fold-1')).filter((name) => name.endsWith('.tmp')),
+      [],
+      'the resumed run removed the temporaries of the killed one',
+    );
     const a = await loadSafetensors(join(whole, 'fold-1', 'model.ckpt'));
     const b = await loadSafetensors(join(interrupted, 'fold-1', 'model.ckpt'));
     for (const name of Object.keys(a.tensors))

@@ -5,7 +5,7 @@
  * in training) and the inference engine on the wasm SIMD kernels (or their TS fallback).
  */
 import { SkelpruneError } from './errors.js';
-import { decodeModelFile, type ModelFile } from './format/model-file.js';
+import { type DecodedModelFile, decodeModelFile, type ModelFile } from './format/model-file.js';
 import { ModelInput } from './input/model-input.js';
 import { outputFrames, type TemporalSampling } from './input/preprocess.js';
 import { type SequenceInput, toSequence } from './input/sequence-input.js';
@@ -76,6 +76,12 @@ export interface ModelInfo {
   source: string;
   /** Size of the `.skp` file in bytes. */
   fileBytes: number;
+  /**
+   * `verified`: the file's contents matched its CRC-32 checksum; `unchecked`: the file records no
+   * checksum (written before skelprune recorded them), so corruption of its weights goes unnoticed.
+   * A file whose checksum does not match is refused.
+   */
+  integrity: 'verified' | 'unchecked';
   /** The class names, in the order of `Prediction.probabilities`. */
   classNames: readonly string[];
   /** Persons in every frame of a sequence. */
@@ -286,7 +292,8 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
 
 /**
  * A classifier over a model file decoded already (or built in memory by the toolkit); `fileBytes`
- * (default 0) is what `info.fileBytes` reports.
+ * (default 0) is what `info.fileBytes` reports, and `info.integrity` is the decoded file's
+ * (`unchecked` for one built in memory).
  */
 export function classifierFromModelFile(
   file: ModelFile,
@@ -303,7 +310,11 @@ export function classifierInternals(classifier: SkeletonClassifier): ClassifierI
   return { file, input, engine };
 }
 
-function describeModel(file: ModelFile, fileBytes: number, source: string): ModelInfo {
+function describeModel(
+  file: ModelFile & Partial<Pick<DecodedModelFile, 'integrity'>>,
+  fileBytes: number,
+  source: string,
+): ModelInfo {
   const { preprocessing } = file.input;
   // Read off the stored arrays: this runs on every load, before the code is warm.
   const layers = LAYER_NAMES.map((name) => {
@@ -315,6 +326,7 @@ function describeModel(file: ModelFile, fileBytes: number, source: string): Mode
   return {
     source,
     fileBytes,
+    integrity: file.integrity ?? 'unchecked',
     classNames: file.classNames,
     persons: preprocessing.persons,
     joints: preprocessing.joints,

@@ -14,6 +14,14 @@ import { SkelpruneError } from './errors.js';
  */
 export type ModelSource = Uint8Array | ArrayBuffer | URL | Response | string;
 
+/** What a file-system error code means to a user. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file; pass a .skp file written by skelprune export',
+  EISDIR: 'a folder, not a file; pass the .skp file inside it',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]+:/i;
 
 export async function readSource(
@@ -31,8 +39,9 @@ export async function readSource(
     try {
       return { bytes: await fs.readFile(text), name: name ?? text };
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      throw new SkelpruneError(`cannot read model file ${text}: ${code ?? (error as Error).message}`);
+      const code = (error as { code?: string }).code ?? '';
+      const reason = FILE_ERRORS[code] ?? (code || (error as Error).message);
+      throw new SkelpruneError(`cannot read model file ${text}: ${reason}`);
     }
   }
   if (fs && text.startsWith('file:')) {

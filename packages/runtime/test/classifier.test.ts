@@ -68,7 +68,7 @@ describe('SkeletonClassifier.load', () => {
       SkeletonClassifier.load(join(dir, 'missing.skp')),
       (error: Error) =>
         error instanceof SkelpruneError &&
-        /cannot read model file .*missing\.skp: ENOENT/.test(error.message),
+        /cannot read model file .*missing\.skp: no such file/.test(error.message),
     );
     await assert.rejects(SkeletonClassifier.load(`${origin}/models/gone.skp`), {
       name: 'SkelpruneError',

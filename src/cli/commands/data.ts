@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type DatasetInspection, inspectDataset } from '../../api/dataset.js';
 import { DATASET_KINDS, type DatasetKind, loadDataset } from '../../data/load.js';
 import { formatTable } from '../../report/table.js';
+import { checkDatasetSource } from '../../train/experiment.js';
 
 interface InspectOptions {
   readonly dataset: DatasetKind;
@@ -29,6 +30,7 @@ export function registerDataCommands(program: Command): void {
         .default('mm'),
     )
     .action(async (options: InspectOptions) => {
+      checkDatasetSource(options);
       const dataset = await loadDataset(
         options.dataset === 'synthetic'
           ? { kind: 'synthetic', synthetic: { seed: options.seed } }

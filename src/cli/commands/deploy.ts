@@ -2,10 +2,14 @@
  * Deployment commands: `export` (a checkpoint → a compact .skp model, optionally ONNX), `predict`
  * (classify sequences with a .skp model) and `bench` (measured latency and throughput).
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { STORAGE_FORMATS } from '@skelprune/runtime/internal';
 import { type Command, Option } from 'commander';
 import { type BenchmarkOptions, benchmark, classifySequences } from '../../api/deploy.js';
 import { type ExportFileOptions, exportModel } from '../../api/export.js';
+import { checkCheckpointPath } from '../../api/model.js';
+import { SkelpruneError, withUserErrors } from '../../errors.js';
 import { formatTable } from '../../report/table.js';
 import { ROUNDS } from '../../runtime/latency.js';
 import { formatPercent } from '../../train/metrics.js';
@@ -16,7 +20,15 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 /** `skelprune export`: exports, then prints the storage table, heads kept, sizes and the verification. */
 export async function exportCommand(options: ExportFileOptions): Promise<void> {
-  const report = await exportModel(options);
+  checkCheckpointPath(options.model);
+  for (const [flag, path, example] of [
+    ['--out', options.out, 'model.skp'],
+    ['--onnx', options.onnx, 'model.onnx'],
+  ] as const) {
+    if (path !== undefined && statSync(path, { throwIfNoEntry: false })?.isDirectory())
+      throw new SkelpruneError(`${flag} ${path} is a folder; pass a file name, e.g. ${join(path, example)}`);
+  }
+  const report = await withUserErrors(exportModel(options));
   const rows = [
     ['layer', 'format', 'Wᵀ rows×cols', 'nonzeros', '4×4 blocks', 'in memory'],
     ...report.layers.map((s) => [
@@ -82,9 +94,11 @@ async function predictCommand(options: {
 
 /** `skelprune bench`: times the models, then prints the table. */
 export async function benchCommand(options: BenchmarkOptions & { onnx: boolean }): Promise<void> {
-  const runners = (options.dense ? 2 : 1) * (options.onnx ? 2 : 1);
-  process.stderr.write(`timing ${runners} runners in ${ROUNDS} interleaved rounds...\n`);
-  const result = await benchmark(options);
+  const result = await benchmark({
+    ...options,
+    onStart: (runners) =>
+      process.stderr.write(`timing ${runners} runners in ${ROUNDS} interleaved rounds...\n`),
+  });
   const table = [
     ['model', 'batch-1 p50', 'batch-1 p90', `batch-${result.batch} throughput`, 'speed-up (p50)', 'file'],
     ...result.rows.map((r) => [

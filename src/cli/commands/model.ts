@@ -2,10 +2,11 @@
 import { type Command, Option } from 'commander';
 import { loadModel, type ModelSummary, modelForConfig, modelSummary } from '../../api/model.js';
 import { type EvaluateOptions, evaluate } from '../../api/train.js';
-import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
+import { DATASET_KINDS } from '../../data/load.js';
 import { formatTable } from '../../report/table.js';
 import { formatConfusion, formatPercent } from '../../train/metrics.js';
-import { configFromOptions } from './train.js';
+import { parsePositiveInteger } from '../arguments.js';
+import { configFromOptions, givenSettings, resolveGivenSettings } from './train.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -64,30 +65,45 @@ export function registerEvalCommand(program: Command): void {
       'evaluate a checkpoint on a dataset (by default the test part of the fold it was trained on)',
     )
     .requiredOption('--model <checkpoint>', 'checkpoint written by train or prune')
-    .addOption(new Option('--dataset <kind>', 'dataset format').choices(DATASET_KINDS).makeOptionMandatory())
+    .addOption(new Option('--dataset <kind>', 'dataset format').choices(DATASET_KINDS))
     .option('--path <dir>', 'dataset folder (not needed for synthetic)')
+    .option(
+      '--config <file>',
+      "JSON or YAML settings as for train, e.g. the run's config.json (its dataset, path, protocol, fold and synthetic settings apply)",
+    )
+    .option(
+      '--set <key=value...>',
+      'settings as for train, e.g. --set synthetic.classes=4 for a model trained with it',
+    )
     .option('--protocol <name>', 'protocol (default: the one the model was trained with)')
-    .option('--fold <k>', 'fold number, 1-based (default: the one the model was trained on)')
+    .option(
+      '--fold <k>',
+      'fold number, 1-based (default: the one the model was trained on)',
+      parsePositiveInteger,
+    )
     .addOption(
       new Option('--split <part>', 'which sequences').choices(['test', 'train', 'all']).default('test'),
     )
-    .action(
-      async (options: {
-        model: string;
-        dataset: DatasetKind;
-        path?: string;
-        protocol?: string;
-        fold?: string;
-        split: EvaluateOptions['split'];
-      }) => {
-        const r = await evaluate({ ...options, fold: options.fold ? Number(options.fold) : undefined });
-        console.log(
-          `${r.model} on ${r.title}, protocol ${r.protocol}, fold ${r.foldIndex + 1} (${r.fold}), ${r.split} part: ${r.sequences} sequences`,
-        );
-        console.log(
-          `top-1 accuracy ${formatPercent(r.metrics.top1, 2)}, mean-class accuracy ${formatPercent(r.metrics.meanClass, 2)}, ${r.sequencesPerSecond.toFixed(0)} sequences/s\n`,
-        );
-        console.log(formatConfusion(r.metrics.confusion, r.classNames));
-      },
-    );
+    .action(async (options: Record<string, unknown>) => {
+      const given = await givenSettings(options);
+      const config = resolveGivenSettings(given);
+      // Protocol and fold as given; left out, they are the model's own (not the dataset's defaults).
+      const { protocol, fold } = given.settings as { protocol?: string; fold?: number | 'all' };
+      const r = await evaluate({
+        model: options.model as string,
+        dataset: config.dataset,
+        path: config.path,
+        synthetic: config.synthetic,
+        protocol,
+        fold: fold === 'all' ? undefined : fold,
+        split: options.split as EvaluateOptions['split'],
+      });
+      console.log(
+        `${r.model} on ${r.title}, protocol ${r.protocol}, fold ${r.foldIndex + 1} (${r.fold}), ${r.split} part: ${r.sequences} sequences`,
+      );
+      console.log(
+        `top-1 accuracy ${formatPercent(r.metrics.top1, 2)}, mean-class accuracy ${formatPercent(r.metrics.meanClass, 2)}, ${r.sequencesPerSecond.toFixed(0)} sequences/s\n`,
+      );
+      console.log(formatConfusion(r.metrics.confusion, r.classNames));
+    });
 }

@@ -12,6 +12,7 @@ import type { PruneResult } from '../../prune/run.js';
 import { formatTable } from '../../report/table.js';
 import { formatPercent, meanMetrics } from '../../train/metrics.js';
 import { parseOverrides, readConfigFile } from '../../train/run-config.js';
+import { parseNumber } from '../arguments.js';
 import { createProgress, formatDuration, type ProgressTask } from '../progress.js';
 
 export function registerPruneCommand(program: Command): void {
@@ -19,7 +20,7 @@ export function registerPruneCommand(program: Command): void {
     .command('prune')
     .description('prune a trained model to an exact rate and fine-tune it; prints a per-layer report')
     .addOption(new Option('--method <name>', 'pruning method').choices(METHODS))
-    .option('--rate <r>', 'target pruning rate in (0, 1), e.g. 0.95', Number)
+    .option('--rate <r>', 'target pruning rate in (0, 1), e.g. 0.95', parseNumber)
     .addOption(new Option('--dataset <kind>', 'dataset format').choices(DATASET_KINDS))
     .option('--path <dir>', 'dataset folder (not needed for synthetic)')
     .option(
@@ -33,17 +34,17 @@ export function registerPruneCommand(program: Command): void {
         'what the rate counts; weights+flops: exactly the rate of the weights and at least the rate of the FLOPs (CTF methods) (default: weights)',
       ).choices(BUDGET_KINDS),
     )
-    .option('--prune-epochs <n>', 'epochs of the pruning phase (default: 60)', Number)
-    .option('--finetune-epochs <n>', 'epochs of fine-tuning with hard masks (default: 20)', Number)
-    .option('--finetune-lr <x>', 'fine-tuning learning rate (default: 3e-4)', Number)
-    .option('--lr <x>', 'learning rate of the pruning phase (default: 1e-3)', Number)
+    .option('--prune-epochs <n>', 'epochs of the pruning phase (default: 60)', parseNumber)
+    .option('--finetune-epochs <n>', 'epochs of fine-tuning with hard masks (default: 20)', parseNumber)
+    .option('--finetune-lr <x>', 'fine-tuning learning rate (default: 3e-4)', parseNumber)
+    .option('--lr <x>', 'learning rate of the pruning phase (default: 1e-3)', parseNumber)
     .option(
       '--distill <w>',
       'weight of distillation from the --from model while pruning and fine-tuning; 0 = off (default: 0)',
-      Number,
+      parseNumber,
     )
-    .option('--seed <n>', 'random seed (default: 0)', Number)
-    .option('--jobs <n>', 'folds pruned in parallel worker processes (default: 1)', Number)
+    .option('--seed <n>', 'random seed (default: 0)', parseNumber)
+    .option('--jobs <n>', 'folds pruned in parallel worker processes (default: 1)', parseNumber)
     .option('--out <dir>', 'output directory (default: runs/prune-<method>-<rate>)')
     .option('--resume', 'continue an interrupted run in --out', false)
     .option(

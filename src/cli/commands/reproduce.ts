@@ -4,10 +4,11 @@ import type { PruneSettings } from '../../api/prune.js';
 import { type ReproduceReport, reproduce } from '../../api/reproduce.js';
 import type { TrainSettings } from '../../api/train.js';
 import { DATASET_KINDS, type DatasetKind } from '../../data/load.js';
+import { SkelpruneError } from '../../errors.js';
 import { METHODS } from '../../prune/methods.js';
 import { parseMethodSpec } from '../../report/reproduce.js';
 import { parseOverrides } from '../../train/run-config.js';
-import { parsePositiveInteger } from '../arguments.js';
+import { parseNonNegativeInteger, parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
 import { printReport } from '../report-output.js';
 
@@ -49,16 +50,16 @@ export function registerReproduceCommand(program: Command): void {
       `methods, each optionally with its own budget as method@budget, e.g. ctf@weights+flops (default: all: ${METHODS.join(',')})`,
       parseMethods,
     )
-    .option('--jobs <n>', 'runs in parallel worker processes', Number, 1)
+    .option('--jobs <n>', 'runs in parallel worker processes', parsePositiveInteger, 1)
     .option('--out <dir>', 'output directory (default: runs/reproduce-<dataset>)')
-    .option('--seed <n>', 'random seed', Number, 0)
+    .option('--seed <n>', 'random seed', parseNonNegativeInteger, 0)
     .option(
       '--prune-seeds <n>',
       'prune every method and rate with this many seeds (seed, seed + 1, ...) from the same dense models; tables show their mean ± standard deviation',
       parsePositiveInteger,
       1,
     )
-    .option('--speed-repeats <n>', 'timed batch-1 calls per exported model', Number, 1000)
+    .option('--speed-repeats <n>', 'timed batch-1 calls per exported model', parsePositiveInteger, 1000)
     .option(
       '--set <key=value...>',
       'settings of the dense training (train.<key>) and of pruning (prune.<key>), e.g. train.epochs=100 prune.ctf.scale=frozen',
@@ -70,7 +71,7 @@ export function registerReproduceCommand(program: Command): void {
     )
     .action(async (flags: Record<string, unknown>) => {
       const quick = Boolean(flags.quick);
-      if (!quick && !flags.dataset) throw new InvalidArgumentError('--dataset is required (or --quick)');
+      if (!quick && !flags.dataset) throw new SkelpruneError('--dataset is required (or --quick)');
       const overrides = parseOverrides((flags.set as string[]) ?? []) as {
         train?: TrainSettings;
         prune?: PruneSettings;

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { basename, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SkelpruneError } from '../../errors.js';
+import { SkelpruneError, userError } from '../../errors.js';
 import { decodeModelFile } from '../../runtime/model-file.js';
 
 /** dist/web, next to dist/src where this module is compiled to. */
@@ -48,7 +48,10 @@ async function readModel(path: string, url: string): Promise<ServedModel> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new SkelpruneError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code}`);
+    const problem = userError(error, path);
+    throw problem instanceof SkelpruneError
+      ? new SkelpruneError(`cannot read model file ${problem.message}`)
+      : problem;
   }
   decodeModelFile(bytes, path);
   return { name: basename(path), url, bytes };
@@ -86,15 +89,34 @@ async function respond(request: IncomingMessage, response: ServerResponse, model
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const inUse = error.code === 'EADDRINUSE';
-      reject(inUse ? new SkelpruneError(`port ${port} is in use: choose another with --port`) : error);
-    });
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port, host)));
     server.listen(port, host, () => {
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);
     });
   });
+}
+
+/** Why the server cannot listen, naming the flag to change. */
+function listenError(error: NodeJS.ErrnoException, port: number, host: string): unknown {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new SkelpruneError(`port ${port} is in use: choose another with --port (0 picks a free one)`);
+    case 'EACCES':
+      return new SkelpruneError(`port ${port} needs privileges: choose one above 1023 with --port`);
+    case 'EADDRNOTAVAIL':
+      return new SkelpruneError(
+        `--host ${host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 (every address) or one of its own`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new SkelpruneError(
+        `--host ${host}: no such host name (it does not resolve): use an address such as 127.0.0.1`,
+      );
+    default:
+      return error;
+  }
 }
 
 async function serveCommand(options: { model: string; dense?: string; port: number; host: string }) {
@@ -115,7 +137,7 @@ async function serveCommand(options: { model: string; dense?: string; port: numb
 
 function parsePort(text: string): number {
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
+  if (text.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535)
     throw new SkelpruneError(
       `--port expects a port number (0 to 65535; 0 picks a free one), found '${text}'`,
     );

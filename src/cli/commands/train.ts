@@ -11,11 +11,13 @@ import type { FoldResult } from '../../train/experiment.js';
 import { formatConfusion, formatPercent, meanMetrics } from '../../train/metrics.js';
 import {
   DATASET_DEFAULTS,
+  mergeConfig,
   parseOverrides,
   type RunConfig,
   readConfigFile,
   resolveRunConfig,
 } from '../../train/run-config.js';
+import { parseFold, parseNumber } from '../arguments.js';
 import { createProgress, formatDuration, type ProgressTask } from '../progress.js';
 
 const TRAIN_DEFAULTS = trainConfigSchema.parse({});
@@ -57,7 +59,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--path <dir>', 'dataset folder (not needed for synthetic)')
     .option('--config <file>', 'JSON or YAML file with any of these settings (flags override it)')
     .option('--protocol <name>', 'evaluation protocol (default: sbu 5-fold, fpha 1:1, else the first)')
-    .option('--fold <k>', "fold number (1-based) or 'all' (default: all)")
+    .option('--fold <k>', "fold number (1-based) or 'all' (default: all)", parseFold)
     .option('--out <dir>', 'output directory (default: runs/<dataset>)')
     .option('--resume', 'continue an interrupted run in --out exactly where it stopped', false)
     .option('--optimizer <name>', `adam or adamw${defaultOf('optimizer')}`)
@@ -73,7 +75,7 @@ export function registerTrainCommand(program: Command): void {
     );
   for (const [key, description] of Object.entries(NUMERIC_FLAGS)) {
     const fallback = key === 'seed' ? ' (default: 0)' : key === 'jobs' ? ' (default: 1)' : defaultOf(key);
-    command.option(`--${kebab(key)} <n>`, `${description}${fallback}`, Number);
+    command.option(`--${kebab(key)} <n>`, `${description}${fallback}`, parseNumber);
   }
   command.action(async (options: Record<string, unknown>) => {
     const config = await configFromOptions(options);
@@ -81,13 +83,20 @@ export function registerTrainCommand(program: Command): void {
   });
 }
 
-export async function configFromOptions(options: Record<string, unknown>): Promise<RunConfig> {
+/**
+ * The settings given by `--config`, `--set` and the flags (flags win, then `--set`), before validation
+ * and defaults, and the name errors give their source.
+ */
+export async function givenSettings(
+  options: Record<string, unknown>,
+): Promise<{ settings: Record<string, unknown>; source: string }> {
   const file = typeof options.config === 'string' ? await readConfigFile(options.config) : {};
   const flags: Record<string, unknown> = {};
   for (const key of [
     'dataset',
     'path',
     'protocol',
+    'fold',
     'out',
     'optimizer',
     'validationBy',
@@ -95,18 +104,30 @@ export async function configFromOptions(options: Record<string, unknown>): Promi
   ]) {
     if (options[key] !== undefined) flags[key] = options[key];
   }
-  if (options.fold !== undefined) flags.fold = options.fold === 'all' ? 'all' : Number(options.fold);
   const overrides = parseOverrides((options.set as string[] | undefined) ?? []);
-  if (flags.dataset === undefined && file.dataset === undefined) {
+  const source = typeof options.config === 'string' ? options.config : 'flags';
+  return { settings: mergeConfig(file, { ...overrides, ...flags }), source };
+}
+
+/** The run's settings from `--config`, `--set` and the flags, validated, every default filled in. */
+export async function configFromOptions(options: Record<string, unknown>): Promise<RunConfig> {
+  return resolveGivenSettings(await givenSettings(options));
+}
+
+/** `givenSettings` validated, every default filled in. */
+export function resolveGivenSettings({
+  settings,
+  source,
+}: {
+  settings: Record<string, unknown>;
+  source: string;
+}): RunConfig {
+  if (settings.dataset === undefined) {
     throw new SkelpruneError(
       "no dataset: pass --dataset (sbu, fpha, generic or synthetic) or set 'dataset' in --config",
     );
   }
-  return resolveRunConfig(
-    { ...file },
-    { ...overrides, ...flags },
-    typeof options.config === 'string' ? options.config : 'flags',
-  );
+  return resolveRunConfig({}, settings, source);
 }
 
 /** Runs `train` with the CLI's progress bars, then prints the per-fold table and the confusion matrix. */

@@ -9,9 +9,9 @@
  * limits and against the stored tensors before anything is allocated, and every weight must be finite.
  */
 import { SkelpruneError } from '../errors.js';
-import { readFeatureConfig } from '../input/features.js';
+import { featureDim, readFeatureConfig } from '../input/features.js';
 import type { ModelInputSpec } from '../input/model-input.js';
-import { LIMITS, parseFittedPreprocessing } from '../input/preprocess.js';
+import { LIMITS, outputFrames, parseFittedPreprocessing } from '../input/preprocess.js';
 import {
   LAYER_NAMES,
   type LayerName,
@@ -27,7 +27,7 @@ import {
   storeTransposed,
 } from '../model/storage.js';
 import * as check from './check.js';
-import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type Integrity, type NamedArray } from './safetensors.js';
 
 export const MODEL_FORMAT = 'skelprune-model';
 export const MODEL_VERSION = 2;
@@ -103,6 +103,10 @@ function parseHeader(metadata: Record<string, string>, source: string): ModelFil
   const text = metadata[METADATA_KEY];
   if (text === undefined)
     throw new SkelpruneError(`${source}: not a skelprune model file (no '${METADATA_KEY}' metadata)`);
+  // Nothing else belongs there: a damaged checksum key must not pass for a file without checksum.
+  const other = Object.keys(metadata).find((key) => key !== METADATA_KEY);
+  if (other !== undefined)
+    throw new SkelpruneError(`${source}: unexpected metadata entry '${other}' (corrupted file?)`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -149,13 +153,22 @@ function readHeader(json: unknown): ModelFileHeader {
     .map((n, i) => check.string(`classNames.${i}`, n));
   if (classNames.length !== model.classes)
     check.invalid('classNames', `${model.classes} names, one per class`, `${classNames.length}`);
+  const features = readFeatureConfig(input.features, 'input.features');
+  const width = featureDim(features.channels, outputFrames(preprocessing));
+  if (model.chunks * model.chunkWidth !== width) {
+    check.invalid(
+      'model.chunkWidth',
+      `chunks × chunkWidth = ${width}, the features per node of the input pipeline`,
+      `${model.chunks} × ${model.chunkWidth}`,
+    );
+  }
   return {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     model,
     input: {
       preprocessing,
-      features: readFeatureConfig(input.features, 'input.features'),
+      features,
       jointNames: jointNames.map((n, i) => check.string(`input.jointNames.${i}`, n)),
       bones: check.pairs('input.bones', input.bones, joints - 1),
       centerJoint: check.integer('input.centerJoint', input.centerJoint, 0, joints - 1),
@@ -217,31 +230,75 @@ function readModelHeader(value: unknown): ModelFileHeader['model'] {
   };
 }
 
-export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+/** A model file as read: its contents, and whether they matched the file's checksum. */
+export interface DecodedModelFile extends ModelFile {
+  /** `verified`: the contents match the file's CRC-32; `unchecked`: the file records none (older writer). */
+  integrity: Integrity;
+}
+
+/**
+ * Most activations one sequence may need (floats), far above any real model (hundreds of thousands):
+ * a description that claims more is corrupted, and is refused before the engine allocates for it.
+ */
+const MAX_SAMPLE_ACTIVATIONS = 1 << 24;
+
+/** The activations the engine holds per sequence for a description (an upper estimate). */
+function sampleActivations(model: ModelFileHeader['model']): number {
+  const { nodes, chunks, layers, heads } = model;
+  const mixed = heads.reduce((n, h) => n + h.channels.length, 0);
+  const perNode =
+    chunks * (model.chunkWidth + model.encoderInputs.length + layers.encoder.rows) +
+    layers.projection.rows +
+    mixed +
+    (heads.length + 1) * layers.conv.rows;
+  return nodes * perNode + model.fcInputs.length + layers.fc.rows + layers.classifier.rows;
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+export function decodeModelFile(bytes: Uint8Array, source = 'model'): DecodedModelFile {
+  const { tensors, metadata, integrity } = decodeSafetensors(bytes, source);
   const header = parseHeader(metadata, source);
-  const tensor = <T extends NamedArray['data']>(name: string, kind: new (...args: never[]) => T): T => {
+  const activations = sampleActivations(header.model);
+  if (activations > MAX_SAMPLE_ACTIVATIONS) {
+    throw new SkelpruneError(
+      `${source}: invalid model description: it needs ${activations} activations per sequence, more than the runtime's limit of ${MAX_SAMPLE_ACTIVATIONS}`,
+    );
+  }
+  const read = new Set<string>();
+  /** A tensor of the format: its dtype, its shape (default: 1-D) and, for F32, finite values. */
+  const tensor = <T extends NamedArray['data']>(
+    name: string,
+    kind: new (...args: never[]) => T,
+    shape?: readonly number[],
+  ): T => {
+    read.add(name);
     const t = tensors[name];
     if (!t || !(t.data instanceof kind))
       throw new SkelpruneError(`${source}: tensor '${name}' is missing or has the wrong type`);
+    const expected = shape ?? [t.data.length];
+    if (!sameShape(t.shape, expected)) {
+      throw new SkelpruneError(
+        `${source}: tensor '${name}' has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}]`,
+      );
+    }
     if (t.data instanceof Float32Array && !allFinite(t.data)) {
       throw new SkelpruneError(`${source}: tensor '${name}' holds non-finite values (corrupted file?)`);
     }
     return t.data as T;
   };
   const { nodes } = header.model;
-  const headBias = tensor('heads.bias', Float32Array);
-  if (headBias.length !== header.model.heads.length * nodes * nodes)
-    throw new SkelpruneError(`${source}: tensor 'heads.bias' has the wrong size`);
+  const headBias = tensor('heads.bias', Float32Array, [header.model.heads.length, nodes, nodes]);
   const layers = Object.fromEntries(
     LAYER_NAMES.map((name) => {
       const { format, encoding, rows, cols } = header.model.layers[name];
-      const values = tensor(`${name}.values`, Float32Array);
+      const values = tensor(`${name}.values`, Float32Array, encoding === 'dense' ? [rows, cols] : undefined);
       const positions =
         encoding === 'bitmap'
           ? bitmapPositions(tensor(`${name}.mask`, Uint8Array), values.length, rows, cols)
           : null;
-      if (encoding === 'dense' ? values.length !== rows * cols : !positions)
+      if (encoding === 'bitmap' && !positions)
         throw new SkelpruneError(
           `${source}: the weights of layer '${name}' do not match its ${rows}×${cols} shape`,
         );
@@ -251,6 +308,9 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
       return [name, { weight, bias: tensor(`${name}.bias`, Float32Array) }];
     }),
   ) as Record<LayerName, RuntimeModel['layers'][LayerName]>;
+  const stray = Object.keys(tensors).find((name) => !read.has(name));
+  if (stray !== undefined)
+    throw new SkelpruneError(`${source}: tensor '${stray}' is not part of the model file format`);
   const model: RuntimeModel = {
     ...header.model,
     heads: header.model.heads.map((h, i) => ({
@@ -264,7 +324,7 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): ModelFile 
   } catch (error) {
     throw new SkelpruneError(`${source}: inconsistent model: ${(error as Error).message}`);
   }
-  return { model, input: header.input, classNames: header.classNames, info: header.info };
+  return { model, input: header.input, classNames: header.classNames, info: header.info, integrity };
 }
 
 /** A layer's Wᵀ in the smaller of the two encodings (see `WeightEncoding`). */

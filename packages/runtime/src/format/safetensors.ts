@@ -4,8 +4,13 @@
  * `__metadata__`), then the raw little-endian data. Checkpoints written here open in PyTorch, JAX and
  * anything else that reads safetensors. F32, I32, U16 and U8 are supported. Pure (no file system, so
  * browsers decode model files too); the toolkit reads and writes files.
+ *
+ * Integrity: the writer stores a CRC-32 of the contents in the metadata entry `skelprune_crc32` (see
+ * `contentChecksum`), which the reader verifies; a file without one (written by another tool, or by
+ * skelprune before checksums) still reads, reported as `integrity: 'unchecked'`.
  */
 import { SkelpruneError } from '../errors.js';
+import { crc32 } from './crc32.js';
 
 export type DType = 'F32' | 'I32' | 'U16' | 'U8';
 
@@ -27,9 +32,36 @@ function dtypeOf(data: NamedArray['data']): DType {
   return data instanceof Uint16Array ? 'U16' : 'U8';
 }
 
+/** Whether a file's contents matched its recorded checksum, or it recorded none. */
+export type Integrity = 'verified' | 'unchecked';
+
 export interface SafetensorsContent {
   tensors: Record<string, NamedArray>;
+  /** The string metadata, without the checksum entry. */
   metadata: Record<string, string>;
+  /** `verified` when the file's checksum matched its contents; `unchecked` when it has none. */
+  integrity: Integrity;
+}
+
+/** The metadata entry holding the contents' CRC-32, as 8 lowercase hex digits. */
+export const CHECKSUM_KEY = 'skelprune_crc32';
+
+/**
+ * The CRC-32 a file records under `CHECKSUM_KEY`: of the data section (every byte after the JSON
+ * header), then of every other metadata entry in ascending key order as UTF-8 `key`, a 0 byte,
+ * `value`, a 0 byte. So it covers the tensors and the descriptions, but not the header's layout:
+ * another writer may reorder or re-space the JSON header without invalidating it.
+ */
+function contentChecksum(data: readonly Uint8Array[], metadata: Record<string, string>): string {
+  const utf8 = new TextEncoder();
+  const nul = new Uint8Array(1);
+  let crc = 0;
+  for (const part of data) crc = crc32(part, crc);
+  for (const key of Object.keys(metadata).sort()) {
+    if (key === CHECKSUM_KEY) continue;
+    crc = crc32(nul, crc32(utf8.encode(metadata[key]), crc32(nul, crc32(utf8.encode(key), crc))));
+  }
+  return crc.toString(16).padStart(8, '0');
 }
 
 interface HeaderEntry {
@@ -45,7 +77,10 @@ export function encodeSafetensors(
   metadata: Record<string, string> = {},
 ): Uint8Array {
   const header: Record<string, HeaderEntry | Record<string, string>> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const data = Object.values(tensors).map(
+    (t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  );
+  header.__metadata__ = { ...metadata, [CHECKSUM_KEY]: contentChecksum(data, metadata) };
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     if (t.shape.reduce((p, d) => p * d, 1) !== t.data.length) {
@@ -71,9 +106,9 @@ export function encodeSafetensors(
   new DataView(out.buffer).setBigUint64(0, BigInt(padded.length), true);
   out.set(padded, 8);
   let position = 8 + padded.length;
-  for (const t of Object.values(tensors)) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), position);
-    position += t.data.byteLength;
+  for (const part of data) {
+    out.set(part, position);
+    position += part.length;
   }
   return out;
 }
@@ -96,43 +131,75 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
     throw fail('header is not a JSON object');
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
-  const { __metadata__: metadata = {}, ...entries } = header;
-  const tensors: Record<string, NamedArray> = {};
-  let covered = 0;
-  const sorted = Object.entries(entries).sort(
-    ([, a], [, b]) =>
-      ((a as HeaderEntry).data_offsets?.[0] ?? 0) - ((b as HeaderEntry).data_offsets?.[0] ?? 0),
-  );
-  for (const [name, raw] of sorted) {
+  const { __metadata__: rawMetadata = {}, ...entries } = header;
+  if (
+    rawMetadata === null ||
+    typeof rawMetadata !== 'object' ||
+    Array.isArray(rawMetadata) ||
+    !Object.values(rawMetadata).every((v) => typeof v === 'string')
+  )
+    throw fail('__metadata__ is not an object of strings');
+  const metadata = rawMetadata as Record<string, string>;
+  const isSize = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  // Every entry is checked against the actual data before any tensor is allocated.
+  const layout: { name: string; entry: HeaderEntry; of: (buffer: ArrayBuffer) => NamedArray['data'] }[] = [];
+  for (const [name, raw] of Object.entries(entries)) {
     const entry = raw as HeaderEntry;
     if (
       !entry ||
       !Array.isArray(entry.shape) ||
+      !entry.shape.every(isSize) ||
       !Array.isArray(entry.data_offsets) ||
-      entry.data_offsets.length !== 2
+      entry.data_offsets.length !== 2 ||
+      !entry.data_offsets.every(isSize)
     ) {
-      throw fail(`entry '${name}' lacks dtype/shape/data_offsets`);
+      throw fail(`entry '${name}' lacks a dtype, a shape of sizes or two integer data_offsets`);
     }
     const dtype = Object.hasOwn(DTYPES, entry.dtype) ? DTYPES[entry.dtype as DType] : undefined;
     if (!dtype)
       throw fail(`tensor '${name}' has dtype ${entry.dtype}; only F32, I32, U16 and U8 are supported`);
+    layout.push({ name, entry, of: dtype.of });
     const [begin, end] = entry.data_offsets;
-    const count = entry.shape.reduce((p: number, d: number) => p * d, 1);
-    if (begin !== covered || end < begin || end > dataLength) {
-      throw fail(
-        `tensor '${name}' has data offsets [${begin}, ${end}] outside or overlapping the ${dataLength}-byte data`,
-      );
-    }
+    const count = entry.shape.reduce((p, d) => p * d, 1);
+    if (end < begin || end > dataLength)
+      throw fail(`tensor '${name}' has data offsets [${begin}, ${end}] outside the ${dataLength}-byte data`);
     if (end - begin !== count * dtype.bytes)
       throw fail(`tensor '${name}' has ${end - begin} bytes for shape [${entry.shape.join(', ')}]`);
-    // A copy (Node Buffers slice as views into a shared pool).
-    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
-    tensors[name] = {
-      shape: entry.shape,
-      data: dtype.of(copy),
-    };
-    covered = end;
+  }
+  layout.sort((a, b) => a.entry.data_offsets[0] - b.entry.data_offsets[0]);
+  let covered = 0;
+  for (const { name, entry } of layout) {
+    if (entry.data_offsets[0] !== covered)
+      throw fail(`tensor '${name}' does not start where the previous one ends (byte ${covered})`);
+    covered = entry.data_offsets[1];
   }
   if (covered !== dataLength) throw fail(`${dataLength - covered} trailing bytes after the last tensor`);
-  return { tensors, metadata: metadata as Record<string, string> };
+  const integrity = verifyChecksum(bytes.subarray(dataStart), metadata, source);
+  const tensors: Record<string, NamedArray> = {};
+  for (const { name, entry, of } of layout) {
+    const [begin, end] = entry.data_offsets;
+    // A copy (Node Buffers slice as views into a shared pool).
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
+    tensors[name] = { shape: entry.shape, data: of(copy) };
+  }
+  const described = Object.fromEntries(Object.entries(metadata).filter(([key]) => key !== CHECKSUM_KEY));
+  return { tensors, metadata: described, integrity };
+}
+
+/** Checks the contents against the recorded checksum, if any (see `contentChecksum`). */
+function verifyChecksum(data: Uint8Array, metadata: Record<string, string>, source: string): Integrity {
+  const recorded = metadata[CHECKSUM_KEY];
+  if (recorded === undefined) return 'unchecked';
+  if (!/^[0-9a-f]{8}$/.test(recorded)) {
+    throw new SkelpruneError(
+      `${source}: corrupted file: its checksum '${CHECKSUM_KEY}' is '${recorded.slice(0, 20)}', not 8 hex digits`,
+    );
+  }
+  const actual = contentChecksum([data], metadata);
+  if (actual !== recorded) {
+    throw new SkelpruneError(
+      `${source}: corrupted file: its contents have CRC-32 ${actual}, but it records ${recorded} (${CHECKSUM_KEY})`,
+    );
+  }
+  return 'verified';
 }
