@@ -3,7 +3,6 @@ import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SkelpruneError } from '../errors.js';
 import { type FrameFile, type FrameFileFormat, parseFrameFile } from './frame-file.js';
-import { preview } from './schema-errors.js';
 import { decodeText } from './text.js';
 
 /** Reads a whole file; a missing file is a user error naming it. */
@@ -79,7 +78,7 @@ export async function brokenLink(path: string): Promise<string | undefined> {
 async function brokenLinkReason(path: string, error: unknown): Promise<string> {
   const code = (error as NodeJS.ErrnoException).code;
   const target = await readlink(path).then(
-    (to) => ` ${preview(to)}`,
+    (to) => ` '${to}'`,
     () => '',
   );
   if (code === 'ENOENT' || code === 'ENOTDIR') return `symbolic link to a missing target${target}`;

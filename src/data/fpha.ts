@@ -183,8 +183,9 @@ function fphaGraph(): SkeletonGraph {
 
 /**
  * Parses the split file: a `Training <n>` header, n lines `<Subject_k>/<action>/<seq> <label>`, a
- * `Test <n>` header, n more lines. Checks the counts, the labels against the action folder names and
- * that no sequence is listed twice.
+ * `Test <n>` header, n more lines. Requires both sections, in that order, each once (a file cut
+ * short after the training part fails), and checks the counts, the labels against the action folder
+ * names and that no sequence is listed twice.
  */
 function parseSplitFile(text: string, file: string): SplitEntry[] {
   const entries: SplitEntry[] = [];
@@ -204,12 +205,20 @@ function parseSplitFile(text: string, file: string): SplitEntry[] {
     const header = SECTION_HEADER.exec(content);
     if (header) {
       closeSection();
-      section = {
-        part: header[1] === 'Training' ? 'train' : 'test',
-        announced: Number(header[2]),
-        line,
-        found: 0,
-      };
+      const part = header[1] === 'Training' ? 'train' : 'test';
+      // Exactly the two sections, Training then Test.
+      const expected = section === undefined ? 'train' : section.part === 'train' ? 'test' : undefined;
+      if (part !== expected) {
+        const found = `found a second '${header[1]}' header`;
+        const message =
+          expected === 'train'
+            ? `expected a 'Training <count>' header first, found ${preview(content)}`
+            : expected === 'test'
+              ? `expected a 'Test <count>' header after the Training section, ${found}`
+              : `expected nothing after the Test section, ${found}`;
+        throw new DataFormatError(file, line, message);
+      }
+      section = { part, announced: Number(header[2]), line, found: 0 };
       continue;
     }
     if (!section) {
@@ -229,6 +238,20 @@ function parseSplitFile(text: string, file: string): SplitEntry[] {
     section.found++;
   }
   closeSection();
+  if (section === undefined) {
+    throw new DataFormatError(
+      file,
+      undefined,
+      "expected 'Training <n>' and 'Test <n>' sections, found neither",
+    );
+  }
+  if (section.part === 'train') {
+    throw new DataFormatError(
+      file,
+      undefined,
+      "expected a 'Test <n>' section after the Training section, found none (is the file cut short?)",
+    );
+  }
   if (entries.length === 0) {
     throw new DataFormatError(
       file,

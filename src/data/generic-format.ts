@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DataFormatError } from '../errors.js';
-import { describeSchemaError, formatPath, preview } from './schema-errors.js';
+import { describeSchemaError, formatPath, preview, safeParseFirst } from './schema-errors.js';
 import { parseJsonText } from './text.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
@@ -45,9 +45,40 @@ const sequenceLineSchema = z.strictObject({
   frames: z.array(z.unknown()),
 });
 
-export function parseSkeletonFile(text: string, file: string): SkeletonFile {
+/** What the lengths of skeleton.json's lists are checked against before their elements are. */
+export interface SkeletonFileLimits {
+  /**
+   * How many sequences there can be (e.g. the lines of sequences.jsonl): no fold's `train` or
+   * `test` lists more ids than that.
+   */
+  readonly sequences?: number;
+}
+
+/**
+ * The schema with list lengths bounded by the data: at most joints² bones (a bone joins two distinct
+ * joints, both directions counted), at most `limits.sequences` ids per fold list. Lengths are checked
+ * before elements, so a huge list fails in constant time with one message.
+ */
+function boundedSkeletonSchema(input: unknown, limits: SkeletonFileLimits) {
+  const jointNames = (input as { jointNames?: unknown } | null)?.jointNames;
+  const joints = Array.isArray(jointNames) ? jointNames.length : 0;
+  const sequences = limits.sequences ?? Number.MAX_SAFE_INTEGER;
+  const ids = z
+    .array(z.string())
+    .max(sequences, `expected at most ${sequences} ids (one per sequence, ${sequences} in all)`);
+  return skeletonFileSchema.extend({
+    bones: z
+      .array(z.tuple([jointIndex, jointIndex]))
+      .max(joints * joints, `expected at most ${joints * joints} bones (joints², ${joints} joints)`),
+    protocols: z
+      .record(z.string(), z.array(z.strictObject({ name: z.string(), train: ids.optional(), test: ids })))
+      .optional(),
+  });
+}
+
+export function parseSkeletonFile(text: string, file: string, limits: SkeletonFileLimits = {}): SkeletonFile {
   const input = parseJsonText(text, file);
-  const parsed = skeletonFileSchema.safeParse(input);
+  const parsed = safeParseFirst(boundedSkeletonSchema(input, limits), input);
   if (!parsed.success) throw new DataFormatError(file, undefined, describeSchemaError(parsed.error, input));
   const skeleton = parsed.data;
   const joints = skeleton.jointNames.length;
@@ -56,6 +87,11 @@ export function parseSkeletonFile(text: string, file: string): SkeletonFile {
     const outside = bone.findIndex((joint) => joint >= joints);
     if (outside !== -1) {
       throw fail(`bones[${i}][${outside}]: expected a joint index 0-${joints - 1}, found ${bone[outside]}`);
+    }
+    if (bone[0] === bone[1]) {
+      throw fail(
+        `bones[${i}]: expected two different joints, found [${bone[0]}, ${bone[1]}] (a joint joined to itself)`,
+      );
     }
   });
   if (skeleton.centerJoint >= joints) {
@@ -90,7 +126,7 @@ export function parseSequencesFile(text: string, file: string, skeleton: Skeleto
     const line = index + 1;
     if (lines[index].trim() === '') continue;
     const input = parseJsonText(lines[index], file, line);
-    const parsed = sequenceLineSchema.safeParse(input);
+    const parsed = safeParseFirst(sequenceLineSchema, input);
     if (!parsed.success) throw new DataFormatError(file, line, describeSchemaError(parsed.error, input));
     const record = parsed.data;
     const previous = lineOfId.get(record.id);

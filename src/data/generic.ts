@@ -30,9 +30,12 @@ export const DERIVED_PROTOCOL = 'cross-subject';
 export async function loadGeneric(dir: string): Promise<Dataset> {
   await requireDirectory(dir, `${SKELETON_FILE} and ${SEQUENCES_FILE}`);
   const skeletonPath = join(dir, SKELETON_FILE);
-  const skeleton = parseSkeletonFile(await readText(skeletonPath), skeletonPath);
+  const skeletonText = await readText(skeletonPath);
   const sequencesPath = join(dir, SEQUENCES_FILE);
-  const { sequences, empty } = parseSequencesFile(await readText(sequencesPath), sequencesPath, skeleton);
+  const sequencesText = await readText(sequencesPath);
+  // No fold can list more ids than there are sequences (lines): longer lists fail before their ids are read.
+  const skeleton = parseSkeletonFile(skeletonText, skeletonPath, { sequences: countLines(sequencesText) });
+  const { sequences, empty } = parseSequencesFile(sequencesText, sequencesPath, skeleton);
   if (sequences.length === 0) {
     throw new DataFormatError(
       sequencesPath,
@@ -63,6 +66,46 @@ export async function loadGeneric(dir: string): Promise<Dataset> {
   };
 }
 
+/** Lines that are not blank (an upper bound on the sequences of a sequences.jsonl). */
+function countLines(text: string): number {
+  let count = 0;
+  for (const line of text.split('\n')) if (line.trim() !== '') count++;
+  return count;
+}
+
+/** A name or id from the file for a message, cut to 40 characters. */
+const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
+
+/** The first few ids of a list for a message, then how many more. */
+function listIds(ids: readonly string[]): string {
+  const SHOWN = 5;
+  const shown = ids.slice(0, SHOWN).map(short);
+  return ids.length > SHOWN ? `${shown.join(', ')} and ${ids.length - SHOWN} more` : shown.join(', ');
+}
+
+/**
+ * A fold's lists must be sets, and disjoint: an id listed twice would weigh twice in training or in
+ * the test score, and an id in both parts would be tested on what the model was trained on.
+ */
+function checkFold(
+  fold: { name: string; train?: readonly string[]; test: readonly string[] },
+  where: string,
+  fail: (message: string) => Error,
+): void {
+  const test = new Set<string>();
+  for (const id of fold.test) {
+    if (test.has(id)) throw fail(`${where} lists id '${short(id)}' twice in 'test'`);
+    test.add(id);
+  }
+  if (fold.train === undefined) return;
+  const train = new Set<string>();
+  for (const id of fold.train) {
+    if (train.has(id)) throw fail(`${where} lists id '${short(id)}' twice in 'train'`);
+    if (test.has(id)) throw fail(`${where} has id '${short(id)}' in both 'train' and 'test'`);
+    train.add(id);
+  }
+}
+
 function resolveProtocols(
   protocols: NonNullable<SkeletonFile['protocols']>,
   sequences: SkeletonSequence[],
@@ -72,8 +115,15 @@ function resolveProtocols(
   const known = new Set(sequences.map((s) => s.id));
   const emptyIds = new Set(empty.map((e) => e.id));
   const resolved: Record<string, Fold[]> = {};
+  const fail = (message: string) => new DataFormatError(file, undefined, message);
   for (const [protocol, folds] of Object.entries(protocols)) {
+    const names = new Set<string>();
     resolved[protocol] = folds.map((fold) => {
+      const where = `protocol '${short(protocol)}' fold '${short(fold.name)}'`;
+      if (names.has(fold.name))
+        throw fail(`protocol '${short(protocol)}' has two folds named '${short(fold.name)}'`);
+      names.add(fold.name);
+      checkFold(fold, where, fail);
       const test = new Set(fold.test);
       const train = fold.train ?? sequences.filter((s) => !test.has(s.id)).map((s) => s.id);
       const unusable = [...train, ...fold.test].filter((id) => !known.has(id));
@@ -81,11 +131,10 @@ function resolveProtocols(
         const withoutFrames = unusable.filter((id) => emptyIds.has(id));
         const unknown = unusable.filter((id) => !emptyIds.has(id));
         const problems = [
-          withoutFrames.length > 0 ? `sequences with no frames: ${withoutFrames.join(', ')}` : '',
-          unknown.length > 0 ? `ids not in ${SEQUENCES_FILE}: ${unknown.join(', ')}` : '',
+          withoutFrames.length > 0 ? `sequences with no frames: ${listIds(withoutFrames)}` : '',
+          unknown.length > 0 ? `ids not in ${SEQUENCES_FILE}: ${listIds(unknown)}` : '',
         ];
-        const message = `protocol '${protocol}' fold '${fold.name}' names ${problems.filter(Boolean).join('; ')}`;
-        throw new DataFormatError(file, undefined, message);
+        throw fail(`${where} names ${problems.filter(Boolean).join('; ')}`);
       }
       return { name: fold.name, train, test: fold.test };
     });

@@ -23,7 +23,7 @@ import { z } from 'zod';
 import type { Rng } from '../engine/random.js';
 import { ConfigError } from '../errors.js';
 import { apply, multiply, rotation } from './geometry.js';
-import { describeSchemaError } from './schema-errors.js';
+import { describeSchemaError, safeParseFirst } from './schema-errors.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
 const temporalModes = z.discriminatedUnion('mode', [
@@ -127,7 +127,7 @@ export const fittedPreprocessingSchema = z.unknown().transform((value, context):
 
 /** Validates a user config (a ConfigError names the bad key) and fills in the defaults. */
 export function parsePreprocessConfig(config: unknown): ResolvedPreprocessConfig {
-  const parsed = preprocessConfigSchema.safeParse(config ?? {});
+  const parsed = safeParseFirst(preprocessConfigSchema, config ?? {});
   if (!parsed.success) throw new ConfigError(`preprocessing: ${describeSchemaError(parsed.error, config)}`);
   return parsed.data;
 }

@@ -196,7 +196,9 @@ async function findSetFiles(dir: string, set: string, issues: DataIssue[]): Prom
         });
       } else if (!(await isFile(path))) {
         const broken = await brokenLink(path);
-        const message = broken ? `${broken}: sequence folder skipped` : `no ${OFFICIAL_FILE}: sequence folder skipped`;
+        const message = broken
+          ? `${broken}: sequence folder skipped`
+          : `no ${OFFICIAL_FILE}: sequence folder skipped`;
         issues.push({ file: path, message });
       } else {
         files.push(sbuFile(set, Number(classMatch[1]), Number(sequenceMatch[1]), path));
@@ -208,7 +210,8 @@ async function findSetFiles(dir: string, set: string, issues: DataIssue[]): Prom
 
 /** A symbolic link that leads nowhere is skipped, never silently: one issue per link, naming it. */
 function reportBroken(dir: string, broken: readonly { name: string; reason: string }[], issues: DataIssue[]) {
-  for (const { name, reason } of broken) issues.push({ file: join(dir, name), message: `${reason}: skipped` });
+  for (const { name, reason } of broken)
+    issues.push({ file: join(dir, name), message: `${reason}: skipped` });
 }
 
 function sbuFile(set: string, classNumber: number, sequenceNumber: number, path: string): SbuFile {

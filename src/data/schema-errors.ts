@@ -1,10 +1,29 @@
 /** Turns a zod validation failure into one line naming where, what was expected and what was found. */
 import type { z } from 'zod';
 
+/**
+ * `schema.safeParse(input)` that stops at the first issue. Every message here reports only the first
+ * issue, and collecting all of them costs one issue per element: a million bad array elements took
+ * seconds and hundreds of MB, and a container re-spreading a million child issues overflowed the
+ * stack inside zod. zod 4 aborts early only in `validate()` (a boolean, no issue), through the parse
+ * context's `abortEarly` flag; it is passed here directly. test/data/reliability.test.ts pins that
+ * a million bad elements still give one issue, quickly, should a zod release drop the flag.
+ */
+export function safeParseFirst<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): z.ZodSafeParseResult<z.output<S>> {
+  return schema.safeParse(input, { abortEarly: true } as z.core.ParseContext<z.core.$ZodIssue>);
+}
+
 export function describeSchemaError(error: z.ZodError, input: unknown): string {
   const issue = error.issues[0];
   const where = formatPath(issue.path);
-  const found = issue.code === 'unrecognized_keys' ? '' : ` (found ${preview(valueAt(input, issue.path))})`;
+  const value = valueAt(input, issue.path);
+  // A list too long or too short: its length says more than its first elements.
+  const sized = (issue.code === 'too_big' || issue.code === 'too_small') && Array.isArray(value);
+  const shown = sized ? `${value.length} ${value.length === 1 ? 'entry' : 'entries'}` : preview(value);
+  const found = issue.code === 'unrecognized_keys' ? '' : ` (found ${shown})`;
   return `${where ? `${where}: ` : ''}${issue.message}${found}`;
 }
 

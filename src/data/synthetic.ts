@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { Rng } from '../engine/random.js';
 import { ConfigError } from '../errors.js';
 import { apply, IDENTITY, type Matrix3, multiply, rotation, type Vec3 } from './geometry.js';
-import { describeSchemaError } from './schema-errors.js';
+import { describeSchemaError, safeParseFirst } from './schema-errors.js';
 import { type SkeletonTemplate, skeletonTemplate } from './skeleton-templates.js';
 import { leaveOneSubjectOut } from './splits.js';
 import type { Dataset, SkeletonSequence } from './types.js';
@@ -66,7 +66,7 @@ export const SYNTHETIC_PROTOCOL = 'cross-subject';
 
 /** A synthetic skeleton dataset, deterministic from its seed, with a cross-subject protocol. */
 export function generateSynthetic(options: SyntheticOptions = {}): Dataset {
-  const parsed = syntheticOptionsSchema.safeParse(options);
+  const parsed = safeParseFirst(syntheticOptionsSchema, options);
   if (!parsed.success) {
     throw new ConfigError(`synthetic options: ${describeSchemaError(parsed.error, options)}`);
   }

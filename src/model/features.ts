@@ -23,6 +23,8 @@ export const featureConfigSchema = z.strictObject({
   channels: z
     .array(z.enum(FEATURE_CHANNELS))
     .min(1)
+    // Checked before the elements: a huge list fails at once, not once per element.
+    .max(FEATURE_CHANNELS.length)
     .refine((c) => new Set(c).size === c.length, 'channels must not repeat')
     .default(['position', 'velocity', 'bone']),
 });

@@ -97,6 +97,11 @@ export class SkeletonGcn extends Module {
   fc: Linear;
   /** Classifier W_cls [fcUnits, classes] (never pruned). */
   classifier: Linear;
+  /**
+   * The file the weights were read from (set by `modelFromCheckpoint`), so that scores that are not
+   * finite (finite weights can still overflow float32) fail naming it; undefined for a model trained here.
+   */
+  source?: string;
 
   /**
    * A freshly initialised GCN for data of `shape`, `config` over the defaults, its weights drawn from

@@ -4,7 +4,7 @@
  * the flag names and nested groups go in a config file or `--set`.
  */
 import { z } from 'zod';
-import { describeSchemaError } from '../data/schema-errors.js';
+import { describeSchemaError, safeParseFirst } from '../data/schema-errors.js';
 import { ConfigError } from '../errors.js';
 import { DATASET_DEFAULTS, mergeConfig, runConfigSchema } from '../train/run-config.js';
 import { BUDGET_KINDS } from './budget.js';
@@ -97,7 +97,7 @@ export function resolvePruneConfig(
   const dataset = merged.dataset as keyof typeof DATASET_DEFAULTS;
   const { epochs: _e, patience: _p, ...defaults } = DATASET_DEFAULTS[dataset] ?? {};
   const withDefaults = dataset in DATASET_DEFAULTS ? mergeConfig(defaults, merged) : merged;
-  const parsed = pruneConfigSchema.safeParse(withDefaults);
+  const parsed = safeParseFirst(pruneConfigSchema, withDefaults);
   if (!parsed.success) throw new ConfigError(`${source}: ${describeSchemaError(parsed.error, withDefaults)}`);
   const problem = budgetKindProblem(parsed.data.method, parsed.data.budget);
   if (problem) throw new ConfigError(`${source}: ${problem}`);

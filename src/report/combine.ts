@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { describeSchemaError } from '../data/schema-errors.js';
+import { describeSchemaError, safeParseFirst } from '../data/schema-errors.js';
 import { DataFormatError, SkelpruneError } from '../errors.js';
 import {
   averageOverSeeds,
@@ -67,7 +67,7 @@ export async function readResults(dir: string): Promise<CombineSource> {
   } catch (error) {
     throw new DataFormatError(file, undefined, `not valid JSON (${(error as Error).message})`);
   }
-  const parsed = resultsSchema.safeParse(json);
+  const parsed = safeParseFirst(resultsSchema, json);
   if (!parsed.success) throw new DataFormatError(file, undefined, describeSchemaError(parsed.error, json));
   return { dir, results: json as ReproduceResults };
 }

@@ -6,9 +6,10 @@
  * Written atomically; readable by any safetensors reader.
  */
 
-import { ModelInput } from '@skelprune/runtime/internal';
+import { describeValue, ModelInput } from '@skelprune/runtime/internal';
 import { z } from 'zod';
 import { fittedPreprocessingSchema } from '../data/preprocess.js';
+import { safeParseFirst } from '../data/schema-errors.js';
 import { loadSafetensors, type NamedArray, Rng, saveSafetensors } from '../engine/index.js';
 import { SkelpruneError } from '../errors.js';
 import { featureConfigSchema } from '../model/features.js';
@@ -107,19 +108,22 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   } catch {
     throw new SkelpruneError(`${path}: the checkpoint metadata is not valid JSON`);
   }
-  const version = (json as { version?: unknown }).version;
+  // Unchecked metadata may hold anything here (null, an array nested 50,000 deep): describe it boundedly.
+  const version = (json as { version?: unknown } | null)?.version;
   if (version !== CHECKPOINT_VERSION) {
     throw new SkelpruneError(
-      `${path}: checkpoint version ${String(version)} is not supported (this skelprune reads version ${CHECKPOINT_VERSION})`,
+      `${path}: checkpoint version ${describeValue(version)} is not supported (this skelprune reads version ${CHECKPOINT_VERSION})`,
     );
   }
   const architecture = (json as { architecture?: unknown }).architecture;
   if (architecture !== 'skeleton-gcn') {
-    throw new SkelpruneError(
-      `${path}: a '${String(architecture)}' model; skelprune works with 'skeleton-gcn' checkpoints`,
-    );
+    const model =
+      typeof architecture === 'string'
+        ? `a ${describeValue(architecture)} model`
+        : `a model of architecture ${describeValue(architecture)}`;
+    throw new SkelpruneError(`${path}: ${model}; skelprune works with 'skeleton-gcn' checkpoints`);
   }
-  const parsed = checkpointMetaSchema.safeParse(json);
+  const parsed = safeParseFirst(checkpointMetaSchema, json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new SkelpruneError(
@@ -268,5 +272,6 @@ export function modelFromCheckpoint(
       setHardMask(w.layer, Uint8Array.from(mask.data));
     }
   }
+  model.source = source;
   return { model, input: new ModelInput(meta.input) };
 }

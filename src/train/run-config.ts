@@ -9,7 +9,7 @@ import { parse as parseYaml, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { DATASET_KINDS, type DatasetKind } from '../data/load.js';
 import { preprocessConfigSchema } from '../data/preprocess.js';
-import { describeSchemaError } from '../data/schema-errors.js';
+import { describeSchemaError, safeParseFirst } from '../data/schema-errors.js';
 import { syntheticOptionsSchema } from '../data/synthetic.js';
 import { decodeText, parseJsonText } from '../data/text.js';
 import { ConfigError, DataFormatError } from '../errors.js';
@@ -166,7 +166,7 @@ export function resolveRunConfig(file: PlainObject, flags: PlainObject, source =
     typeof dataset === 'string' && dataset in DATASET_DEFAULTS
       ? mergeConfig(DATASET_DEFAULTS[dataset as DatasetKind], merged)
       : merged;
-  const parsed = runConfigSchema.safeParse(withDefaults);
+  const parsed = safeParseFirst(runConfigSchema, withDefaults);
   if (!parsed.success) throw new ConfigError(`${source}: ${describeSchemaError(parsed.error, withDefaults)}`);
   return parsed.data;
 }

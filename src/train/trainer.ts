@@ -29,6 +29,7 @@ import {
   tidy,
   warmupLr,
 } from '../engine/index.js';
+import { SkelpruneError } from '../errors.js';
 import { encodeAugmented } from '../model/input.js';
 import type { TrainConfig } from './config.js';
 import { type ClassificationMetrics, classificationMetrics } from './metrics.js';
@@ -36,6 +37,8 @@ import { type ClassificationMetrics, classificationMetrics } from './metrics.js'
 /** Any module mapping node features [B, N, D] to logits [B, classes]. */
 export interface Classifier extends Module {
   forward(x: Tensor, rng?: Rng): Tensor;
+  /** The file the model was read from, if it was (`SkeletonGcn.source`). */
+  readonly source?: string;
 }
 
 export interface TrainingData {
@@ -282,7 +285,25 @@ function gatherBatch(
   };
 }
 
-/** Predicted classes and mean cross-entropy of a model over an encoded set, in chunks. */
+/**
+ * Scores of a model read from a file must be finite: weights that are finite but huge (a file without
+ * a checksum holding ±3.4e38) overflow float32 and would come out as NaN predictions. A model trained
+ * here is left to its trainer.
+ */
+function checkFinite(logits: Tensor, source: string, start: number): void {
+  const values = logits.toArray();
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return;
+  const sequence = start + Math.floor(bad / logits.shape[1]);
+  throw new SkelpruneError(
+    `${source}: the model produced non-finite scores for sequence ${sequence} (weights too large for float32?)`,
+  );
+}
+
+/**
+ * Predicted classes and mean cross-entropy of a model over an encoded set, in chunks. Non-finite
+ * scores of a model read from a file throw a `SkelpruneError` naming the file.
+ */
 export function predictBatch(
   model: Classifier,
   batch: EncodedBatch,
@@ -299,6 +320,7 @@ export function predictBatch(
       tidy(() => {
         const { x, labels } = gatherBatch(batch, indices, input);
         const logits = model.forward(x);
+        if (model.source !== undefined) checkFinite(logits, model.source, start);
         lossSum += crossEntropy(logits, labels).item() * indices.length;
         predicted.set(argmaxRows(logits), start);
         const probs = logits.softmax(-1).toArray();

@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { z } from 'zod';
 import { parseFrameFile, SBU_FRAME_FORMAT } from '../../src/data/frame-file.js';
 import { loadDataset } from '../../src/data/load.js';
-import { preview } from '../../src/data/schema-errors.js';
+import { preview, safeParseFirst } from '../../src/data/schema-errors.js';
 import { parseSequenceFile } from '../../src/data/sequence-parse.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
 import { ConfigError, DataFormatError } from '../../src/errors.js';
@@ -349,6 +350,178 @@ describe('encodings, empty and garbage files, sizes beyond the data', () => {
       name: 'ConfigError',
       message: '--set epochs=[: not readable as YAML: Flow sequence must end with a ]',
     });
+  });
+});
+
+describe('fuzzing findings: symbolic links, protocols, split sections, huge lists', () => {
+  const sbuText = [sbuLine(1), sbuLine(2), sbuLine(3)].join('\n');
+
+  it('SBU: follows a symbolic link to a sequence file or a set folder, as if it were there', async () => {
+    const outside = scratchDir('reliability-sbu-outside');
+    const copy = writeIn(outside, 'copy.txt', sbuText);
+    writeIn(outside, 'set/s01s03-2-1.txt', sbuText);
+    const dir = sbuFolder(sbuText);
+    symlinkSync(copy, join(dir, 's01s02/s01s02-1-2.txt'));
+    symlinkSync(join(outside, 'set'), join(dir, 's01s03'));
+    const dataset = await loadDataset({ kind: 'sbu', path: dir });
+    assert.deepEqual(
+      dataset.sequences.map((s) => s.id),
+      ['s01s02/01/001', 's01s02/01/002', 's01s03/02/001'],
+    );
+    assert.deepEqual(dataset.sequences[1].positions, dataset.sequences[0].positions);
+    assert.ok(!dataset.issues.some((i) => i.file.includes('s01s02-1-2') || i.file.includes('s01s03')));
+  });
+
+  it('SBU: a dangling symbolic link is an issue naming it, in either layout, never dropped silently', async () => {
+    const dir = sbuFolder(sbuText);
+    const flat = join(dir, 's01s02/s01s02-1-2.txt');
+    symlinkSync(join(dir, 'nothing-here.txt'), flat);
+    const official = join(dir, 's01s02/02/001/skeleton_pos.txt');
+    mkdirSync(dirname(official), { recursive: true });
+    symlinkSync(join(dir, 'nothing-either.txt'), official);
+    symlinkSync(join(dir, 'no-such-set'), join(dir, 's05s02'));
+    const dataset = await loadDataset({ kind: 'sbu', path: dir });
+    assert.deepEqual(
+      dataset.sequences.map((s) => s.id),
+      ['s01s02/01/001'],
+    );
+    const issue = (file: string) => dataset.issues.find((i) => i.file === file)?.message;
+    assert.equal(
+      issue(flat),
+      `symbolic link to a missing target '${join(dir, 'nothing-here.txt')}': skipped`,
+    );
+    assert.equal(
+      issue(official),
+      `symbolic link to a missing target '${join(dir, 'nothing-either.txt')}': sequence folder skipped`,
+    );
+    assert.match(issue(join(dir, 's05s02')) ?? '', /^symbolic link to a missing target .*: skipped$/);
+  });
+
+  it('generic: refuses a fold listing an id twice, an id in both parts, or two folds of one name', async () => {
+    const lines = [sequenceLine('s1', 'ann'), sequenceLine('s2', 'bob'), sequenceLine('s3', 'bob')].join(
+      '\n',
+    );
+    const cases: [unknown, RegExp][] = [
+      [{ name: 'f', test: ['s1', 's2', 's1'] }, /protocol 'p' fold 'f' lists id 's1' twice in 'test'$/],
+      [
+        { name: 'f', train: ['s2', 's3', 's2'], test: ['s1'] },
+        /protocol 'p' fold 'f' lists id 's2' twice in 'train'$/,
+      ],
+      [
+        { name: 'f', train: ['s2', 's1'], test: ['s1'] },
+        /protocol 'p' fold 'f' has id 's1' in both 'train' and 'test'$/,
+      ],
+      [
+        [
+          { name: 'f', test: ['s1'] },
+          { name: 'f', test: ['s2'] },
+        ],
+        /protocol 'p' has two folds named 'f'$/,
+      ],
+    ];
+    for (const [folds, pattern] of cases) {
+      const protocols = { p: Array.isArray(folds) ? folds : [folds] };
+      const dir = genericFolder(JSON.stringify({ ...skeleton, protocols }), lines);
+      const error = await loadError({ kind: 'generic', path: dir });
+      assert.ok(error.message.startsWith(`${join(dir, 'skeleton.json')}: `), error.message);
+      assert.match(error.message, pattern);
+    }
+  });
+
+  it('generic: refuses a bone joining a joint to itself', async () => {
+    const bones = [
+      [0, 1],
+      [0, 0],
+    ];
+    const dir = genericFolder(JSON.stringify({ ...skeleton, bones }), goodLines.join('\n'));
+    const error = await loadError({ kind: 'generic', path: dir });
+    assert.match(
+      error.message,
+      /skeleton\.json: bones\[1\]: expected two different joints, found \[0, 0\] \(a joint joined to itself\)$/,
+    );
+  });
+
+  it('FPHA: the split file needs both sections, Training then Test, each once', async () => {
+    const train = 'Training 1\nSubject_1/prick/1 5\n';
+    const cases: [string, RegExp][] = [
+      [
+        train,
+        /split_action_recognition\.txt: expected a 'Test <n>' section after the Training section, found none \(is the file cut short\?\)$/,
+      ],
+      [`Test 0\n${train}`, /:1: expected a 'Training <count>' header first, found "Test 0"$/],
+      [
+        `${train}Training 0\nTest 0\n`,
+        /:3: expected a 'Test <count>' header after the Training section, found a second 'Training' header$/,
+      ],
+      [
+        `${train}Test 0\nTest 0\n`,
+        /:4: expected nothing after the Test section, found a second 'Test' header$/,
+      ],
+      [
+        '\n\n',
+        /split_action_recognition\.txt: expected 'Training <n>' and 'Test <n>' sections, found neither$/,
+      ],
+    ];
+    for (const [split, pattern] of cases) {
+      const error = await loadError({
+        kind: 'fpha',
+        path: fphaFolder(split, `${fphaLine(0)}\n${fphaLine(1)}\n`),
+      });
+      assert.match(error.message, pattern, JSON.stringify(split));
+    }
+  });
+
+  it('validation stops at the first issue: a million bad elements give one issue, quickly', () => {
+    const million = Array<number>(1_000_000).fill(1e308);
+    const started = performance.now();
+    const parsed = safeParseFirst(z.array(z.string()), million);
+    assert.equal(parsed.success, false);
+    assert.equal(parsed.error?.issues.length, 1, 'zod no longer honours abortEarly in safeParse');
+    assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
+  });
+
+  it('a million-element list in skeleton.json or a config fails in bounded time with one message', async () => {
+    const million = (element: string) => `[${Array<string>(1_000_000).fill(element).join(',')}]`;
+    const skeletonWith = (field: string, value: string) =>
+      JSON.stringify({ ...skeleton, [field]: '@list@' }).replace('"@list@"', value);
+    const cases: [string, RegExp][] = [
+      [
+        skeletonWith('protocols', `{"p":${million('1e308')}}`),
+        /skeleton\.json: protocols\.p\[0\]: Invalid input: expected object, received number \(found 1e\+308\)$/,
+      ],
+      [
+        skeletonWith('bones', million('[0,0,0]')),
+        /skeleton\.json: bones: expected at most 4 bones \(joints², 2 joints\) \(found 1000000 entries\)$/,
+      ],
+      [
+        skeletonWith('jointNames', million('1e308')),
+        /skeleton\.json: jointNames\[0\]: Invalid input: expected string, received number \(found 1e\+308\)$/,
+      ],
+      [
+        skeletonWith('protocols', `{"p":[{"name":"f","test":${million('"s1"')}}]}`),
+        /skeleton\.json: protocols\.p\[0\]\.test: expected at most 2 ids \(one per sequence, 2 in all\) \(found 1000000 entries\)$/,
+      ],
+    ];
+    for (const [text, pattern] of cases) {
+      const started = performance.now();
+      const error = await loadError({ kind: 'generic', path: genericFolder(text, goodLines.join('\n')) });
+      assert.match(error.message, pattern);
+      assert.ok(performance.now() - started < 3000, `${pattern}: ${performance.now() - started} ms`);
+    }
+    const dir = scratchDir('reliability-config');
+    const config = writeIn(
+      dir,
+      'run.json',
+      `{"dataset":"synthetic","features":{"channels":${million('1e308')}}}`,
+    );
+    const started = performance.now();
+    const error = thrown(() => resolveRunConfig({ ...JSON.parse(readFileSync(config, 'utf8')) }, {}, config));
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(
+      error.message,
+      /run\.json: features\.channels: Too big: expected array to have <=3 items \(found 1000000 entries\)$/,
+    );
+    assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
   });
 });
 

@@ -410,7 +410,8 @@ export class CaseRunner {
         return result('error-unnamed', text);
       }
       const base = this.baseline.get(`${kind}:${file}`)!;
-      const lossy = loaded.lossy && !base.lossy;
+      // U+FFFD the mutated file itself holds (EF BF BD, valid UTF-8) is read as written, not lost.
+      const lossy = loaded.lossy && !base.lossy && !holdsReplacementCharacter(mutation.bytes);
       if (loaded.digest === base.digest) return result('identical', '', { lossy });
       if (!loaded.finite) return result('non-finite-accepted', 'loaded values are not all finite', { lossy });
       if (loaded.invalid) return result('invalid-accepted', loaded.invalid, { lossy });
@@ -510,4 +511,13 @@ export class CaseRunner {
     if (existsSync(join(this.workDir, '.outside')))
       rmSync(join(this.workDir, '.outside'), { recursive: true, force: true });
   }
+}
+
+/** Whether bytes hold U+FFFD encoded as UTF-8 (EF BF BD). */
+function holdsReplacementCharacter(bytes: Uint8Array | undefined): boolean {
+  if (!bytes) return false;
+  for (let i = 0; i + 2 < bytes.length; i++) {
+    if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) return true;
+  }
+  return false;
 }

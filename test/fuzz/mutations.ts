@@ -146,12 +146,15 @@ function byteMutation(bytes: Uint8Array, rng: FuzzRng, format: FileFormat): Muta
   ]);
   const n = bytes.length;
   switch (choice) {
+    // A cut may drop whole trailing lines and shorten the last number left into another valid one:
+    // the text formats carry no frame count, so fewer frames cannot be detected.
     case 'truncate': {
       const keep = rng.int(n);
       return {
         name: 'truncate',
         detail: `kept the first ${keep} of ${n} bytes`,
         bytes: bytes.slice(0, keep),
+        framesMayChange: true,
       };
     }
     case 'truncate-small': {
@@ -160,6 +163,7 @@ function byteMutation(bytes: Uint8Array, rng: FuzzRng, format: FileFormat): Muta
         name: 'truncate',
         detail: `kept the first ${keep} of ${n} bytes`,
         bytes: bytes.slice(0, keep),
+        framesMayChange: true,
       };
     }
     case 'truncate-tail': {
@@ -168,6 +172,7 @@ function byteMutation(bytes: Uint8Array, rng: FuzzRng, format: FileFormat): Muta
         name: 'truncate',
         detail: `dropped the last ${drop} of ${n} bytes`,
         bytes: bytes.slice(0, Math.max(0, n - drop)),
+        framesMayChange: true,
       };
     }
     case 'empty':

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { CHECKSUM_KEY } from '@skelprune/runtime/internal';
+import { generateSynthetic } from '../../src/data/synthetic.js';
 import { loadSafetensors, Rng, saveSafetensors } from '../../src/engine/index.js';
+import { SkelpruneError } from '../../src/errors.js';
 import { SkeletonGcn } from '../../src/model/gcn.js';
-import { loadCheckpoint, parameterShapes } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, modelFromCheckpoint, parameterShapes } from '../../src/train/checkpoint.js';
+import { predictBatch } from '../../src/train/trainer.js';
 import { projectRoot } from '../helpers.js';
 
 const cli = join(projectRoot, 'bin/skelprune.js');
@@ -207,5 +210,73 @@ describe('checkpoint loading', () => {
       result.stderr,
       `skelprune: note: ${old} records no checksum (written by an older skelprune): its contents were not verified\n`,
     );
+  });
+  it('describes version and architecture of any shape in bounded time (unchecked metadata)', async () => {
+    const depth = 50_000;
+    const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const cases: [string, string, RegExp][] = [
+      ['version', nested, /checkpoint version an array is not supported \(this skelprune reads version 1\)$/],
+      [
+        'architecture',
+        nested,
+        /a model of architecture an array; skelprune works with 'skeleton-gcn' checkpoints$/,
+      ],
+      ['architecture', `{"a":${nested}}`, /a model of architecture an object; /],
+      ['architecture', JSON.stringify('r'.repeat(100_000)), /a 'r{40}…' model; /],
+    ];
+    const bytes = new Uint8Array(readFileSync(good));
+    for (const [field, value, pattern] of cases) {
+      const edited = editHeader(withoutChecksum(bytes), (header) => {
+        const meta = JSON.parse(header.__metadata__.skelprune);
+        meta[field] = '@value@';
+        header.__metadata__.skelprune = JSON.stringify(meta).replace('"@value@"', value);
+      });
+      const path = join(dir, `deep-${field}.ckpt`);
+      writeFileSync(path, edited);
+      await assert.rejects(loadCheckpoint(path), (error: Error) => {
+        assert.ok(error instanceof SkelpruneError, `${error.name}: ${error.message}`);
+        assert.ok(error.message.startsWith(`${path}: `), error.message);
+        assert.match(error.message, pattern);
+        return true;
+      });
+    }
+    const nullMeta = join(dir, 'null-meta.ckpt');
+    writeFileSync(
+      nullMeta,
+      editHeader(withoutChecksum(bytes), (header) => {
+        header.__metadata__.skelprune = 'null';
+      }),
+    );
+    await assert.rejects(
+      loadCheckpoint(nullMeta),
+      /null-meta\.ckpt: checkpoint version undefined is not supported/,
+    );
+  });
+
+  it('refuses non-finite scores from finite but huge weights (±3.4e38), naming the file', async () => {
+    const { tensors, metadata } = await loadSafetensors(good);
+    (tensors['model.encoder.weight'].data as Float32Array).fill(3.4e38);
+    const checked = join(dir, 'huge-checked.ckpt');
+    await saveSafetensors(checked, tensors, metadata);
+    const path = join(dir, 'huge.ckpt');
+    writeFileSync(path, withoutChecksum(new Uint8Array(readFileSync(checked))));
+    const checkpoint = await loadCheckpoint(path);
+    const { model, input } = modelFromCheckpoint(checkpoint, path);
+    const data = generateSynthetic({ seed: 3 });
+    const batch = input.encode(data.sequences.slice(0, 4));
+    const pattern =
+      /huge\.ckpt: the model produced non-finite scores for sequence 0 \(weights too large for float32\?\)$/;
+    assert.throws(
+      () => predictBatch(model, batch, input),
+      (error: Error) => {
+        assert.ok(error instanceof SkelpruneError, `${error.name}: ${error.message}`);
+        assert.ok(error.message.startsWith(`${path}: `), error.message);
+        assert.match(error.message, pattern);
+        return true;
+      },
+    );
+    const result = run(...commands(path)[0]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr.trimEnd(), pattern, 'after the note on the missing checksum');
   });
 });

@@ -254,6 +254,12 @@ export class SkeletonClassifier {
   private toPrediction(logits: ArrayLike<number>, topK = DEFAULT_TOP_K): Prediction {
     if (!Number.isInteger(topK) || topK < 1)
       throw new SkelpruneError(`topK must be a positive integer, got ${topK}`);
+    // Finite weights can still overflow float32 (a file without a checksum holding ±3.4e38): name the
+    // model, since the input was checked finite already.
+    for (let i = 0; i < logits.length; i++) {
+      if (!Number.isFinite(logits[i]))
+        throw new SkelpruneError(`${this.info.source}: the model produced non-finite scores for this input`);
+    }
     const probabilities = softmax(logits);
     const order = [...probabilities.keys()].sort((a, b) => probabilities[b] - probabilities[a]);
     const score = (index: number): ClassScore => ({

@@ -12,6 +12,7 @@ export {
   classifierInternals,
 } from './classifier.js';
 export * from './errors.js';
+export { describeValue } from './format/check.js';
 export * from './format/model-file.js';
 export * from './format/safetensors.js';
 export * from './input/features.js';

@@ -4,7 +4,7 @@ import { crc32 } from '../src/format/crc32.js';
 import { decodeModelFile } from '../src/format/model-file.js';
 import { CHECKSUM_KEY, decodeSafetensors, encodeSafetensors } from '../src/format/safetensors.js';
 import { SkeletonClassifier, SkelpruneError } from '../src/index.js';
-import { tinyModelBytes } from './tiny-model.js';
+import { tinyModelBytes, tinySequence } from './tiny-model.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests edit untyped JSON freely
 type Json = any;
@@ -82,6 +82,20 @@ describe('model file integrity', () => {
     refused(
       data,
       /^m\.skp: corrupted file: its contents have CRC-32 [0-9a-f]{8}, but it records [0-9a-f]{8} \(skelprune_crc32\)$/,
+    );
+  });
+
+  it('refuses a header that hands the bytes of one tensor to another (offsets swapped)', () => {
+    const file = encodeSafetensors({
+      a: { shape: [2], data: Float32Array.of(1, 2) },
+      b: { shape: [2], data: Float32Array.of(3, 4) },
+    });
+    const swapped = editHeader(file, (header) => {
+      [header.a.data_offsets, header.b.data_offsets] = [header.b.data_offsets, header.a.data_offsets];
+    });
+    assert.throws(
+      () => decodeSafetensors(swapped, 'w.ckpt'),
+      /^SkelpruneError: w\.ckpt: corrupted file: its contents have CRC-32 [0-9a-f]{8}, but it records/,
     );
   });
 
@@ -213,5 +227,56 @@ describe('model file checks', () => {
       /invalid model description: it needs \d+ activations per sequence, more than the runtime's limit of 16777216/,
     );
     assert.ok(performance.now() - started < 1000);
+  });
+});
+
+describe('files without a checksum (found by fuzzing)', () => {
+  const unchecked = (file: Uint8Array) =>
+    editHeader(file, (header) => {
+      delete header.__metadata__[CHECKSUM_KEY];
+    });
+
+  it('describes a version of any shape in bounded time: no stack overflow on 50,000 nested arrays', () => {
+    const depth = 50_000;
+    const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    for (const [value, found] of [
+      [nested, 'an array'],
+      [`{"a":${nested}}`, 'an object'],
+      [JSON.stringify('x'.repeat(100_000)), `'${'x'.repeat(40)}…'`],
+      ['null', 'null'],
+    ] as const) {
+      const file = editHeader(unchecked(bytes), (header) => {
+        const description = JSON.parse(header.__metadata__.skelprune_model);
+        description.version = '@version@';
+        header.__metadata__.skelprune_model = JSON.stringify(description).replace('"@version@"', value);
+      });
+      refused(file, new RegExp(`^m\\.skp: model format version ${found} is not supported \\(`));
+    }
+    // A description that is JSON null: a message, not a TypeError.
+    const nullDescription = editHeader(unchecked(bytes), (header) => {
+      header.__metadata__.skelprune_model = 'null';
+    });
+    refused(nullDescription, /^m\.skp: model format version undefined is not supported/);
+  });
+
+  it('names the model when finite but huge weights (±3.4e38) overflow its scores', () => {
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    const name = Object.keys(tensors).find((key) => key.endsWith('.values'));
+    assert.ok(name, Object.keys(tensors).join(', '));
+    (tensors[name].data as Float32Array).fill(3.4e38);
+    const huge = unchecked(encodeSafetensors(tensors, metadata));
+    const classifier = SkeletonClassifier.fromBytes(huge, { name: 'huge.skp' });
+    try {
+      assert.throws(
+        () => classifier.predictBatch([tinySequence(1), tinySequence(2)]),
+        (error: Error) => {
+          assert.ok(error instanceof SkelpruneError, `${error.name}: ${error.message}`);
+          assert.equal(error.message, 'huge.skp: the model produced non-finite scores for this input');
+          return true;
+        },
+      );
+    } finally {
+      classifier.dispose();
+    }
   });
 });

@@ -7,16 +7,22 @@ import { SkelpruneError } from '../errors.js';
 
 export type Path = string;
 
-const describe = (value: unknown): string => {
+/**
+ * Any value of untrusted JSON for a message, in bounded time and length: never walks into arrays or
+ * objects (`String()` of an array nested 50,000 deep overflows the stack), cuts strings to 40
+ * characters. Also the toolkit's, for its checkpoints (`@skelprune/runtime/internal`).
+ */
+export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
   return String(value);
-};
+}
 
 export function invalid(path: Path, expected: string, found: unknown): never {
-  throw new SkelpruneError(`'${path}': expected ${expected}, found ${describe(found)}`);
+  throw new SkelpruneError(`'${path}': expected ${expected}, found ${describeValue(found)}`);
 }
 
 export function object(path: Path, value: unknown, keys?: readonly string[]): Record<string, unknown> {

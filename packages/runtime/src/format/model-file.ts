@@ -113,10 +113,10 @@ function parseHeader(metadata: Record<string, string>, source: string): ModelFil
   } catch {
     throw new SkelpruneError(`${source}: the model description is not valid JSON (corrupted file?)`);
   }
-  const version = (json as { version?: unknown }).version;
+  const version = (json as { version?: unknown } | null)?.version;
   if (version !== MODEL_VERSION) {
     throw new SkelpruneError(
-      `${source}: model format version ${String(version)} is not supported (this skelprune reads version ${MODEL_VERSION})`,
+      `${source}: model format version ${check.describeValue(version)} is not supported (this skelprune reads version ${MODEL_VERSION})`,
     );
   }
   try {

@@ -48,18 +48,27 @@ export const CHECKSUM_KEY = 'skelprune_crc32';
 
 /**
  * The CRC-32 a file records under `CHECKSUM_KEY`: of the data section (every byte after the JSON
- * header), then of every other metadata entry in ascending key order as UTF-8 `key`, a 0 byte,
- * `value`, a 0 byte. So it covers the tensors and the descriptions, but not the header's layout:
- * another writer may reorder or re-space the JSON header without invalidating it.
+ * header), then of every tensor entry in ascending name order as UTF-8 `name`, 0, `dtype`, 0, the
+ * shape's sizes joined by commas, 0, the two data offsets joined by a comma, 0, then of every other
+ * metadata entry in ascending key order as UTF-8 `key`, 0, `value`, 0. So it covers the tensors,
+ * which bytes belong to which of them, and the descriptions, but not the JSON's spelling: another
+ * writer may reorder or re-space the header without invalidating it.
  */
-function contentChecksum(data: readonly Uint8Array[], metadata: Record<string, string>): string {
+function contentChecksum(
+  data: readonly Uint8Array[],
+  entries: Record<string, HeaderEntry>,
+  metadata: Record<string, string>,
+): string {
   const utf8 = new TextEncoder();
-  const nul = new Uint8Array(1);
+  const fields = (...parts: string[]) => utf8.encode(parts.map((part) => `${part}\0`).join(''));
   let crc = 0;
   for (const part of data) crc = crc32(part, crc);
+  for (const name of Object.keys(entries).sort()) {
+    const { dtype, shape, data_offsets } = entries[name];
+    crc = crc32(fields(name, dtype, shape.join(','), data_offsets.join(',')), crc);
+  }
   for (const key of Object.keys(metadata).sort()) {
-    if (key === CHECKSUM_KEY) continue;
-    crc = crc32(nul, crc32(utf8.encode(metadata[key]), crc32(nul, crc32(utf8.encode(key), crc))));
+    if (key !== CHECKSUM_KEY) crc = crc32(fields(key, metadata[key]), crc);
   }
   return crc.toString(16).padStart(8, '0');
 }
@@ -76,11 +85,10 @@ export function encodeSafetensors(
   tensors: Record<string, NamedArray>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, HeaderEntry | Record<string, string>> = {};
   const data = Object.values(tensors).map(
     (t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
   );
-  header.__metadata__ = { ...metadata, [CHECKSUM_KEY]: contentChecksum(data, metadata) };
+  const entries: Record<string, HeaderEntry> = {};
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     if (t.shape.reduce((p, d) => p * d, 1) !== t.data.length) {
@@ -89,13 +97,11 @@ export function encodeSafetensors(
       );
     }
     const bytes = t.data.byteLength;
-    header[name] = {
-      dtype: dtypeOf(t.data),
-      shape: [...t.shape],
-      data_offsets: [offset, offset + bytes],
-    };
+    entries[name] = { dtype: dtypeOf(t.data), shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
+  const checksum = contentChecksum(data, entries, metadata);
+  const header = { __metadata__: { ...metadata, [CHECKSUM_KEY]: checksum }, ...entries };
   let json = JSON.stringify(header);
   const headerBytes = new TextEncoder().encode(json);
   // Pad with spaces so the data starts 8-byte aligned (as the reference implementation does).
@@ -174,7 +180,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
     covered = entry.data_offsets[1];
   }
   if (covered !== dataLength) throw fail(`${dataLength - covered} trailing bytes after the last tensor`);
-  const integrity = verifyChecksum(bytes.subarray(dataStart), metadata, source);
+  const integrity = verifyChecksum(bytes.subarray(dataStart), layout, metadata, source);
   const tensors: Record<string, NamedArray> = {};
   for (const { name, entry, of } of layout) {
     const [begin, end] = entry.data_offsets;
@@ -187,7 +193,12 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
 }
 
 /** Checks the contents against the recorded checksum, if any (see `contentChecksum`). */
-function verifyChecksum(data: Uint8Array, metadata: Record<string, string>, source: string): Integrity {
+function verifyChecksum(
+  data: Uint8Array,
+  layout: readonly { name: string; entry: HeaderEntry }[],
+  metadata: Record<string, string>,
+  source: string,
+): Integrity {
   const recorded = metadata[CHECKSUM_KEY];
   if (recorded === undefined) return 'unchecked';
   if (!/^[0-9a-f]{8}$/.test(recorded)) {
@@ -195,7 +206,8 @@ function verifyChecksum(data: Uint8Array, metadata: Record<string, string>, sour
       `${source}: corrupted file: its checksum '${CHECKSUM_KEY}' is '${recorded.slice(0, 20)}', not 8 hex digits`,
     );
   }
-  const actual = contentChecksum([data], metadata);
+  const entries = Object.fromEntries(layout.map(({ name, entry }) => [name, entry]));
+  const actual = contentChecksum([data], entries, metadata);
   if (actual !== recorded) {
     throw new SkelpruneError(
       `${source}: corrupted file: its contents have CRC-32 ${actual}, but it records ${recorded} (${CHECKSUM_KEY})`,
