@@ -143,7 +143,11 @@ describe('the .skp model file', () => {
         handFile,
         /^skelprune: sequence hand\.txt .* has 1 person\(s\) × 21 joints; the model expects 1 × 20\n$/,
       ],
-      [join(dir, 'missing.skp'), handFile, /^skelprune: cannot read model file .*missing\.skp: no such file; pass a .skp file written by skelprune export\n$/],
+      [
+        join(dir, 'missing.skp'),
+        handFile,
+        /^skelprune: cannot read model file .*missing\.skp: no such file; pass a .skp file written by skelprune export\n$/,
+      ],
     ] as const) {
       const result = run(model, input);
       assert.equal(result.status, 1);
