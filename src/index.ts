@@ -141,6 +141,7 @@ export type { PruneConfig } from './prune/config.js';
 export type { MaskStructure } from './prune/masks.js';
 export { METHODS, type MethodName } from './prune/methods.js';
 export type { PruneResult as PrunedFold } from './prune/run.js';
+export type { CodeState, DatasetFingerprint, PhaseTime } from './report/provenance.js';
 export type { ReproduceProgress } from './report/reproduce.js';
 export type {
   FoldFigures,

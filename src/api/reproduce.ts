@@ -130,6 +130,8 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRep
       options.onProgress ?? (() => {}),
     ),
   );
+  // Recorded so that every report of a quick run says its figures mean nothing.
+  if (quick) results.quick = true;
   return { results, out, files: await withUserErrors(writeArtifacts(results, out)) };
 }
 

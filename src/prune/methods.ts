@@ -139,6 +139,7 @@ class CtfPruner implements Pruner {
       epochFigures: () => ({
         softKept: this.softKept,
         targetKept: this.target / this.ctx.budget.total,
+        roundedKept: this.roundedKept(),
         sigma: this.sigma,
         lambda: this.lambda,
       }),
@@ -154,6 +155,26 @@ class CtfPruner implements Pruner {
     const w = this.ctx.weights[i];
     const options = { sigma, scale: this.scaleOf(i, weight), variant: this.options.variant };
     return ctfMask(weight, tiling(w.blocks, w.rows, w.cols), options);
+  }
+
+  /**
+   * The budget share the soft masks keep when rounded at ψ = ½, at the epoch's σ (what a plain
+   * threshold would keep; hardening itself always meets the budget exactly). One mask evaluation per
+   * prunable weight, without gradients: about one training step's mask cost per epoch.
+   */
+  private roundedKept(): number {
+    const { costs, total } = this.ctx.budget;
+    const kept = noGrad(() =>
+      tidy(() =>
+        this.ctx.weights.reduce((sum, w, i) => {
+          const psi = this.mask(i, w.layer.weight, this.sigma).toArray();
+          let count = 0;
+          for (const v of psi) if (v >= 0.5) count++;
+          return sum + count * costs[i];
+        }, 0),
+      ),
+    );
+    return kept / total;
   }
 
   start(): void {

@@ -12,13 +12,18 @@ import { renderHtmlReport } from './html.js';
 import { headDiagonalPicture, type MaskPicture, maskPicture } from './mask-images.js';
 import {
   accuracyNote,
+  COMPARISON_COLUMN_DEFINITIONS,
   COMPARISON_TITLE,
+  type ColumnDefinition,
   comparisonNote,
   comparisonTable,
+  QUICK_WARNING,
+  RESULT_COLUMN_DEFINITIONS,
   type ReproduceResults,
   type RunFigures,
   resultsTable,
 } from './results.js';
+import { detailSections } from './sections.js';
 
 /** Methods whose masks are drawn, as in the paper's Figure 2. */
 const PICTURED = ['mp-structured', 'mp-unstructured', 'ctf'];
@@ -114,14 +119,34 @@ async function maskPictures(results: ReproduceResults): Promise<MaskArtifact[]> 
   return out;
 }
 
-/** results.md: the results table, the paired comparison and where the figures came from. */
+/** A markdown list explaining every column of a table, under a bold heading. */
+function columnLegendMarkdown(definitions: readonly ColumnDefinition[]): string {
+  return `**Columns**\n\n${definitions.map((c) => `- **${c.name}**: ${c.explanation}`).join('\n')}\n`;
+}
+
+/**
+ * results.md: the quick-run warning (if any), the results table with what it averages and what every
+ * column means, the paired comparison likewise, and where the figures came from.
+ */
 export function resultsMarkdown(results: ReproduceResults): string {
-  const table = resultsTable(results);
+  const { dataset, provenance: p } = results;
   const comparison = comparisonTable(results);
-  const comparisonSection = comparison
-    ? `\n## ${COMPARISON_TITLE}\n\n${comparisonNote(results)}\n\n${comparison}\n`
-    : '';
-  return `# ${results.dataset.title}: pruning results\n\nProtocol ${results.dataset.protocol} (${results.dataset.folds} fold(s)). ${accuracyNote(results)} Each speed-up comes from timing that model interleaved with the dense one, so it is not always the ratio of the latencies listed, which were measured at different moments.\n\n${table}\n${comparisonSection}\nProduced by \`${results.provenance.command}\` on ${results.provenance.date} (${results.provenance.machine.cpu}, ${results.provenance.machine.cores} cores, Node ${results.provenance.machine.node}).\n`;
+  return [
+    `# ${dataset.title}: pruning results\n`,
+    ...(results.quick ? [`> **${QUICK_WARNING}**\n`] : []),
+    `Protocol ${dataset.protocol} (${dataset.folds} fold${dataset.folds === 1 ? '' : 's'}). ${accuracyNote(results)}\n`,
+    `${resultsTable(results)}\n`,
+    columnLegendMarkdown(RESULT_COLUMN_DEFINITIONS),
+    ...(comparison
+      ? [
+          `## ${COMPARISON_TITLE}\n`,
+          `${comparisonNote(results)}\n`,
+          `${comparison}\n`,
+          columnLegendMarkdown(COMPARISON_COLUMN_DEFINITIONS),
+        ]
+      : []),
+    `Produced by \`${p.command}\` on ${p.date} (${p.machine.cpu}, ${p.machine.cores} cores, Node ${p.machine.node}).\n`,
+  ].join('\n');
 }
 
 /** Writes every artifact into `dir`; returns the paths written, relative to it. */
@@ -140,6 +165,8 @@ export async function writeArtifacts(results: ReproduceResults, dir: string): Pr
   }
   const masks = await maskPictures(results);
   for (const m of masks) await write(m.file, m.picture.png);
-  await write('report.html', renderHtmlReport(results, chartArtifacts, masks));
+  const details = await detailSections(results, dir);
+  for (const file of details.flatMap((d) => d.files ?? [])) await write(file.path, file.data);
+  await write('report.html', renderHtmlReport(results, chartArtifacts, masks, details));
   return written;
 }

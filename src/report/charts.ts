@@ -22,11 +22,17 @@ const CONFIG = {
   title: { fontSize: 14 },
 } as const;
 
-export async function renderChart(spec: TopLevelSpec): Promise<RenderedChart> {
+/** A chart as SVG only (for inline use, where no PNG is written). */
+export async function renderChartSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = vegaLite.compile({ ...spec, config: { ...CONFIG, ...spec.config } } as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
+  return svg;
+}
+
+export async function renderChart(spec: TopLevelSpec): Promise<RenderedChart> {
+  const svg = await renderChartSvg(spec);
   const png = new Resvg(svg, {
     background: 'white',
     fitTo: { mode: 'zoom', value: 2 },

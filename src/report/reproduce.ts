@@ -5,7 +5,7 @@
  * interrupted run resumes where it stopped.
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ENGINE_REVISION, type RuntimeModel } from '@skelprune/runtime/internal';
@@ -35,6 +35,7 @@ import { jobSpec, runJobs } from '../train/jobs.js';
 import { type ClassificationMetrics, meanMetrics } from '../train/metrics.js';
 import { resolveRunConfig } from '../train/run-config.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { codeState, datasetFingerprint, PhaseClock, type PhaseTime } from './provenance.js';
 import {
   averageOverSeeds,
   mean,
@@ -76,7 +77,7 @@ export interface ReproduceProgress {
   status: string;
 }
 
-function provenance(options: ReproduceOptions): Provenance {
+async function provenance(options: ReproduceOptions, phases: PhaseTime[]): Promise<Provenance> {
   return {
     command: options.command,
     seed: options.seed,
@@ -89,6 +90,9 @@ function provenance(options: ReproduceOptions): Provenance {
       node: process.version,
     },
     skelprune: options.version,
+    code: codeState(),
+    data: await datasetFingerprint(options.dataset, options.path),
+    phases,
   };
 }
 
@@ -213,6 +217,16 @@ export async function reproduce(
       })),
     ),
   );
+  // Each run folder's resolved settings, as `train` and `prune` save them (for the report and reruns).
+  const settings: [string, object][] = [
+    [denseConfig.out!, denseConfig],
+    ...pruneConfigs.map((c): [string, object] => [runDir(c), c]),
+  ];
+  for (const [folder, config] of settings) {
+    await mkdir(folder, { recursive: true });
+    await writeFileAtomic(join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  }
+  const clock = new PhaseClock();
   const meter = new WorkMeter(onProgress);
   denseJobs.forEach((_, i) => {
     meter.plan(`dense-${i}`, 'dense', denseConfig.epochs);
@@ -223,34 +237,38 @@ export async function reproduce(
   for (const c of ['dense', ...pruneConfigs.keys()]) meter.plan(`speed-${c}`, 'timing', 1);
 
   // 1. The dense baseline on every fold.
-  const denseResults = await runJobs<FoldResult, FoldEvent>(
-    denseJobs.map((args) => jobSpec('../train/experiment.js', import.meta.url, 'trainFold', args)),
-    options.jobs,
-    (i, event) => {
-      if (event.type !== 'epoch') return;
-      const { epoch, seconds } = event.record;
-      meter.epoch(`dense-${i}`, epoch, seconds, `dense fold ${folds[i] + 1}`);
-    },
-    { signal: options.signal },
+  const denseResults = await clock.time('dense training', () =>
+    runJobs<FoldResult, FoldEvent>(
+      denseJobs.map((args) => jobSpec('../train/experiment.js', import.meta.url, 'trainFold', args)),
+      options.jobs,
+      (i, event) => {
+        if (event.type !== 'epoch') return;
+        const { epoch, seconds } = event.record;
+        meter.epoch(`dense-${i}`, epoch, seconds, `dense fold ${folds[i] + 1}`);
+      },
+      { signal: options.signal },
+    ),
   );
   for (const i of denseResults.keys()) meter.finish(`dense-${i}`);
 
   // 2. Every method at every rate on every fold, from the dense checkpoints.
   for (const [j, job] of pruneJobs.entries()) job.checkpoint = denseResults[j % folds.length].checkpoint;
   const prunePhaseEpochs = new Map<number, number>();
-  const pruneResults = await runJobs<PruneResult, PruneEvent>(
-    pruneJobs.map((args) => jobSpec('../prune/run.js', import.meta.url, 'pruneFold', args)),
-    options.jobs,
-    (i, event) => {
-      if (event.type !== 'epoch') return;
-      if (event.phase === 'prune') prunePhaseEpochs.set(i, event.record.epoch);
-      const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
-      const { config } = pruneJobs[i];
-      const seed = seeds.length > 1 ? ` seed ${config.seed}` : '';
-      const name = `${runLabel(config)} ${rateLabel(config.rate)}${seed} fold ${(i % folds.length) + 1}`;
-      meter.epoch(`prune-${i}`, done, event.record.seconds, name);
-    },
-    { signal: options.signal },
+  const pruneResults = await clock.time('pruning and fine-tuning', () =>
+    runJobs<PruneResult, PruneEvent>(
+      pruneJobs.map((args) => jobSpec('../prune/run.js', import.meta.url, 'pruneFold', args)),
+      options.jobs,
+      (i, event) => {
+        if (event.type !== 'epoch') return;
+        if (event.phase === 'prune') prunePhaseEpochs.set(i, event.record.epoch);
+        const done = (event.phase === 'finetune' ? (prunePhaseEpochs.get(i) ?? 0) : 0) + event.record.epoch;
+        const { config } = pruneJobs[i];
+        const seed = seeds.length > 1 ? ` seed ${config.seed}` : '';
+        const name = `${runLabel(config)} ${rateLabel(config.rate)}${seed} fold ${(i % folds.length) + 1}`;
+        meter.epoch(`prune-${i}`, done, event.record.seconds, name);
+      },
+      { signal: options.signal },
+    ),
   );
   for (const i of pruneResults.keys()) meter.finish(`prune-${i}`);
 
@@ -268,32 +286,36 @@ export async function reproduce(
     return figures;
   };
   // Each fold-1 checkpoint is read once, for its export and for its figures.
-  const densePath = join(options.out, 'dense', 'model.skp');
-  const denseCheckpoint = await loadCheckpoint(denseResults[0].checkpoint);
-  const denseModel = await exportModel(denseCheckpoint, denseResults[0].checkpoint, densePath);
-  const denseSpeed = await timed('speed-dense', 'dense', await cachedSpeed(densePath), () =>
-    timeModel(denseModel, densePath, options, null),
-  );
-  const runs: RunFigures[] = [await denseFigures(denseResults, denseCheckpoint, denseSpeed)];
-  for (const [c, config] of pruneConfigs.entries()) {
-    const bySeed = seeds.map((_, s) => {
-      const first = (c * seeds.length + s) * folds.length;
-      return pruneResults.slice(first, first + folds.length);
-    });
-    const source = bySeed[0][0].checkpoint;
-    const checkpoint = await loadCheckpoint(source);
-    const skpPath = join(runDir(config), 'model.skp');
-    const speed = await timed(
-      `speed-${c}`,
-      `${runLabel(config)} ${rateLabel(config.rate)}`,
-      await cachedSpeed(skpPath),
-      async () => timeModel(await exportModel(checkpoint, source, skpPath), skpPath, options, denseModel),
+  const runs = await clock.time('export and timing', () => exportAndTime());
+  async function exportAndTime(): Promise<RunFigures[]> {
+    const densePath = join(options.out, 'dense', 'model.skp');
+    const denseCheckpoint = await loadCheckpoint(denseResults[0].checkpoint);
+    const denseModel = await exportModel(denseCheckpoint, denseResults[0].checkpoint, densePath);
+    const denseSpeed = await timed('speed-dense', 'dense', await cachedSpeed(densePath), () =>
+      timeModel(denseModel, densePath, options, null),
     );
-    runs.push(prunedFigures(bySeed, seeds, checkpoint, speed));
+    const runs: RunFigures[] = [await denseFigures(denseResults, denseCheckpoint, denseSpeed)];
+    for (const [c, config] of pruneConfigs.entries()) {
+      const bySeed = seeds.map((_, s) => {
+        const first = (c * seeds.length + s) * folds.length;
+        return pruneResults.slice(first, first + folds.length);
+      });
+      const source = bySeed[0][0].checkpoint;
+      const checkpoint = await loadCheckpoint(source);
+      const skpPath = join(runDir(config), 'model.skp');
+      const speed = await timed(
+        `speed-${c}`,
+        `${runLabel(config)} ${rateLabel(config.rate)}`,
+        await cachedSpeed(skpPath),
+        async () => timeModel(await exportModel(checkpoint, source, skpPath), skpPath, options, denseModel),
+      );
+      runs.push(prunedFigures(bySeed, seeds, checkpoint, speed));
+    }
+    return runs;
   }
   return {
     dataset: { name: dataset.name, title: dataset.title, protocol, folds: folds.length },
-    provenance: provenance(options),
+    provenance: await provenance(options, clock.phases),
     classNames: [...dataset.classNames],
     runs,
   };

@@ -3,6 +3,7 @@
  * markdown table made from them. Every number a report shows is computed here once.
  */
 import { formatPercent } from '../train/metrics.js';
+import type { CodeState, DatasetFingerprint, PhaseTime } from './provenance.js';
 import { markdownTable } from './table.js';
 
 /** Where reproduction results come from: command, seed, date, machine and skelprune version. */
@@ -28,6 +29,12 @@ export interface Provenance {
   };
   /** skelprune's version. */
   skelprune: string;
+  /** The git commit of the skelprune checkout and whether it had changes (absent in older results). */
+  code?: CodeState;
+  /** The dataset's files, fingerprinted (absent in older results). */
+  data?: DatasetFingerprint;
+  /** Wall time of each phase of the reproduce invocation that wrote the results (absent in older results). */
+  phases?: PhaseTime[];
 }
 
 /** Measured inference of one exported model (fold 1). */
@@ -116,6 +123,11 @@ export interface ReproduceResults {
     /** Folds of the protocol that were run. */
     folds: number;
   };
+  /**
+   * Set by `reproduce --quick`: a smoke test on tiny synthetic data whose figures mean nothing (the
+   * reports say so at their top). Absent in results written before it was recorded.
+   */
+  quick?: boolean;
   /** Where the results come from. */
   provenance: Provenance;
   /** Class names, by label index. */
@@ -183,21 +195,79 @@ export function averageOverSeeds(
   };
 }
 
-/** Columns of the results table, in the markdown and the HTML report alike. */
-export const RESULT_COLUMNS = [
-  'method',
-  'target rate',
-  'achieved',
-  'top-1',
-  'mean-class',
-  'parameters',
-  'FLOPs (compacted)',
-  'FLOPs (sparse)',
-  'structured share',
-  'model file',
-  'batch-1 latency',
-  'speed-up',
+/** A column of a table and what it shows, as the HTML report, results.md and the console explain it. */
+export interface ColumnDefinition {
+  /** The header. */
+  name: string;
+  /** What its cells show: one or two sentences, the only explanation of the column anywhere. */
+  explanation: string;
+}
+
+/** Columns of the results table, in the markdown, the HTML report and the console alike. */
+export const RESULT_COLUMN_DEFINITIONS: readonly ColumnDefinition[] = [
+  {
+    name: 'method',
+    explanation:
+      'The pruning method (docs/pruning.md); dense is the unpruned model every method starts from, and method@budget a method under a budget other than the weight count.',
+  },
+  {
+    name: 'target rate',
+    explanation: 'The fraction of the prunable weights the method was asked to remove.',
+  },
+  {
+    name: 'achieved',
+    explanation: 'The fraction of the prunable weights it removed, mean over folds.',
+  },
+  {
+    name: 'top-1',
+    explanation:
+      'Test accuracy: the share of test sequences classified correctly (± the standard deviation over seeds, when there are several).',
+  },
+  {
+    name: 'mean-class',
+    explanation:
+      'Test accuracy of each class, averaged over the classes, so rare classes count as much as common ones.',
+  },
+  {
+    name: 'parameters',
+    explanation: 'Parameters kept: the prunable weights left plus the parameters no method prunes.',
+  },
+  {
+    name: 'FLOPs (compacted)',
+    explanation:
+      'Floating-point operations per sequence, in millions, once empty rows, columns and head blocks are removed and the smaller matrices multiplied densely: what a dense kernel pays.',
+  },
+  {
+    name: 'FLOPs (sparse)',
+    explanation:
+      'Floating-point operations per sequence, in millions, counting only the kept weights: what an ideal sparse kernel would pay.',
+  },
+  {
+    name: 'structured share',
+    explanation:
+      'The share of the pruned weights that lie in whole removed rows, columns or head blocks, which compaction turns into smaller matrices.',
+  },
+  {
+    name: 'model file',
+    explanation: 'Size of the exported .skp model file.',
+  },
+  {
+    name: 'batch-1 latency',
+    explanation: "Median time to classify one sequence (batch 1) in skelprune's runtime, in microseconds.",
+  },
+  {
+    name: 'speed-up',
+    explanation:
+      "The unpruned model's median batch-1 latency over this model's, both from one measurement that alternates the two; so it is not always the ratio of the latencies listed, which were measured at different moments.",
+  },
 ];
+
+/** Headers of the results table (RESULT_COLUMN_DEFINITIONS' names). */
+export const RESULT_COLUMNS: readonly string[] = RESULT_COLUMN_DEFINITIONS.map((c) => c.name);
+
+/** The warning every report of a `quick` run carries at its top (HTML, results.md and console). */
+export const QUICK_WARNING =
+  'Quick run: a smoke test of the whole pipeline on tiny synthetic data (one fold, a small model, a few epochs). Its accuracies, sizes and speed-ups mean nothing; they only show that every step runs and every artifact is written. Run reproduce with --dataset for real figures.';
 
 /** Population standard deviation over seeds of a run's mean top-1; null with one seed. */
 export function seedSpread(run: RunFigures): number | null {
@@ -311,13 +381,30 @@ const points = (fraction: number) => `${fraction >= 0 ? '+' : '−'}${Math.abs(1
 /** The heading of the comparison, in the reports and on the console. */
 export const COMPARISON_TITLE = 'CTF against the others, paired by fold';
 
-export const COMPARISON_COLUMNS = [
-  'rate',
-  'CTF against',
-  'CTF − other',
-  '95% interval',
-  'folds ahead / tied / behind',
+/** Columns of the comparison table, in the markdown, the HTML report and the console alike. */
+export const COMPARISON_COLUMN_DEFINITIONS: readonly ColumnDefinition[] = [
+  { name: 'rate', explanation: 'The pruning rate of both runs.' },
+  {
+    name: 'CTF against',
+    explanation: 'The run CTF is compared with: the unpruned model, or another method at the same rate.',
+  },
+  {
+    name: 'CTF − other',
+    explanation: "CTF's top-1 minus the other's, in percentage points, mean over the folds.",
+  },
+  {
+    name: '95% interval',
+    explanation:
+      "Student's t over the folds' differences: an interval that contains 0 means these folds cannot tell the two apart (— with one fold, where a difference of a few test sequences is within noise).",
+  },
+  {
+    name: 'folds ahead / tied / behind',
+    explanation: "The folds on which CTF's top-1 is higher than, equal to and lower than the other's.",
+  },
 ];
+
+/** Headers of the comparison table (COMPARISON_COLUMN_DEFINITIONS' names). */
+export const COMPARISON_COLUMNS: readonly string[] = COMPARISON_COLUMN_DEFINITIONS.map((c) => c.name);
 
 /** One comparison's cells under COMPARISON_COLUMNS. */
 function comparisonRow(c: PairedDifference): string[] {
@@ -332,13 +419,13 @@ function comparisonRow(c: PairedDifference): string[] {
   ];
 }
 
-/** What the comparison table shows, for the note under it. */
+/** What the comparison pairs, for the note with it (its columns are explained by their definitions). */
 export function comparisonNote(results: ReproduceResults): string {
   const folds = results.dataset.folds;
   const what = results.repetitions ? "each fold's mean over the repetitions" : "each fold's top-1";
   return folds > 1
-    ? `CTF's top-1 minus the other's, averaged over the ${folds} folds (${what}), in percentage points; the 95% interval is Student's t over the folds' differences, so one that contains 0 means these folds cannot tell the two apart.`
-    : `CTF's top-1 minus the other's on the single fold, in percentage points; with one fold there is no interval, so a difference of a few test sequences is within noise.`;
+    ? `CTF paired with each other run fold by fold over the ${folds} folds (${what}); the folds' test sets are the same, so pairing cancels what makes one fold harder than another.`
+    : 'CTF against each other run on the single fold: there is no interval, so a difference of a few test sequences is within noise.';
 }
 
 /** The comparison's rows under COMPARISON_COLUMNS, in the markdown and the HTML report alike. */
