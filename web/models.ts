@@ -4,17 +4,8 @@
  * with pruning information fills the 'pruned' slot, any other the 'dense' slot.
  */
 
-import type { Kernels, SkeletonClassifier } from '@skelprune/runtime';
-import {
-  classifierFromModelFile,
-  classifierInternals,
-  decodeModelFile,
-  describeStorage,
-  LAYER_NAMES,
-  type LayerName,
-  type ModelFile,
-} from '@skelprune/runtime/internal';
-import { z } from 'zod';
+import { type Kernels, type LayerName, type ModelInfo, SkeletonClassifier } from '@skelprune/runtime';
+import { classifierInternals } from '@skelprune/runtime/internal';
 
 export type Slot = 'pruned' | 'dense';
 
@@ -27,7 +18,7 @@ export interface LayerSummary {
 
 export interface ModelSummary {
   fileBytes: number;
-  pruning: Pruning | null;
+  pruning: ModelInfo['pruning'];
   /** Nonzero weights stored across the layers. */
   nonzeros: number;
   /** Parameters of the model before pruning, when the file records them. */
@@ -42,15 +33,10 @@ export interface LoadedModel {
   summary: ModelSummary;
 }
 
-/** What `skelprune export` records of a pruning run (info.pruning). */
-const pruningSchema = z.object({ method: z.string(), rate: z.number(), achievedRate: z.number() });
-type Pruning = z.output<typeof pruningSchema>;
-
 /** Decodes a model file; throws the library's error (naming `name`) for anything that is not one. */
 export function loadModel(bytes: Uint8Array, name: string, kernels: Kernels): LoadedModel {
-  const file = decodeModelFile(bytes, name);
-  const summary = summarize(file, bytes.length);
-  const predictor = classifierFromModelFile(file, { kernels, name, fileBytes: bytes.length });
+  const predictor = SkeletonClassifier.fromBytes(bytes, { kernels, name });
+  const summary = summarize(predictor.info);
   warmUp(predictor);
   return { name, slot: summary.pruning ? 'pruned' : 'dense', predictor, summary };
 }
@@ -62,21 +48,15 @@ function warmUp(predictor: SkeletonClassifier): void {
   engine.predict(new Float32Array(nodes * chunks * chunkWidth), 1);
 }
 
-function summarize(file: ModelFile, fileBytes: number): ModelSummary {
-  const storage = describeStorage(file.model);
-  const layers = LAYER_NAMES.map((name) => ({
-    name,
-    format: storage[name].format,
-    nonzeros: storage[name].nonzeros,
-    bytes: storage[name].bytes,
-  }));
-  const pruning = pruningSchema.safeParse(file.info.pruning);
-  const unpruned = z.number().safeParse(file.info.unprunedParameters);
+/** What the page shows of a model: read off the classifier's own description of it. */
+function summarize(info: ModelInfo): ModelSummary {
+  const layers = info.layers.map(({ name, format, nonzeros, bytes }) => ({ name, format, nonzeros, bytes }));
+  const unpruned = info.metadata.unprunedParameters;
   return {
-    fileBytes,
-    pruning: pruning.success ? pruning.data : null,
+    fileBytes: info.fileBytes,
+    pruning: info.pruning,
     nonzeros: layers.reduce((sum, layer) => sum + layer.nonzeros, 0),
-    unprunedParameters: unpruned.success ? unpruned.data : null,
+    unprunedParameters: typeof unpruned === 'number' ? unpruned : null,
     layers,
   };
 }

@@ -3,6 +3,7 @@
  * a progress callback, an AbortSignal, resuming.
  */
 import type { FoldEvent } from '../train/experiment.js';
+import { type JobSpec, runJobs } from '../train/jobs.js';
 import type { ClassificationMetrics } from '../train/metrics.js';
 
 /** The phase an epoch belongs to: dense training, a pruning method's pruning phase, fine-tuning. */
@@ -113,8 +114,30 @@ export interface LongRunOptions<Event> {
   command?: string;
 }
 
+/** What `train` and `prune` runs return: enough for their `fold-done` event. */
+interface FoldOutcome {
+  fold: string;
+  metrics: ClassificationMetrics;
+  checkpoint: string;
+}
+
+/**
+ * Runs the fold jobs of `train` or `prune` (`runJobs`), at most `parallel` at a time, reporting each
+ * job's events, and its result as `fold-done`, as public progress events of run = the job's index.
+ */
+export function runFoldJobs<R extends FoldOutcome>(
+  specs: readonly JobSpec[],
+  parallel: number,
+  { signal, onProgress }: { signal?: AbortSignal; onProgress: (event: FoldProgressEvent) => void },
+): Promise<R[]> {
+  return runJobs<R, FoldEvent>(specs, parallel, (run, event) => onProgress(foldProgressEvent(run, event)), {
+    signal,
+    onResult: (run, result) => onProgress(foldDoneEvent(run, result)),
+  });
+}
+
 /** A job's internal event as the public event of run `run`. */
-export function foldProgressEvent(run: number, event: FoldEvent): FoldProgressEvent {
+function foldProgressEvent(run: number, event: FoldEvent): FoldProgressEvent {
   switch (event.type) {
     case 'start':
       return { type: 'fold-start', run, fold: event.fold, epochs: event.epochs, resumedAt: event.resumedAt };
@@ -142,10 +165,7 @@ export function foldProgressEvent(run: number, event: FoldEvent): FoldProgressEv
 }
 
 /** The `fold-done` event of a run's result (training or pruning). */
-export function foldDoneEvent(
-  run: number,
-  result: { fold: string; metrics: ClassificationMetrics; checkpoint: string },
-): FoldProgressEvent {
+function foldDoneEvent(run: number, result: FoldOutcome): FoldProgressEvent {
   const { top1, meanClass } = result.metrics;
   return { type: 'fold-done', run, fold: result.fold, top1, meanClass, checkpoint: result.checkpoint };
 }

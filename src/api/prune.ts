@@ -8,15 +8,14 @@ import type { z } from 'zod';
 import type { DatasetKind } from '../data/load.js';
 import { SkelpruneError, throwIfCancelled, withUserErrors } from '../errors.js';
 import { type PruneConfig, type pruneConfigSchema, resolvePruneConfig } from '../prune/config.js';
-import type { PruneEvent, PruneJob, PruneResult } from '../prune/run.js';
+import type { PruneJob, PruneResult } from '../prune/run.js';
 import { checkDatasetSource } from '../train/experiment.js';
-import { jobSpec, runJobs } from '../train/jobs.js';
+import { jobSpec } from '../train/jobs.js';
 import { meanMetrics } from '../train/metrics.js';
 import { readConfigFile } from '../train/run-config.js';
-import { makeDirectory } from '../util/directory.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunOptions } from './progress.js';
-import { checkOutputFolder } from './train.js';
+import { writeJsonAtomic } from '../util/fs.js';
+import { type FoldProgressEvent, type LongRunOptions, runFoldJobs } from './progress.js';
+import { checkRunFolder } from './train.js';
 
 /**
  * The settings of a pruning run: the keys of a `skelprune prune` config file (`method`, `rate`,
@@ -131,15 +130,9 @@ async function pruneRuns(
   throwIfCancelled(signal);
   checkDatasetSource(config);
   const out = config.out ?? join('runs', `prune-${config.method}-${config.rate}`);
-  checkOutputFolder(out);
-  if (existsSync(join(out, 'config.json')) && !resume) {
-    throw new SkelpruneError(
-      `${out} already holds a run; pass --resume to continue it or choose another --out`,
-    );
-  }
+  checkRunFolder(out, resume);
   const starts = config.from ? startingCheckpoints(config.from) : [{ checkpoint: undefined, fold: '' }];
-  await makeDirectory(out);
-  await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeJsonAtomic(join(out, 'config.json'), config);
   const jobs: PruneJob[] = starts.map((s, i) => ({
     config,
     checkpoint: s.checkpoint,
@@ -150,13 +143,12 @@ async function pruneRuns(
   const { method, rate, budget } = config;
   const runs = jobs.map((job) => ({ from: job.checkpoint ?? null, dir: job.dir }));
   onProgress({ type: 'start', method, rate, budget, jobs: config.jobs, out, runs });
-  const folds = await runJobs<PruneResult, PruneEvent>(
+  const folds = await runFoldJobs<PruneResult>(
     jobs.map((args) => jobSpec('../prune/run.js', import.meta.url, 'pruneFold', args)),
     config.jobs,
-    (run, event) => onProgress(foldProgressEvent(run, event)),
-    { signal, onResult: (run, result) => onProgress(foldDoneEvent(run, result)) },
+    { signal, onProgress },
   );
-  await writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(folds, null, 2)}\n`);
+  await writeJsonAtomic(join(out, 'summary.json'), folds);
   const { top1, meanClass } = meanMetrics(folds.map((r) => r.metrics));
   return { out, config, folds, mean: { top1, meanClass } };
 }

@@ -10,14 +10,8 @@ import type { SyntheticOptions } from '../data/synthetic.js';
 import type { Dataset } from '../data/types.js';
 import { SkelpruneError, throwIfCancelled, userError, withUserErrors } from '../errors.js';
 import { modelFromCheckpoint } from '../train/checkpoint.js';
-import {
-  type FoldEvent,
-  type FoldJob,
-  type FoldResult,
-  loadRunDataset,
-  runProtocol,
-} from '../train/experiment.js';
-import { jobSpec, runJobs } from '../train/jobs.js';
+import { type FoldJob, type FoldResult, loadRunDataset, runProtocol } from '../train/experiment.js';
+import { jobSpec } from '../train/jobs.js';
 import { type ClassificationMetrics, classificationMetrics, meanMetrics } from '../train/metrics.js';
 import {
   type RunConfig,
@@ -26,10 +20,9 @@ import {
   resolveRunConfig,
 } from '../train/run-config.js';
 import { predictBatch } from '../train/trainer.js';
-import { makeDirectory } from '../util/directory.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeJsonAtomic } from '../util/fs.js';
 import { readCheckpoint } from './model.js';
-import { type FoldProgressEvent, foldDoneEvent, foldProgressEvent, type LongRunOptions } from './progress.js';
+import { type FoldProgressEvent, type LongRunOptions, runFoldJobs } from './progress.js';
 
 /**
  * The settings of a training run: the keys of a `skelprune train` config file (flat keys are the
@@ -143,8 +136,7 @@ async function trainProtocol(
     throw new SkelpruneError(`--fold ${config.fold}: protocol '${protocol}' has ${folds.length} fold(s)`);
   }
   const foldIndices = config.fold === 'all' ? folds.map((_, i) => i) : [config.fold - 1];
-  await makeDirectory(out);
-  await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeJsonAtomic(join(out, 'config.json'), config);
   const { name, title } = dataset;
   onProgress({
     type: 'start',
@@ -164,29 +156,22 @@ async function trainProtocol(
     command,
   }));
   const started = performance.now();
-  const results = await runJobs<FoldResult, FoldEvent>(
+  const results = await runFoldJobs<FoldResult>(
     jobs.map((args) => jobSpec('../train/experiment.js', import.meta.url, 'trainFold', args)),
     config.jobs,
-    (run, event) => onProgress(foldProgressEvent(run, event)),
-    { signal, onResult: (run, result) => onProgress(foldDoneEvent(run, result)) },
+    { signal, onProgress },
   );
   const seconds = (performance.now() - started) / 1000;
   const { top1, meanClass } = meanMetrics(results.map((r) => r.metrics));
   const summary = { dataset: dataset.name, protocol, folds: results, mean: { top1, meanClass } };
-  await writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeJsonAtomic(join(out, 'summary.json'), summary);
   return { out, config, ...summary, seconds };
 }
 
 /** Refuses to mix runs: an output folder is reused only with resume and the same settings. */
 async function guardOutput(out: string, config: RunConfig, resume: boolean): Promise<void> {
-  checkOutputFolder(out);
-  const path = join(out, 'config.json');
-  if (!existsSync(path)) return;
-  if (!resume)
-    throw new SkelpruneError(
-      `${out} already holds a run; pass --resume to continue it or choose another --out`,
-    );
-  const previous = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  if (!checkRunFolder(out, resume)) return;
+  const previous = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
   const current = config as unknown as Record<string, unknown>;
   const differing = Object.keys({ ...previous, ...current }).filter(
     (key) => key !== 'jobs' && JSON.stringify(previous[key]) !== JSON.stringify(current[key]),
@@ -312,6 +297,20 @@ function checkCompatible(
       `${source} expects ${nodes} joints and ${classNames.length} classes; ${dataset.name} has ${datasetNodes} joints and ${dataset.classNames.length} classes`,
     );
   }
+}
+
+/**
+ * Refuses an output folder of `train` or `prune` that names a file, or that already holds a run
+ * (its `config.json`) unless `resume` is set. Returns whether it holds the run being resumed.
+ */
+export function checkRunFolder(out: string, resume: boolean): boolean {
+  checkOutputFolder(out);
+  if (!existsSync(join(out, 'config.json'))) return false;
+  if (!resume)
+    throw new SkelpruneError(
+      `${out} already holds a run; pass --resume to continue it or choose another --out`,
+    );
+  return true;
 }
 
 /** Refuses an output folder path that names a file (`--out notes.txt`) before any work is done. */

@@ -21,8 +21,10 @@ import {
   RESULT_COLUMN_DEFINITIONS,
   type ReproduceResults,
   type RunFigures,
+  rateLabel,
   resultsTable,
 } from './results.js';
+import { runFileName } from './run-details.js';
 import { detailSections } from './sections.js';
 
 /** Methods whose masks are drawn, as in the paper's Figure 2. */
@@ -42,7 +44,6 @@ export interface MaskArtifact {
   file: string;
 }
 
-const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}`;
 const pruned = (results: ReproduceResults) => results.runs.filter((r) => r.method !== 'dense');
 
 async function charts(results: ReproduceResults): Promise<ChartArtifact[]> {
@@ -80,10 +81,9 @@ async function charts(results: ReproduceResults): Promise<ChartArtifact[]> {
   const out: ChartArtifact[] = [];
   for (const [name, title, spec] of specs) out.push({ name, title, chart: await renderChart(spec) });
   for (const run of results.runs) {
-    const label = run.method === 'dense' ? 'dense' : `${run.method}-${rateLabel(run.rate)}`;
-    const title = run.method === 'dense' ? 'unpruned' : `${run.method} at ${rateLabel(run.rate)}%`;
+    const title = run.method === 'dense' ? 'unpruned' : `${run.method} at ${rateLabel(run.rate)}`;
     out.push({
-      name: `confusion-${label}`,
+      name: `confusion-${runFileName(run)}`,
       title: `Confusion matrix, ${title}`,
       chart: await renderChart(
         confusionChart(run.confusion, results.classNames, `Confusion matrix, ${title} (all folds)`),
@@ -112,7 +112,7 @@ async function maskPictures(results: ReproduceResults): Promise<MaskArtifact[]> 
         rate: run.rate,
         layer,
         picture,
-        file: `masks/${run.method}-${rateLabel(run.rate)}-${layer}.png`,
+        file: `masks/${runFileName(run)}-${layer}.png`,
       });
     }
   }
@@ -165,7 +165,7 @@ export async function writeArtifacts(results: ReproduceResults, dir: string): Pr
   }
   const masks = await maskPictures(results);
   for (const m of masks) await write(m.file, m.picture.png);
-  const details = await detailSections(results, dir);
+  const details = await detailSections(results);
   for (const file of details.flatMap((d) => d.files ?? [])) await write(file.path, file.data);
   await write('report.html', renderHtmlReport(results, chartArtifacts, masks, details));
   return written;

@@ -24,7 +24,8 @@ import {
 } from './results.js';
 import type { ReportSection } from './sections.js';
 
-const escapeHtml = (text: string) =>
+/** `text` with the characters HTML gives meaning to escaped, for text and attribute values. */
+export const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,

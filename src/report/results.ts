@@ -158,8 +158,11 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
+/** A rate as a number of percent, as file names use it: 0.95 → '95'. */
+export const ratePercent = (rate: number) => `${Math.round(rate * 1000) / 10}`;
+
 /** A rate as the folders and tables name it: 0.95 → '95%'. */
-export const rateLabel = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+export const rateLabel = (rate: number) => `${ratePercent(rate)}%`;
 
 export const mean = (values: readonly number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 

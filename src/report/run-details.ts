@@ -11,14 +11,18 @@ import { compactionPlan } from '../model/compaction.js';
 import { flopTotals, layerRows, costRows as pruneCostRows } from '../prune/report.js';
 import type { PruneResult } from '../prune/run.js';
 import { checkpointMasks, loadCheckpoint, modelFromCheckpoint } from '../train/checkpoint.js';
-import { type ReproduceResults, type RunFigures, rateLabel } from './results.js';
+import { type ReproduceResults, type RunFigures, rateLabel, ratePercent } from './results.js';
 
 /** A run's output folder (`<out>/dense`, `<out>/<method>/<rate>`): two levels above its fold-1 checkpoint. */
 export const runFolder = (run: Pick<RunFigures, 'checkpoint'>) => dirname(dirname(run.checkpoint));
 
-/** A run's name in headings and file names: `dense` or `ctf 90%`. */
+/** A run's name in headings: `dense (unpruned)` or `ctf at 90%`. */
 export const runTitle = (run: Pick<RunFigures, 'method' | 'rate'>) =>
   run.method === 'dense' ? 'dense (unpruned)' : `${run.method} at ${rateLabel(run.rate)}`;
+
+/** A run's name in file names: `dense`, `ctf-90`, `ctf@flops-95`. */
+export const runFileName = (run: Pick<RunFigures, 'method' | 'rate'>) =>
+  run.method === 'dense' ? 'dense' : `${run.method}-${ratePercent(run.rate)}`;
 
 /** One class's accuracy over every fold's test part. */
 export interface ClassAccuracy {
@@ -124,9 +128,6 @@ export const shellWord = (word: string) =>
 
 const command = (words: readonly string[]) => words.map(shellWord).join(' ');
 
-/** A rate as a folder name: 0.9 → '90'. */
-const rateName = (rate: number) => `${Math.round(rate * 1000) / 10}`;
-
 /**
  * The commands that redo one cell with `skelprune train` and `skelprune prune` from the saved
  * configurations, into `runs/cell/...` (run in the folder the reproduction ran in, whose relative
@@ -143,7 +144,7 @@ export function cellCommands(run: RunFigures, dense: RunFigures): string[] {
     denseOut,
   ]);
   if (run.method === 'dense') return [train];
-  const out = `runs/cell/${run.method}-${rateName(run.rate)}`;
+  const out = `runs/cell/${runFileName(run)}`;
   const prune = (seed?: number) =>
     command([
       'skelprune',

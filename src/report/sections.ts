@@ -18,9 +18,9 @@ import {
   schedulePoints,
   smallMultiplesChart,
 } from './curves.js';
-import type { ReproduceResults, RunFigures } from './results.js';
-import { rateLabel } from './results.js';
-import { type RunDetails, runDetails, runFolder, runTitle } from './run-details.js';
+import { escapeHtml } from './html.js';
+import { type ReproduceResults, type RunFigures, rateLabel, ratePercent } from './results.js';
+import { type RunDetails, runDetails, runFileName, runFolder, runTitle } from './run-details.js';
 
 /** One section of the HTML report: its anchor, its heading, and its body. */
 export interface ReportSection {
@@ -32,12 +32,6 @@ export interface ReportSection {
   /** Files the section's figures are also written to, relative to the output folder. */
   files?: { path: string; data: string }[];
 }
-
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 
 /** Wide content scrolls inside its own box instead of widening the page. */
 const scroll = (html: string) => `<div style="overflow-x: auto; max-width: 100%">${html}</div>`;
@@ -56,10 +50,6 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
     .join('');
   return scroll(`<table><thead><tr>${cells(header, 'th')}</tr></thead><tbody>${body}</tbody></table>`);
 }
-
-/** A file name for a run: `dense`, `ctf-90`, `ctf@flops-95`. */
-const fileLabel = (run: RunFigures) =>
-  run.method === 'dense' ? 'dense' : `${run.method}-${Math.round(run.rate * 1000) / 10}`;
 
 const figure = (svg: string, caption: string) =>
   `<figure style="margin: 0; max-width: 100%">${svg}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
@@ -116,7 +106,7 @@ async function runCurves(
   for (const [kind, caption, data, options] of specs) {
     if (data.length === 0) continue;
     const svg = await renderChartSvg(curveChart(data, options));
-    files.push({ path: `plots/curves/${fileLabel(run)}-${kind}.svg`, data: svg });
+    files.push({ path: `plots/curves/${runFileName(run)}-${kind}.svg`, data: svg });
     out.push(figure(svg, caption));
   }
   const folds = logs.length > 1 ? ` Every fold's curve is drawn (${logs.length} folds).` : '';
@@ -148,7 +138,7 @@ async function curvesSection(
         yTitle: 'accuracy (%)',
       }),
     );
-    files.push({ path: `plots/curves/methods-${Math.round(rate * 1000) / 10}.svg`, data: svg });
+    files.push({ path: `plots/curves/methods-${ratePercent(rate)}.svg`, data: svg });
     parts.push(
       scroll(figure(svg, `Every method at ${rateLabel(rate)} (with the dense model): accuracy per epoch`)),
     );
@@ -270,8 +260,8 @@ function provenanceSection(results: ReproduceResults): string {
   return `<table>${rows.join('')}</table>${note('Also in results.json (provenance). With combined repetitions these are the first repetition’s, but the command and date of the combination.')}`;
 }
 
-/** The detail sections of a reproduce run whose outputs are under `dir`. */
-export async function detailSections(results: ReproduceResults, _dir: string): Promise<ReportSection[]> {
+/** The detail sections of a reproduce run, read from each run's own folder. */
+export async function detailSections(results: ReproduceResults): Promise<ReportSection[]> {
   const logs: RunLogs[] = [];
   for (const run of results.runs) logs.push({ run, logs: await readRunLogs(runFolder(run)) });
   const files: NonNullable<ReportSection['files']> = [];

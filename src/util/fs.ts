@@ -15,6 +15,11 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   await writeFilesAtomic([{ path, data }]);
 }
 
+/** `value` as indented JSON with a final newline, written atomically (`writeFileAtomic`). */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
 /**
  * Writes several files that belong together (a model and its ONNX twin): every temporary is written
  * and synced first, and only when all of them succeeded are they renamed over their targets, so an

@@ -124,7 +124,7 @@ describe('training curves from log.jsonl', () => {
     assert.deepEqual(await readRunLogs('/nonexistent/skelprune/run'), []);
     const results = reproduceResults(0, [runFigures('dense', 0, [0.8]), runFigures('ctf', 0.9, [0.7])]);
     for (const run of results.runs) run.checkpoint = `/nonexistent/skelprune/${run.method}/fold-1/model.ckpt`;
-    const sections = await detailSections(results, '/nonexistent/skelprune');
+    const sections = await detailSections(results);
     assert.deepEqual(
       sections.map((s) => s.id),
       ['training-curves', 'runs', 'provenance'],
@@ -139,7 +139,7 @@ describe('training curves from log.jsonl', () => {
     results.classNames = ['<b>a</b>', 'b & c'];
     results.provenance.command = 'skelprune reproduce --out "<x>"';
     results.runs[0].checkpoint = '/nonexistent/skelprune/dense/fold-1/model.ckpt';
-    const html = (await detailSections(results, '/nonexistent')).map((s) => s.html).join('');
+    const html = (await detailSections(results)).map((s) => s.html).join('');
     assert.doesNotMatch(html, /<b>a<\/b>|"<x>"/);
     assert.match(html, /&lt;b&gt;a&lt;\/b&gt;/);
   });

@@ -32,6 +32,8 @@ export class StreamingClassifier {
   readonly minFrames: number;
   private readonly frameSize: number;
   private readonly ring: Float32Array;
+  /** The frame being pushed, checked here before it replaces the ring's oldest. */
+  private readonly scratch: Float32Array;
   /** Frames pushed since the last reset (the ring holds the last `window` of them). */
   private pushed = 0;
 
@@ -54,6 +56,7 @@ export class StreamingClassifier {
     }
     this.frameSize = persons * joints * 3;
     this.ring = new Float32Array(this.window * this.frameSize);
+    this.scratch = new Float32Array(this.frameSize);
   }
 
   /**
@@ -63,13 +66,12 @@ export class StreamingClassifier {
    */
   push(frame: NestedFrame | ArrayLike<number>): this {
     const { persons, joints } = this.classifier.info;
-    const slot = (this.pushed % this.window) * this.frameSize;
-    const scratch = new Float32Array(this.frameSize);
+    const { scratch } = this;
     writeFrame(frame, scratch, 0, { persons, joints }, `frame ${this.pushed}`);
     if (!scratch.every(Number.isFinite)) {
       throw new SkelpruneError(`frame ${this.pushed}: holds a coordinate that is not a finite number`);
     }
-    this.ring.set(scratch, slot);
+    this.ring.set(scratch, (this.pushed % this.window) * this.frameSize);
     this.pushed++;
     return this;
   }

@@ -20,7 +20,9 @@ import {
   validateRuntimeModel,
 } from '../model/engine.js';
 import {
+  countNonzeros,
   denseValues,
+  STORAGE_FORMATS,
   type StorageFormat,
   type StoredMatrix,
   storeNonzeros,
@@ -201,7 +203,7 @@ function readModelHeader(value: unknown): ModelFileHeader['model'] {
       return [
         name,
         {
-          format: check.oneOf(`${path}.format`, l.format, ['dense', 'csr', 'bsr'] as const),
+          format: check.oneOf(`${path}.format`, l.format, STORAGE_FORMATS),
           encoding: check.oneOf(`${path}.encoding`, l.encoding, ['dense', 'bitmap'] as const),
           rows: check.integer(`${path}.rows`, l.rows, 0, MAX_CHANNELS),
           cols: check.integer(`${path}.cols`, l.cols, 0, MAX_CHANNELS),
@@ -333,7 +335,7 @@ function encodeWeight(
   m: StoredMatrix,
 ): { encoding: WeightEncoding; tensors: Record<string, NamedArray> } {
   const dense = denseValues(m);
-  const nonzeros = dense.reduce((n, v) => n + (v === 0 ? 0 : 1), 0);
+  const nonzeros = countNonzeros(dense);
   if (bitmapBytes(dense.length) + 4 * nonzeros >= dense.byteLength) {
     return { encoding: 'dense', tensors: { [`${name}.values`]: { shape: [m.rows, m.cols], data: dense } } };
   }
