@@ -4,10 +4,10 @@ import { type Browser, chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.SKELPRUNE_CHROMIUM ?? '/usr/bin/chromium';
 
-/** A skip reason when no Chromium is installed (scripts/install-chromium.sh installs it). */
+/** A skip reason when no Chromium is installed (scripts/install-test-programs.sh installs it). */
 export const skipWithoutChromium: string | false = existsSync(CHROMIUM)
   ? false
-  : `no Chromium at ${CHROMIUM}: run scripts/install-chromium.sh (or set SKELPRUNE_CHROMIUM)`;
+  : `no Chromium at ${CHROMIUM}: run scripts/install-test-programs.sh (or set SKELPRUNE_CHROMIUM)`;
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
