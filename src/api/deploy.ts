@@ -6,6 +6,8 @@
 import { stat } from 'node:fs/promises';
 import { type ClassScore, SkeletonClassifier } from '@skelprune/runtime';
 import { readSequences } from '../data/sequence-file.js';
+import { getFold } from '../data/splits.js';
+import type { Dataset } from '../data/types.js';
 import { withUserErrors } from '../errors.js';
 import { measureSpeeds, onnxRunner, ROUNDS, type Runner, runtimeRunner } from '../runtime/latency.js';
 import { loadModelFile } from '../runtime/model-io.js';
@@ -15,10 +17,17 @@ import { noteUnchecked } from '../util/notes.js';
 export interface ClassifyOptions {
   /** The `.skp` model file written by `exportModel`. */
   model: string;
-  /** An SBU or FPHA skeleton file, a generic `.jsonl`, or a dataset folder. */
+  /** An SBU or FPHA skeleton file, a generic `.jsonl` or one sequence's `.json`, or a dataset folder. */
   input: string;
   /** Classes listed in each prediction's `top` (default 3). */
   topK?: number;
+  /**
+   * For a dataset folder: the protocol whose fold splits the score into its test and training parts
+   * (default: the one the model was trained on, when it is this dataset's).
+   */
+  protocol?: string;
+  /** For a dataset folder: the fold, by name or 1-based number (default: the model's own, else the first). */
+  fold?: string;
 }
 
 /** One classified sequence, as plain data. */
@@ -35,16 +44,29 @@ export interface SequencePrediction {
   label: string | null;
   /** Probability of every class, by class name. */
   probabilities: Record<string, number>;
+  /** Which part of the scoring fold holds the sequence (null when no fold splits the input). */
+  part: 'test' | 'train' | null;
+}
+
+/** The score of one part of the input. */
+export interface PartScore {
+  /** What was scored, e.g. `test part of protocol cross-view, fold v3` or `all 12 sequences of x.jsonl`. */
+  description: string;
+  /** Sequences whose source names their class. */
+  labelled: number;
+  /** Of those, the ones predicted correctly. */
+  correct: number;
 }
 
 /** What `classifySequences` returns. */
 export interface ClassifyResult {
   /** One per sequence read, in the order of the input. */
   predictions: SequencePrediction[];
-  /** Sequences whose source names their class. */
-  labelled: number;
-  /** Of those, the ones predicted correctly. */
-  correct: number;
+  /**
+   * Accuracy per part: the fold's test part, then its training part, for a dataset folder with a
+   * protocol; else one score over every labelled sequence. Empty when nothing is labelled.
+   */
+  scores: PartScore[];
 }
 
 /** Reads the sequences of `input` (fitted to the model's skeleton) and classifies each. */
@@ -57,12 +79,15 @@ async function classify(options: ClassifyOptions): Promise<ClassifyResult> {
   try {
     const { info } = classifier;
     if (info.integrity === 'unchecked') noteUnchecked(options.model);
-    const sequences = await readSequences(options.input, {
+    const { sequences, dataset } = await readSequences(options.input, {
       jointNames: info.jointNames,
       bones: info.bones,
       persons: info.persons,
       classNames: info.classNames,
     });
+    const fold = dataset ? scoringFold(dataset, options, info.metadata) : null;
+    const partOf = (id: string) =>
+      fold === null ? null : fold.test.has(id) ? 'test' : fold.train.has(id) ? 'train' : null;
     const names = info.classNames;
     const predictions = classifier.predictBatch(sequences, { topK: options.topK ?? 3 }).map(
       (p, i): SequencePrediction => ({
@@ -72,17 +97,52 @@ async function classify(options: ClassifyOptions): Promise<ClassifyResult> {
         top: p.top,
         label: sequences[i].label >= 0 ? names[sequences[i].label] : null,
         probabilities: Object.fromEntries(names.map((name, c) => [name, p.probabilities[c]])),
+        part: partOf(sequences[i].id),
       }),
     );
-    const labelled = predictions.filter((p) => p.label !== null);
-    return {
-      predictions,
-      labelled: labelled.length,
-      correct: labelled.filter((p) => p.label === p.predicted).length,
-    };
+    const parts =
+      fold === null
+        ? [{ description: `all ${predictions.length} sequences of ${options.input}`, part: undefined }]
+        : [
+            { description: `test part of protocol ${fold.protocol}, fold ${fold.name}`, part: 'test' },
+            { description: `training part of protocol ${fold.protocol}, fold ${fold.name}`, part: 'train' },
+          ];
+    const scores = parts.map(({ description, part }) => {
+      const labelled = predictions.filter((p) => p.label !== null && (part === undefined || p.part === part));
+      return {
+        description,
+        labelled: labelled.length,
+        correct: labelled.filter((p) => p.label === p.predicted).length,
+      };
+    });
+    return { predictions, scores: scores.filter((score) => score.labelled > 0) };
   } finally {
     classifier.dispose();
   }
+}
+
+/**
+ * The fold that splits a dataset folder's score: the one asked for, else the model's own (its
+ * provenance names the dataset, protocol and fold it was trained on), else none.
+ */
+function scoringFold(
+  dataset: Dataset,
+  options: Pick<ClassifyOptions, 'protocol' | 'fold'>,
+  modelInfo: Readonly<Record<string, unknown>>,
+): { protocol: string; name: string; train: Set<string>; test: Set<string> } | null {
+  const provenance = (modelInfo.provenance ?? {}) as {
+    dataset?: unknown;
+    protocol?: unknown;
+    fold?: unknown;
+  };
+  const own = provenance.dataset === dataset.name;
+  const protocol =
+    options.protocol ?? (own && typeof provenance.protocol === 'string' ? provenance.protocol : undefined);
+  if (protocol === undefined) return null;
+  const foldName = options.fold ?? (own && typeof provenance.fold === 'string' ? provenance.fold : '1');
+  const named = dataset.protocols[protocol]?.some((f) => f.name === foldName);
+  const fold = getFold(dataset, protocol, !named && /^\d+$/.test(foldName) ? Number(foldName) - 1 : foldName);
+  return { protocol, name: fold.name, train: new Set(fold.train), test: new Set(fold.test) };
 }
 
 /** Options of `benchmark`, those of `skelprune bench`. */

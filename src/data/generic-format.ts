@@ -5,11 +5,26 @@
  */
 import { z } from 'zod';
 import { DataFormatError } from '../errors.js';
+import { fillMissingJoints } from './missing-joints.js';
 import { describeSchemaError, formatPath, preview, safeParseFirst } from './schema-errors.js';
 import { parseJsonText } from './text.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
 const jointIndex = z.int().nonnegative();
+
+/** A fold by sequence ids, or (with `by`) by the values of a sequence attribute such as `view`. */
+const foldSchema = z.strictObject({
+  name: z.string(),
+  by: z.string().min(1).optional(),
+  train: z.array(z.string()).optional(),
+  test: z.array(z.string()),
+});
+
+/** One fold per distinct value of a sequence attribute (`subject` or one of `attributes`). */
+const leaveOneOutSchema = z.strictObject({ leaveOneOut: z.string().min(1) });
+
+/** The coordinates every joint starts with; further channels (a confidence...) are read and dropped. */
+const POSITION_CHANNELS = ['x', 'y', 'z'] as const;
 
 export const skeletonFileSchema = z.strictObject({
   name: z.string().min(1),
@@ -21,27 +36,30 @@ export const skeletonFileSchema = z.strictObject({
   classNames: z.array(z.string().min(1)).min(1),
   centerJoint: jointIndex.default(0),
   centerMode: z.enum(['first-frame', 'every-frame']).default('first-frame'),
-  protocols: z
-    .record(
-      z.string(),
-      z.array(
-        z.strictObject({
-          name: z.string(),
-          train: z.array(z.string()).optional(),
-          test: z.array(z.string()),
-        }),
-      ),
-    )
-    .optional(),
+  channels: z
+    .array(z.string().min(1))
+    .min(3)
+    .refine((names) => POSITION_CHANNELS.every((axis, i) => names[i] === axis), {
+      message: 'expected the channels to start with "x", "y", "z"',
+    })
+    .default([...POSITION_CHANNELS]),
+  protocols: z.record(z.string(), z.union([z.array(foldSchema), leaveOneOutSchema])).optional(),
 });
 
 /** The contents of skeleton.json as validated (defaults applied). */
 export type SkeletonFile = z.output<typeof skeletonFileSchema>;
 
+/** A protocol as written in skeleton.json: folds, or `{ "leaveOneOut": attribute }`. */
+export type ProtocolSpec = NonNullable<SkeletonFile['protocols']>[string];
+
+/** The subject of a sequence line that names none. */
+export const UNSPECIFIED_SUBJECT = 'unspecified';
+
 const sequenceLineSchema = z.strictObject({
   id: z.string().min(1),
-  label: z.union([z.string(), z.int().nonnegative()]),
-  subject: z.string().min(1),
+  label: z.union([z.string(), z.int().nonnegative()]).optional(),
+  subject: z.string().min(1).default(UNSPECIFIED_SUBJECT),
+  attributes: z.record(z.string(), z.string()).optional(),
   frames: z.array(z.unknown()),
 });
 
@@ -66,13 +84,12 @@ function boundedSkeletonSchema(input: unknown, limits: SkeletonFileLimits) {
   const ids = z
     .array(z.string())
     .max(sequences, `expected at most ${sequences} ids (one per sequence, ${sequences} in all)`);
+  const fold = foldSchema.extend({ train: ids.optional(), test: ids });
   return skeletonFileSchema.extend({
     bones: z
       .array(z.tuple([jointIndex, jointIndex]))
       .max(joints * joints, `expected at most ${joints * joints} bones (joints², ${joints} joints)`),
-    protocols: z
-      .record(z.string(), z.array(z.strictObject({ name: z.string(), train: ids.optional(), test: ids })))
-      .optional(),
+    protocols: z.record(z.string(), z.union([z.array(fold), leaveOneOutSchema])).optional(),
   });
 }
 
@@ -117,10 +134,53 @@ export interface EmptySequence {
   readonly line: number;
 }
 
-export function parseSequencesFile(text: string, file: string, skeleton: SkeletonFile) {
+/** A sequence whose missing joints (`null`) were filled in, for the dataset's issues. */
+export interface FilledSequence {
+  readonly id: string;
+  readonly line: number;
+  /** Joints (one joint in one frame of one person) given as `null`. */
+  readonly missing: number;
+  /** Joints missing in every frame, filled from a neighbour along the bones (or the origin). */
+  readonly neverSeen: number;
+}
+
+/** How `parseSequencesFile` treats the lines' `label`. */
+export interface SequencesFileOptions {
+  /**
+   * `required` for a dataset (training needs every label); `optional` for sequences to classify,
+   * where a line without a label gets the label -1.
+   */
+  readonly labels: 'required' | 'optional';
+}
+
+/** What `parseSequencesFile` read. */
+export interface SequencesFile {
+  /** The sequences with frames, in file order. */
+  readonly sequences: SkeletonSequence[];
+  /** Lines whose `frames` is empty. */
+  readonly empty: EmptySequence[];
+  /** Sequences with missing joints, filled in. */
+  readonly filled: FilledSequence[];
+  /** Every line's `subject` and `attributes`, by id, for protocols defined by attribute. */
+  readonly attributes: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+export function parseSequencesFile(
+  text: string,
+  file: string,
+  skeleton: SkeletonFile,
+  options: SequencesFileOptions = { labels: 'required' },
+): SequencesFile {
   const sequences: SkeletonSequence[] = [];
   const empty: EmptySequence[] = [];
+  const filled: FilledSequence[] = [];
+  const attributes = new Map<string, Record<string, string>>();
   const lineOfId = new Map<string, number>();
+  const shape = {
+    persons: skeleton.persons,
+    joints: skeleton.jointNames.length,
+    channels: skeleton.channels,
+  };
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const line = index + 1;
@@ -138,12 +198,16 @@ export function parseSequencesFile(text: string, file: string, skeleton: Skeleto
       );
     }
     lineOfId.set(record.id, line);
+    attributes.set(record.id, { ...record.attributes, subject: record.subject });
     const fail = (message: string) => new DataFormatError(file, line, message);
-    const label = resolveLabel(record.label, skeleton.classNames, fail);
+    const label = resolveLabel(record.label, skeleton.classNames, options.labels, fail);
     if (record.frames.length === 0) {
       empty.push({ id: record.id, line });
       continue;
     }
+    const positions = readFrames(record.frames, shape, fail);
+    const fill = fillMissingJoints(positions, record.frames.length, shape.persons, skeleton.bones);
+    if (fill.missing > 0) filled.push({ id: record.id, line, ...fill });
     sequences.push({
       id: record.id,
       label,
@@ -151,18 +215,23 @@ export function parseSequencesFile(text: string, file: string, skeleton: Skeleto
       frames: record.frames.length,
       persons: skeleton.persons,
       joints: skeleton.jointNames.length,
-      positions: readFrames(record.frames, skeleton.persons, skeleton.jointNames.length, fail),
+      positions,
       source: `${file}:${line}`,
     });
   }
-  return { sequences, empty };
+  return { sequences, empty, filled, attributes };
 }
 
 function resolveLabel(
-  label: string | number,
+  label: string | number | undefined,
   classNames: readonly string[],
+  labels: SequencesFileOptions['labels'],
   fail: (m: string) => Error,
 ): number {
+  if (label === undefined) {
+    if (labels === 'optional') return -1;
+    throw fail('label: expected the class of the sequence (a class name or index): training needs it');
+  }
   const index = typeof label === 'number' ? label : classNames.indexOf(label);
   if (index < 0 || index >= classNames.length) {
     const names = classNames.length <= 10 ? ` (${classNames.join(', ')})` : '';
@@ -173,17 +242,22 @@ function resolveLabel(
   return index;
 }
 
+/** What each joint of each frame holds, from skeleton.json. */
+interface FrameShape {
+  readonly persons: number;
+  readonly joints: number;
+  /** Per-joint channel names: x, y, z, then any extra ones (read, checked, dropped). */
+  readonly channels: readonly string[];
+}
+
 /**
- * Copies nested [frame][person][joint][xyz] (or [frame][joint][xyz] for one person) arrays into a flat
- * buffer. Every coordinate must stay finite as a float32. The buffer grows with the values found, so
- * a skeleton claiming huge `persons` or joint counts fails on the frames before anything is allocated.
+ * Copies nested [frame][person][joint][channels] (or [frame][joint][channels] for one person) arrays
+ * into a flat x, y, z buffer; a joint given as `null` (missing) becomes NaN for `fillMissingJoints`.
+ * Every value must stay finite as a float32. The buffer grows with the values found, so a skeleton
+ * claiming huge `persons` or joint counts fails on the frames before anything is allocated.
  */
-function readFrames(
-  frames: unknown[],
-  persons: number,
-  joints: number,
-  fail: (m: string) => Error,
-): Float32Array {
+function readFrames(frames: unknown[], shape: FrameShape, fail: (m: string) => Error): Float32Array {
+  const { persons, joints, channels } = shape;
   const values: number[] = [];
   const expectArray = (
     value: unknown,
@@ -195,26 +269,40 @@ function readFrames(
     const found = Array.isArray(value) ? `${value.length}` : preview(value);
     throw fail(`${formatPath(['frames', ...path])}: expected ${length} ${what}, found ${found}`);
   };
+  const jointWhat =
+    channels.length === 3
+      ? 'coordinates [x, y, z] (or null for a missing joint)'
+      : `values [${channels.join(', ')}] (or null for a missing joint)`;
   frames.forEach((frame, f) => {
-    const jointsOnly =
-      persons === 1 && Array.isArray(frame) && Array.isArray(frame[0]) && !Array.isArray(frame[0][0]);
+    const jointsOnly = persons === 1 && isJointList(frame);
     const people = jointsOnly
       ? [frame]
       : expectArray(frame, persons, [f], persons === 1 ? 'person' : 'persons');
     people.forEach((person, p) => {
       const personPath = jointsOnly ? [f] : [f, p];
       expectArray(person, joints, personPath, 'joints').forEach((joint, j) => {
-        const coordinates = expectArray(joint, 3, [...personPath, j], 'coordinates [x, y, z]');
-        coordinates.forEach((value, axis) => {
+        if (joint === null) {
+          values.push(Number.NaN, Number.NaN, Number.NaN);
+          return;
+        }
+        const jointValues = expectArray(joint, channels.length, [...personPath, j], jointWhat);
+        jointValues.forEach((value, channel) => {
           if (typeof value !== 'number' || !Number.isFinite(Math.fround(value))) {
-            const where = formatPath(['frames', ...personPath, j, axis]);
+            const where = formatPath(['frames', ...personPath, j, channel]);
             const range = typeof value === 'number' ? ' within float32 range (±3.4e38)' : '';
             throw fail(`${where}: expected a finite number${range}, found ${preview(value)}`);
           }
-          values.push(value);
+          if (channel < POSITION_CHANNELS.length) values.push(value);
         });
       });
     });
   });
   return Float32Array.from(values);
+}
+
+/** Whether a one-person frame lists joints directly ([joint][xyz]) rather than persons first. */
+function isJointList(frame: unknown): boolean {
+  if (!Array.isArray(frame)) return false;
+  const first = frame.find((joint) => joint !== null);
+  return first === undefined ? frame.length !== 1 : Array.isArray(first) && !Array.isArray(first[0]);
 }

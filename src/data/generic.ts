@@ -13,13 +13,15 @@ import { writeFileAtomic } from '../util/fs.js';
 import { readText, requireDirectory } from './files.js';
 import {
   type EmptySequence,
+  type FilledSequence,
   graphOf,
+  type ProtocolSpec,
   parseSequencesFile,
   parseSkeletonFile,
   type SkeletonFile,
   type skeletonFileSchema,
 } from './generic-format.js';
-import { leaveOneSubjectOut } from './splits.js';
+import { compareNatural, leaveOneSubjectOut } from './splits.js';
 import type { DataIssue, Dataset, Fold, SkeletonSequence } from './types.js';
 
 export const SKELETON_FILE = 'skeleton.json';
@@ -35,7 +37,7 @@ export async function loadGeneric(dir: string): Promise<Dataset> {
   const sequencesText = await readText(sequencesPath);
   // No fold can list more ids than there are sequences (lines): longer lists fail before their ids are read.
   const skeleton = parseSkeletonFile(skeletonText, skeletonPath, { sequences: countLines(sequencesText) });
-  const { sequences, empty } = parseSequencesFile(sequencesText, sequencesPath, skeleton);
+  const { sequences, empty, filled, attributes } = parseSequencesFile(sequencesText, sequencesPath, skeleton);
   if (sequences.length === 0) {
     throw new DataFormatError(
       sequencesPath,
@@ -45,13 +47,21 @@ export async function loadGeneric(dir: string): Promise<Dataset> {
   }
   const issues: DataIssue[] = [];
   const protocols = skeleton.protocols
-    ? resolveProtocols(skeleton.protocols, sequences, empty, skeletonPath)
+    ? resolveProtocols(skeleton.protocols, { sequences, empty, attributes }, skeletonPath)
     : deriveProtocols(sequences, skeletonPath, issues);
   for (const { id, line } of empty) {
     issues.push({
       file: sequencesPath,
       line,
       message: `sequence "${id}" has no frames, in no protocol: skipped`,
+    });
+  }
+  for (const fill of filled)
+    issues.push({ file: sequencesPath, line: fill.line, message: filledMessage(fill) });
+  if (skeleton.channels.length > 3) {
+    issues.push({
+      file: skeletonPath,
+      message: `channels ${skeleton.channels.slice(3).join(', ')} after x, y, z: read and checked, not used (the model sees positions only)`,
     });
   }
   return {
@@ -64,6 +74,14 @@ export async function loadGeneric(dir: string): Promise<Dataset> {
     protocols,
     issues,
   };
+}
+
+function filledMessage({ id, missing, neverSeen }: FilledSequence): string {
+  const never =
+    neverSeen > 0
+      ? `; ${neverSeen} joint(s) missing in every frame took a neighbour's position along the bones`
+      : '';
+  return `sequence "${id}": ${missing} missing joint position(s) (null) filled by interpolation over time${never}`;
 }
 
 /** Lines that are not blank (an upper bound on the sequences of a sequences.jsonl). */
@@ -101,31 +119,42 @@ function checkFold(
   const train = new Set<string>();
   for (const id of fold.train) {
     if (train.has(id)) throw fail(`${where} lists id '${short(id)}' twice in 'train'`);
-    if (test.has(id)) throw fail(`${where} has id '${short(id)}' in both 'train' and 'test'`);
     train.add(id);
   }
+  const leaked = fold.test.filter((id) => train.has(id));
+  if (leaked.length > 0) {
+    throw fail(
+      `${where} has ${leaked.length} id(s) in both 'train' and 'test' (the model would be tested on sequences it trained on): ${listIds(leaked)}`,
+    );
+  }
+}
+
+/** What protocols are resolved against: the sequences read, the empty ones, every line's attributes. */
+interface ProtocolSources {
+  readonly sequences: readonly SkeletonSequence[];
+  readonly empty: readonly EmptySequence[];
+  readonly attributes: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 function resolveProtocols(
   protocols: NonNullable<SkeletonFile['protocols']>,
-  sequences: SkeletonSequence[],
-  empty: EmptySequence[],
+  sources: ProtocolSources,
   file: string,
 ): Record<string, Fold[]> {
-  const known = new Set(sequences.map((s) => s.id));
-  const emptyIds = new Set(empty.map((e) => e.id));
+  const known = new Set(sources.sequences.map((s) => s.id));
+  const emptyIds = new Set(sources.empty.map((e) => e.id));
   const resolved: Record<string, Fold[]> = {};
   const fail = (message: string) => new DataFormatError(file, undefined, message);
-  for (const [protocol, folds] of Object.entries(protocols)) {
+  for (const [protocol, spec] of Object.entries(protocols)) {
     const names = new Set<string>();
-    resolved[protocol] = folds.map((fold) => {
+    resolved[protocol] = foldsOf(protocol, spec, sources, fail).map((fold) => {
       const where = `protocol '${short(protocol)}' fold '${short(fold.name)}'`;
       if (names.has(fold.name))
         throw fail(`protocol '${short(protocol)}' has two folds named '${short(fold.name)}'`);
       names.add(fold.name);
       checkFold(fold, where, fail);
       const test = new Set(fold.test);
-      const train = fold.train ?? sequences.filter((s) => !test.has(s.id)).map((s) => s.id);
+      const train = fold.train ?? sources.sequences.filter((s) => !test.has(s.id)).map((s) => s.id);
       const unusable = [...train, ...fold.test].filter((id) => !known.has(id));
       if (unusable.length > 0) {
         const withoutFrames = unusable.filter((id) => emptyIds.has(id));
@@ -140,6 +169,54 @@ function resolveProtocols(
     });
   }
   return resolved;
+}
+
+/** A fold as listed: ids, with `train` left out meaning every other sequence. */
+type ListedFold = { name: string; train?: readonly string[]; test: readonly string[] };
+
+/**
+ * A protocol's folds as id lists: listed ids as they are; a fold `by` an attribute selects the
+ * sequences (with frames) whose attribute takes one of the listed values; `leaveOneOut` makes one
+ * fold per value of the attribute, in natural order.
+ */
+function foldsOf(
+  protocol: string,
+  spec: ProtocolSpec,
+  { sequences, attributes }: ProtocolSources,
+  fail: (message: string) => Error,
+): ListedFold[] {
+  const attributeOf = (id: string, attribute: string) => attributes.get(id)?.[attribute];
+  const requireAttribute = (attribute: string, where: string) => {
+    const lacking = sequences.filter((s) => attributeOf(s.id, attribute) === undefined).map((s) => s.id);
+    if (lacking.length > 0) {
+      throw fail(
+        `${where} uses attribute '${short(attribute)}', which these sequences lack: ${listIds(lacking)} (give each line "attributes": {"${short(attribute)}": "..."})`,
+      );
+    }
+  };
+  const select = (attribute: string, values: readonly string[]) => {
+    const wanted = new Set(values);
+    return sequences.filter((s) => wanted.has(attributeOf(s.id, attribute)!)).map((s) => s.id);
+  };
+  if (!Array.isArray(spec)) {
+    const attribute = spec.leaveOneOut;
+    requireAttribute(attribute, `protocol '${short(protocol)}'`);
+    const values = [...new Set(sequences.map((s) => attributeOf(s.id, attribute)!))].sort(compareNatural);
+    if (values.length < 2) {
+      throw fail(
+        `protocol '${short(protocol)}': leaving one '${short(attribute)}' out needs at least two values, found ${values.length}`,
+      );
+    }
+    return values.map((value) => ({ name: value, test: select(attribute, [value]) }));
+  }
+  return spec.map((fold) => {
+    if (fold.by === undefined) return fold;
+    const where = `protocol '${short(protocol)}' fold '${short(fold.name)}'`;
+    requireAttribute(fold.by, where);
+    const test = select(fold.by, fold.test);
+    if (test.length === 0) throw fail(`${where}: no sequence has ${short(fold.by)} ${listIds(fold.test)}`);
+    return { name: fold.name, train: fold.train && select(fold.by, fold.train), test };
+  });
 }
 
 function deriveProtocols(

@@ -2,6 +2,7 @@
 import { SkelpruneError } from '../errors.js';
 import { loadFpha } from './fpha.js';
 import { loadGeneric } from './generic.js';
+import { qualityIssues } from './quality.js';
 import { loadSbu, type SbuOptions } from './sbu.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic.js';
 import type { Dataset } from './types.js';
@@ -38,8 +39,16 @@ export type LoadOptions =
       readonly synthetic?: SyntheticOptions;
     };
 
-/** Reads (or, for `synthetic`, generates) a whole dataset into memory. */
+/**
+ * Reads (or, for `synthetic`, generates) a whole dataset into memory. Its `issues` hold what the reader
+ * skipped and what the data checks found (all-zero frames, too-short sequences, copies, leaks).
+ */
 export async function loadDataset(options: LoadOptions): Promise<Dataset> {
+  const dataset = await readDataset(options);
+  return { ...dataset, issues: [...dataset.issues, ...qualityIssues(dataset)] };
+}
+
+async function readDataset(options: LoadOptions): Promise<Dataset> {
   switch (options.kind) {
     case 'sbu':
       return loadSbu(requirePath(options.path, 'sbu'), options);

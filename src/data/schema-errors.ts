@@ -17,7 +17,7 @@ export function safeParseFirst<S extends z.ZodType>(
 }
 
 export function describeSchemaError(error: z.ZodError, input: unknown): string {
-  const issue = error.issues[0];
+  const issue = deepestAlternative(error.issues[0]);
   const where = formatPath(issue.path);
   const value = valueAt(input, issue.path);
   // A list too long or too short: its length says more than its first elements.
@@ -25,6 +25,19 @@ export function describeSchemaError(error: z.ZodError, input: unknown): string {
   const shown = sized ? `${value.length} ${value.length === 1 ? 'entry' : 'entries'}` : preview(value);
   const found = issue.code === 'unrecognized_keys' ? '' : ` (found ${shown})`;
   return `${where ? `${where}: ` : ''}${issue.message}${found}`;
+}
+
+/**
+ * For a value that matches none of a union's alternatives, the issue of the alternative that got
+ * furthest into it (the longest path): `protocols.p[0]: expected object`, not `protocols.p: Invalid
+ * input`. Union issues' paths are relative to the union, so the union's own path is prepended.
+ */
+function deepestAlternative(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
+  const candidates = issue.errors.map((branch) => branch[0]).filter((first) => first !== undefined);
+  if (candidates.length === 0) return issue;
+  const deepest = candidates.reduce((best, next) => (next.path.length > best.path.length ? next : best));
+  return deepestAlternative({ ...deepest, path: [...issue.path, ...deepest.path] } as z.core.$ZodIssue);
 }
 
 /** `a.b[2].c` style, the way the user would point at the value in their JSON. */

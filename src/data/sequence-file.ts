@@ -1,7 +1,8 @@
 /**
  * Reading sequences to classify, whatever the source: a dataset folder (SBU, FPHA or generic), one
- * SBU skeleton file, one FPHA skeleton.txt, or a generic `sequences.jsonl` read against the model's
- * own skeleton. Labels, where the source has them, come along; they are not needed.
+ * SBU skeleton file, one FPHA skeleton.txt, a generic `sequences.jsonl` or one sequence's `.json`
+ * read against the model's own skeleton. Labels, where the source has them, come along; they are not
+ * needed.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { FPHA_SPLIT_FILE } from './fpha.js';
 import { SKELETON_FILE } from './generic.js';
 import { type DatasetKind, loadDataset } from './load.js';
 import { type ExpectedSkeleton, parseSequenceFile } from './sequence-parse.js';
-import type { SkeletonSequence } from './types.js';
+import type { Dataset, SkeletonSequence } from './types.js';
 
 async function folderKind(dir: string): Promise<DatasetKind> {
   if (existsSync(join(dir, SKELETON_FILE))) return 'generic';
@@ -23,11 +24,19 @@ async function folderKind(dir: string): Promise<DatasetKind> {
   );
 }
 
-export async function readSequences(path: string, skeleton: ExpectedSkeleton): Promise<SkeletonSequence[]> {
+/** Sequences read from a file or folder; a folder's dataset comes along for its protocols. */
+export interface SequenceSource {
+  readonly sequences: readonly SkeletonSequence[];
+  /** The dataset, when the path was a dataset folder. */
+  readonly dataset?: Dataset;
+}
+
+export async function readSequences(path: string, skeleton: ExpectedSkeleton): Promise<SequenceSource> {
   if (!existsSync(path)) throw new SkelpruneError(`${path}: no such file or directory`);
   if (statSync(path).isDirectory()) {
     const kind = await folderKind(path);
-    return [...(await loadDataset({ kind, path } as Parameters<typeof loadDataset>[0])).sequences];
+    const dataset = await loadDataset({ kind, path } as Parameters<typeof loadDataset>[0]);
+    return { sequences: dataset.sequences, dataset };
   }
-  return parseSequenceFile(await readBytes(path), path, skeleton);
+  return { sequences: parseSequenceFile(await readBytes(path), path, skeleton) };
 }

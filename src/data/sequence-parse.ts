@@ -7,7 +7,8 @@
 import { DataFormatError } from '../errors.js';
 import { parseFrameFile, sniffFrameFormat } from './frame-file.js';
 import { parseSequencesFile } from './generic-format.js';
-import { decodeText } from './text.js';
+import { preview } from './schema-errors.js';
+import { decodeText, parseJsonText } from './text.js';
 import type { SkeletonSequence } from './types.js';
 
 /** What the reader knows about the skeleton the sequences must have (the model's). */
@@ -25,6 +26,7 @@ export function parseSequenceFile(
   skeleton: ExpectedSkeleton,
 ): SkeletonSequence[] {
   if (file.endsWith('.jsonl')) return parseJsonLines(decodeText(bytes, file), file, skeleton);
+  if (file.endsWith('.json')) return parseJsonSequence(decodeText(bytes, file), file, skeleton);
   const format = sniffFrameFormat(bytes, file);
   const { frames, positions } = parseFrameFile(bytes, file, format);
   if (frames === 0) throw new DataFormatError(file, undefined, 'expected frames, found an empty file');
@@ -42,6 +44,23 @@ export function parseSequenceFile(
   ];
 }
 
+/**
+ * One sequence as one JSON object, a line of sequences.jsonl on its own (`{"id", "frames", ...}`; the
+ * id defaults to the file's name), pretty-printed or not.
+ */
+function parseJsonSequence(text: string, file: string, skeleton: ExpectedSkeleton): SkeletonSequence[] {
+  const input = parseJsonText(text, file);
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new DataFormatError(
+      file,
+      undefined,
+      `expected one sequence as a JSON object {"frames": [...], "id"?, "label"?}, found ${Array.isArray(input) ? 'an array' : preview(input)}`,
+    );
+  }
+  const record = { id: file.split(/[\\/]/).pop() ?? file, ...input };
+  return parseJsonLines(JSON.stringify(record), file, skeleton);
+}
+
 function parseJsonLines(text: string, file: string, skeleton: ExpectedSkeleton): SkeletonSequence[] {
   const generic = {
     name: 'input',
@@ -52,8 +71,9 @@ function parseJsonLines(text: string, file: string, skeleton: ExpectedSkeleton):
     classNames: [...skeleton.classNames],
     centerJoint: 0,
     centerMode: 'first-frame' as const,
+    channels: ['x', 'y', 'z'],
   };
-  const { sequences, empty } = parseSequencesFile(text, file, generic);
+  const { sequences, empty } = parseSequencesFile(text, file, generic, { labels: 'optional' });
   if (empty.length > 0) {
     const { id, line } = empty[0];
     throw new DataFormatError(file, line, `sequence "${id}" has no frames: nothing to classify`);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,10 +170,40 @@ describe('the API runs train → prune → export exactly as the CLI does', () =
       result.predictions.map((p) => [p.id, p.predicted, p.label]),
       cliRecords.map((r: { id: string; predicted: string; label: string }) => [r.id, r.predicted, r.label]),
     );
-    assert.equal(result.labelled, result.predictions.length);
-    assert.equal(result.correct, result.predictions.filter((p) => p.predicted === p.label).length);
+    // A dataset folder of the model's own dataset is scored by the model's fold, test part first.
+    assert.deepEqual(
+      result.scores.map((s) => s.description.split(' ')[0]),
+      ['test', 'training'],
+    );
+    for (const [score, part] of [
+      [result.scores[0], 'test'],
+      [result.scores[1], 'train'],
+    ] as const) {
+      const inPart = result.predictions.filter((p) => p.part === part);
+      assert.equal(score.labelled, inPart.length);
+      assert.equal(score.correct, inPart.filter((p) => p.predicted === p.label).length);
+    }
+    assert.equal(result.scores[0].labelled + result.scores[1].labelled, result.predictions.length);
     assert.ok(result.predictions.every((p) => p.top.length === 2 && p.top[0].name === p.predicted));
     assertSerialisable(result);
+
+    // Unlabelled input: a .jsonl without label or subject, and one sequence's .json without an id.
+    const [firstLine] = readFileSync(join(data, 'sequences.jsonl'), 'utf8').split('\n');
+    const { label: _label, subject: _subject, ...unlabelled } = JSON.parse(firstLine);
+    writeFileSync(join(dir, 'new.jsonl'), `${JSON.stringify(unlabelled)}\n`);
+    const { id: _id, ...frames } = unlabelled;
+    writeFileSync(join(dir, 'one.json'), JSON.stringify(frames, null, 2));
+    for (const [file, id] of [
+      ['new.jsonl', unlabelled.id],
+      ['one.json', 'one.json'],
+    ]) {
+      const unscored = await classifySequences({ model: skp, input: join(dir, file) });
+      assert.deepEqual(
+        unscored.predictions.map((p) => [p.id, p.predicted, p.label, p.part]),
+        [[id, result.predictions[0].predicted, null, null]],
+      );
+      assert.deepEqual(unscored.scores, []);
+    }
 
     const timed = await benchmark({ model: skp, dense: skp, repeats: 20, batch: 4, onnx: false });
     assert.deepEqual(

@@ -56,18 +56,21 @@ describe('skelprune data inspect', () => {
     assert.equal(bad.status, 1);
     assert.equal(
       bad.stderr,
-      `skelprune: ${join(dir, 'sequences.jsonl')}:1: frames[0][0]: expected 3 coordinates [x, y, z], found 2\n`,
+      `skelprune: ${join(dir, 'sequences.jsonl')}:1: frames[0][0]: expected 3 coordinates [x, y, z] (or null for a missing joint), found 2\n`,
     );
   });
 
   const fpha = realDataset('FPHA');
-  it('lists the three skipped FPHA files and the 1:1 frame counts', { skip: fpha.skip }, () => {
+  it('lists the three skipped FPHA files, the copies, the 1:1 leak and frame counts', {
+    skip: fpha.skip,
+  }, () => {
     const { status, stdout } = skelprune('data', 'inspect', '--dataset', 'fpha', '--path', fpha.path);
     assert.equal(status, 0);
     assert.match(stdout, /\n {2}1:1 +1:1 +600 +52,324 +575 +53,135\n/);
     assert.match(
       stdout,
-      /\nIssues \(3\)\n.*Subject_2\/close_milk\/4\/skeleton\.txt: empty file, not in the split: skipped\n/,
+      /\nIssues \(10\)\n.*Subject_2\/close_milk\/4\/skeleton\.txt: empty file, not in the split: skipped\n/,
     );
+    assert.match(stdout, /LEAK: protocol '1:1' fold '1:1' tests 3 sequence\(s\) whose identical copies/);
   });
 });

@@ -31,11 +31,24 @@ describe('FPHA on the real data', { skip: real.skip }, () => {
 
   it('reports the three empty annotation files as skipped issues', () => {
     assert.deepEqual(
-      fpha.issues.map((i) => [i.file.slice(real.path.length + 1), i.message]),
+      fpha.issues.slice(0, 3).map((i) => [i.file.slice(real.path.length + 1), i.message]),
       ['Subject_2/close_milk/4', 'Subject_2/put_tea_bag/2', 'Subject_4/flip_sponge/2'].map((id) => [
         `Hand_pose_annotation_v1/${id}/skeleton.txt`,
         'empty file, not in the split: skipped',
       ]),
+    );
+  });
+
+  it("finds the release's six recordings stored twice, three of them split across 1:1", () => {
+    const copies = fpha.issues.filter((i) => i.message.startsWith('identical recordings'));
+    assert.equal(copies.length, 6);
+    assert.ok(copies.some((i) => i.message.endsWith('Subject_2/put_salt/2, Subject_2/put_salt/1')));
+    const leaks = fpha.issues.filter((i) => i.message.startsWith('LEAK'));
+    assert.deepEqual(
+      leaks.map((i) => i.message),
+      [
+        "LEAK: protocol '1:1' fold '1:1' tests 3 sequence(s) whose identical copies are in its training part: Subject_2/put_salt/1, Subject_6/open_soda_can/5, Subject_4/use_flash/5",
+      ],
     );
   });
 
@@ -76,8 +89,11 @@ describe('FPHA on the real data', { skip: real.skip }, () => {
 });
 
 describe('FPHA reader on malformed input', () => {
-  const frameLine = (t: number) => `${String(t).padStart(4, '0')} ${numberLine(63, ' ', t)}`;
-  const goodFile = `${frameLine(0)}\n${frameLine(1)}\n`;
+  const frameLine = (t: number, seed = 0) =>
+    `${String(t).padStart(4, '0')} ${numberLine(63, ' ', t + 7 * seed)}`;
+  // Distinct recordings: identical ones are reported as copies (and leaks when split across parts).
+  const recording = (seed: number) => `${frameLine(0, seed)}\n${frameLine(1, seed)}\n`;
+  const goodFile = recording(1);
   const train = ['Subject_1/open_juice_bottle/2 0', 'Subject_2/prick/1 5'];
   const test = ['Subject_1/open_juice_bottle/1 0'];
 
@@ -97,8 +113,8 @@ describe('FPHA reader on malformed input', () => {
     `Training ${trainLines.length}\n${trainLines.join('\n')}\nTest ${testLines.length}\n${testLines.join('\n')}\n`;
   const allFiles = {
     'Subject_1/open_juice_bottle/2': goodFile,
-    'Subject_2/prick/1': goodFile,
-    'Subject_1/open_juice_bottle/1': goodFile,
+    'Subject_2/prick/1': recording(2),
+    'Subject_1/open_juice_bottle/1': recording(3),
   };
 
   async function rejection(root: string): Promise<DataFormatError> {
@@ -115,7 +131,7 @@ describe('FPHA reader on malformed input', () => {
     const root = fphaFolder(splitText(), {
       ...allFiles,
       'Subject_2/prick/2': '',
-      'Subject_2/prick/3': goodFile,
+      'Subject_2/prick/3': recording(4),
     });
     const dataset = await loadDataset({ kind: 'fpha', path: root });
     assert.equal(dataset.sequences.length, 3);

@@ -142,7 +142,7 @@ describe('generic format reader', () => {
             [0, 0, 1],
           ],
         ]),
-        'sequences.jsonl:1: frames[0][0]: expected 3 coordinates [x, y, z], found 2',
+        'sequences.jsonl:1: frames[0][0]: expected 3 coordinates [x, y, z] (or null for a missing joint), found 2',
       ],
       [
         sequence('a', 0, 's', [
@@ -181,10 +181,10 @@ describe('generic format reader', () => {
       (await rejection(folder(skeleton, [sequence('a', 0, 's'), nan]))).message,
       /sequences\.jsonl:2: expected valid JSON, found a syntax error/,
     );
-    const noSubject = JSON.stringify({ id: 'a', label: 0, frames: [] });
+    const noLabel = JSON.stringify({ id: 'a', subject: 's', frames: [] });
     assert.match(
-      (await rejection(folder(skeleton, [noSubject]))).message,
-      /sequences\.jsonl:1: subject: Invalid input: expected string, received undefined/,
+      (await rejection(folder(skeleton, [noLabel]))).message,
+      /sequences\.jsonl:1: label: expected the class of the sequence \(a class name or index\): training needs it$/,
     );
     const twice = await rejection(folder(skeleton, [sequence('a', 0, 's'), sequence('a', 1, 's')]));
     assert.match(
@@ -240,5 +240,132 @@ describe('generic format reader', () => {
     const lines = readFileSync(join(dir, 'sequences.jsonl'), 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, 4);
     assert.equal(JSON.parse(lines[0]).label, 'motion1');
+  });
+  it('fills joints given as null by interpolation over time, or from a neighbour when never seen', async () => {
+    const frames = [
+      [null, [0, 1, 0], null],
+      [[2, 0, 0], [0, 2, 0], null],
+      [null, [0, 3, 0], null],
+      [[6, 0, 0], [0, 4, 0], null],
+      [null, [0, 5, 0], null],
+    ];
+    const dir = folder(skeleton, [JSON.stringify({ id: 'a', label: 0, subject: 's', frames })]);
+    const dataset = await loadGeneric(dir);
+    const joint = (j: number) => [0, 1, 2, 3, 4].map((f) => dataset.sequences[0].positions[f * 9 + j * 3]);
+    assert.deepEqual(joint(0), [2, 2, 4, 6, 6]); // held before the first and after the last, linear between
+    // the index joint is never seen: it takes the wrist's (its bone neighbour's) filled positions
+    assert.deepEqual(joint(2), joint(0));
+    assert.deepEqual(
+      dataset.issues.filter((i) => i.line !== undefined).map((i) => [i.line, i.message]),
+      [
+        [
+          1,
+          'sequence "a": 8 missing joint position(s) (null) filled by interpolation over time; 1 joint(s) missing in every frame took a neighbour\'s position along the bones',
+        ],
+      ],
+    );
+    assert.ok(dataset.sequences[0].positions.every(Number.isFinite));
+  });
+
+  it('reads extra per-joint channels after x, y, z, checks them and drops them', async () => {
+    const withConfidence = { ...skeleton, channels: ['x', 'y', 'z', 'confidence'] };
+    const frame4 = (v: number) => frame(v).map((joint) => [...joint, 0.9]);
+    const dir = folder(withConfidence, [
+      JSON.stringify({ id: 'a', label: 0, subject: 's', frames: [frame4(1)] }),
+    ]);
+    const dataset = await loadGeneric(dir);
+    assert.deepEqual([...dataset.sequences[0].positions], frame(1).flat());
+    assert.ok(
+      dataset.issues.some((i) => /^channels confidence after x, y, z: read and checked, not used/.test(i.message)),
+    );
+    const bad = JSON.stringify({ id: 'a', label: 0, subject: 's', frames: [frame(1)] });
+    assert.match(
+      (await rejection(folder(withConfidence, [bad]))).message,
+      /:1: frames\[0\]\[0\]: expected 4 values \[x, y, z, confidence\] \(or null for a missing joint\), found 3$/,
+    );
+    assert.match(
+      (await rejection(folder({ ...skeleton, channels: ['confidence', 'x', 'y', 'z'] }, [bad]))).message,
+      /skeleton\.json: channels: expected the channels to start with "x", "y", "z"/,
+    );
+  });
+
+  it('builds folds from sequence attributes: leave one value out, or train and test by value', async () => {
+    const line = (id: string, view: string) =>
+      JSON.stringify({ id, label: 0, subject: 's', attributes: { view }, frames: [frame(id.length)] });
+    const lines = [line('a', 'v1'), line('bb', 'v2'), line('ccc', 'v3'), line('dddd', 'v3')];
+    const protocols = {
+      'cross-view': [{ name: 'v3', by: 'view', train: ['v1', 'v2'], test: ['v3'] }],
+      'view-out': { leaveOneOut: 'view' },
+    };
+    const dataset = await loadGeneric(folder({ ...skeleton, protocols }, lines));
+    assert.deepEqual(dataset.protocols, {
+      'cross-view': [{ name: 'v3', train: ['a', 'bb'], test: ['ccc', 'dddd'] }],
+      'view-out': [
+        { name: 'v1', train: ['bb', 'ccc', 'dddd'], test: ['a'] },
+        { name: 'v2', train: ['a', 'ccc', 'dddd'], test: ['bb'] },
+        { name: 'v3', train: ['a', 'bb'], test: ['ccc', 'dddd'] },
+      ],
+    });
+    const subjectOut = await loadGeneric(
+      folder({ ...skeleton, protocols: { p: { leaveOneOut: 'subject' } } }, [
+        sequence('a', 0, 'ann'),
+        sequence('b', 0, 'bob'),
+      ]),
+    );
+    assert.deepEqual(
+      subjectOut.protocols.p.map((f) => f.name),
+      ['ann', 'bob'],
+    );
+    const unnamed = [...lines, JSON.stringify({ id: 'e', label: 0, frames: [frame(9)] })];
+    assert.match(
+      (await rejection(folder({ ...skeleton, protocols }, unnamed))).message,
+      /protocol 'cross-view' fold 'v3' uses attribute 'view', which these sequences lack: e \(give each line "attributes": \{"view": "\.\.\."\}\)$/,
+    );
+  });
+
+  it('lists every id a fold puts in both parts', async () => {
+    const lines = ['a', 'b', 'c', 'd'].map((id, i) => sequence(id, 0, 's', [frame(i + 1)]));
+    const leaky = {
+      ...skeleton,
+      protocols: { p: [{ name: 'f', train: ['a', 'b', 'c'], test: ['b', 'c', 'd'] }] },
+    };
+    assert.match(
+      (await rejection(folder(leaky, lines))).message,
+      /protocol 'p' fold 'f' has 2 id\(s\) in both 'train' and 'test' \(the model would be tested on sequences it trained on\): b, c$/,
+    );
+  });
+
+  it('reports all-zero frames, one-frame sequences, copies under other ids and the leaks they make', async () => {
+    const zero = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    const lines = [
+      sequence('a', 0, 's1', [frame(1), zero, zero, frame(2), zero]),
+      sequence('b', 0, 's1', [frame(3)]),
+      sequence('c', 1, 's2', [frame(4), frame(5)]),
+      sequence('d', 1, 's1', [frame(4), frame(5)]),
+    ];
+    const dataset = await loadDataset({ kind: 'generic', path: folder(skeleton, lines) });
+    assert.deepEqual(
+      dataset.issues.map((i) => [i.line ?? null, i.message]),
+      [
+        [
+          1,
+          'sequence "a": 3 of 5 frames are all zeros (frames 1-2, 4; no skeleton tracked?): mark missing joints as null instead',
+        ],
+        [2, 'sequence "b" has 1 frame: too short to show motion'],
+        [3, 'identical recordings under different ids: c, d'],
+        [
+          null,
+          "LEAK: protocol 'cross-subject' fold 's1' tests 1 sequence(s) whose identical copies are in its training part: d",
+        ],
+        [
+          null,
+          "LEAK: protocol 'cross-subject' fold 's2' tests 1 sequence(s) whose identical copies are in its training part: c",
+        ],
+      ],
+    );
   });
 });

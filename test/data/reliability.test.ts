@@ -409,7 +409,7 @@ describe('fuzzing findings: symbolic links, protocols, split sections, huge list
       ],
       [
         { name: 'f', train: ['s2', 's1'], test: ['s1'] },
-        /protocol 'p' fold 'f' has id 's1' in both 'train' and 'test'$/,
+        /protocol 'p' fold 'f' has 1 id\(s\) in both 'train' and 'test' \(the model would be tested on sequences it trained on\): s1$/,
       ],
       [
         [

@@ -60,13 +60,22 @@ async function predictCommand(options: {
   input: string;
   top: number;
   json: boolean;
+  protocol?: string;
+  fold?: string;
 }): Promise<void> {
-  const result = await classifySequences({ model: options.model, input: options.input, topK: options.top });
+  const result = await classifySequences({
+    model: options.model,
+    input: options.input,
+    topK: options.top,
+    protocol: options.protocol,
+    fold: options.fold,
+  });
   if (options.json) {
-    const records = result.predictions.map(({ id, predicted, label, probabilities }) => ({
+    const records = result.predictions.map(({ id, predicted, label, part, probabilities }) => ({
       id,
       predicted,
       label,
+      part,
       probabilities: Object.fromEntries(
         Object.entries(probabilities).map(([name, p]) => [name, Number(p.toFixed(6))]),
       ),
@@ -75,20 +84,20 @@ async function predictCommand(options: {
     return;
   }
   const rows = [
-    ['sequence', 'predicted', 'probability', `top ${options.top}`, 'true class'],
+    ['sequence', 'predicted', 'probability', `top ${options.top}`, 'true class', 'part'],
     ...result.predictions.map((p) => [
       p.id,
       p.predicted,
       formatPercent(p.probability),
       p.top.map((c) => `${c.name} ${formatPercent(c.probability)}`).join(', '),
       p.label ?? '',
+      p.part ?? '',
     ]),
   ];
-  console.log(formatTable(rows, 'llrll', true).join('\n'));
-  if (result.labelled > 0) {
-    console.log(
-      `\n${result.correct}/${result.labelled} correct (${formatPercent(result.correct / result.labelled)})`,
-    );
+  console.log(formatTable(rows, 'llrlll', true).join('\n'));
+  if (result.scores.length > 0) console.log('');
+  for (const { description, labelled, correct } of result.scores) {
+    console.log(`${description}: ${correct}/${labelled} correct (${formatPercent(correct / labelled)})`);
   }
 }
 
@@ -135,10 +144,18 @@ export function registerDeployCommands(program: Command): void {
   program
     .command('predict')
     .description(
-      'classify the sequences of a file or folder (SBU or FPHA file, generic .jsonl, or a dataset folder)',
+      'classify the sequences of a file or folder (SBU or FPHA file, generic .jsonl or one sequence .json, or a dataset folder); labels are optional',
     )
     .requiredOption('--model <file>', '.skp model file written by export')
     .requiredOption('--input <path>', 'sequences to classify')
+    .option(
+      '--protocol <name>',
+      "dataset folder: score the test and training parts of this protocol's fold separately (default: the model's own)",
+    )
+    .option(
+      '--fold <name-or-k>',
+      "dataset folder: the fold, by name or 1-based number (default: the model's own, else 1)",
+    )
     .option('--top <k>', 'classes listed per sequence', parsePositiveInteger, 3)
     .option('--json', 'print JSON (every class probability)', false)
     .action(predictCommand);
