@@ -44,12 +44,14 @@ export interface PruneStartEvent {
   jobs: number;
   /** The output folder. */
   out: string;
-  /** The runs, in order. */
+  /** The runs, in order: the pruned ones, then their controls (`config.control`). */
   runs: {
     /** The checkpoint it starts from; null: from scratch. */
     from: string | null;
     /** Its output folder. */
     dir: string;
+    /** Whether it is a control run (nothing pruned, same epochs). */
+    control: boolean;
   }[];
 }
 
@@ -77,6 +79,12 @@ export interface PruneRunResult {
     /** Mean per-class accuracy. */
     meanClass: number;
   };
+}
+
+/** Each pruned fold with its control's accuracy (controls in the order of the folds that have one). */
+function withControls(folds: readonly PruneResult[], controls: readonly PruneResult[]): PruneResult[] {
+  const byFold = new Map(controls.map((c) => [c.foldIndex, c.metrics.top1]));
+  return folds.map((fold) => ({ ...fold, controlTop1: byFold.get(fold.foldIndex) ?? null }));
 }
 
 /** Checkpoints to prune: a file, or every fold-N/model.ckpt of a `train` output directory. */
@@ -133,21 +141,32 @@ async function pruneRuns(
   checkRunFolder(out, resume);
   const starts = config.from ? startingCheckpoints(config.from) : [{ checkpoint: undefined, fold: '' }];
   await writeJsonAtomic(join(out, 'config.json'), config);
-  const jobs: PruneJob[] = starts.map((s, i) => ({
+  const pruned: PruneJob[] = starts.map((s, i) => ({
     config,
     checkpoint: s.checkpoint,
     dir: starts.length > 1 ? join(out, s.fold) : out,
     command,
     ...(s.checkpoint ? {} : { foldIndex: config.fold === 'all' ? i : config.fold - 1 }),
   }));
+  const controls = config.control
+    ? pruned
+        .filter((job) => job.checkpoint)
+        .map((job) => ({ ...job, dir: join(job.dir, 'control'), control: true }))
+    : [];
+  const jobs = [...pruned, ...controls];
   const { method, rate, budget } = config;
-  const runs = jobs.map((job) => ({ from: job.checkpoint ?? null, dir: job.dir }));
+  const runs = jobs.map((job) => ({
+    from: job.checkpoint ?? null,
+    dir: job.dir,
+    control: job.control === true,
+  }));
   onProgress({ type: 'start', method, rate, budget, jobs: config.jobs, out, runs });
-  const folds = await runFoldJobs<PruneResult>(
+  const results = await runFoldJobs<PruneResult>(
     jobs.map((args) => jobSpec('../prune/run.js', import.meta.url, 'pruneFold', args)),
     config.jobs,
     { signal, onProgress },
   );
+  const folds = withControls(results.slice(0, pruned.length), results.slice(pruned.length));
   await writeJsonAtomic(join(out, 'summary.json'), folds);
   const { top1, meanClass } = meanMetrics(folds.map((r) => r.metrics));
   return { out, config, folds, mean: { top1, meanClass } };

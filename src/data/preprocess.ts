@@ -9,8 +9,8 @@
  *     `normalizeSequence` (identical at inference), plus augmentation when an `rng` is passed
  *     (training; off by default).
  *
- * Per sequence, in this order: temporal crop (augmentation) → centring → scale normalization →
- * temporal resampling or chunking → rotation, scaling, jitter (augmentation).
+ * Per sequence, in this order: temporal crop (augmentation) → centring → view normalisation →
+ * scale normalization → temporal resampling or chunking → rotation, scaling, jitter (augmentation).
  */
 import {
   centeredFrames,
@@ -18,6 +18,8 @@ import {
   jointDistance,
   normalizeSequence,
   parseFittedPreprocessing,
+  rotateToView,
+  type ViewNormalization,
 } from '@skelprune/runtime/internal';
 import { z } from 'zod';
 import type { Rng } from '../engine/random.js';
@@ -86,6 +88,21 @@ const centerChoiceSchema = z.union([
   }),
 ]);
 
+const jointList = z.array(z.int().nonnegative()).min(1);
+const viewChoiceSchema = z.union([
+  z.enum(['none', 'auto']),
+  z.strictObject({
+    /** Joints whose mean starts the right direction (e.g. left shoulder and left hip). */
+    rightFrom: jointList,
+    /** Joints whose mean ends it (e.g. right shoulder and right hip). */
+    rightTo: jointList,
+    /** Joints whose mean starts the up direction (e.g. both hips). */
+    upFrom: jointList,
+    /** Joints whose mean ends it (e.g. both shoulders). */
+    upTo: jointList,
+  }),
+]);
+
 /** What a user configures; every field is optional (see the defaults). */
 export const preprocessConfigSchema = z.strictObject({
   /**
@@ -98,6 +115,14 @@ export const preprocessConfigSchema = z.strictObject({
    * `dataset`: the skeleton's default. Default `dataset`.
    */
   centerMode: z.enum(['dataset', 'first-frame', 'every-frame']).default('dataset'),
+  /**
+   * Rotate each sequence into its body's own frame (right = left → right shoulders and hips, up =
+   * hips → shoulders) or its hand's (right = pinky → index MCP, up = wrist → middle MCP), so the
+   * camera's viewpoint stops mattering. `auto`: find those joints by name (an error names what is
+   * missing); `{ rightFrom, rightTo, upFrom, upTo }`: joint indices; `none`: keep the camera's view.
+   * Default `none`; generic: `auto` where the joints are found.
+   */
+  view: viewChoiceSchema.default('none'),
   /**
    * `global-std`: divide by the standard deviation of all centred training coordinates.
    * `bone-length`: set every bone to its mean training length, then divide by the mean bone length.
@@ -141,7 +166,15 @@ export function fitPreprocessing(
   const resolved = parsePreprocessConfig(config);
   const joints = graph.jointNames.length;
   const center = resolveCenter(resolved, graph);
-  const base = { version: 1 as const, persons: graph.persons, joints, center, temporal: resolved.temporal };
+  const view = resolveView(resolved.view, graph);
+  const base = {
+    version: 1 as const,
+    persons: graph.persons,
+    joints,
+    center,
+    view,
+    temporal: resolved.temporal,
+  };
   const unscaled: FittedPreprocessing = { ...base, scale: { method: 'none' }, augment: resolved.augment };
   if (resolved.scale === 'none') return unscaled;
   if (train.length === 0) {
@@ -179,12 +212,79 @@ function resolveCenter(
   return { joint, mode };
 }
 
+/** The joints of a view normalisation: as given, found by name (`auto`), or none. */
+function resolveView(
+  choice: ResolvedPreprocessConfig['view'],
+  graph: SkeletonGraph,
+): ViewNormalization | null {
+  if (choice === 'none') return null;
+  const joints = graph.jointNames.length;
+  if (typeof choice === 'object') {
+    for (const [key, list] of Object.entries(choice)) {
+      const outside = list.find((j) => j >= joints);
+      if (outside !== undefined) {
+        throw new ConfigError(
+          `preprocessing: view.${key}: expected joints 0-${joints - 1}, found ${outside}`,
+        );
+      }
+    }
+    return choice;
+  }
+  const view = viewJointsByName(graph.jointNames);
+  if (view === null) {
+    throw new ConfigError(
+      `preprocessing: view 'auto' needs left and right shoulders and hips (a body) or a wrist with index, middle and pinky MCPs (a hand); none found among: ${graph.jointNames.join(', ')}. Give the joints as view: { rightFrom, rightTo, upFrom, upTo }, or use view: none`,
+    );
+  }
+  return view;
+}
+
+/**
+ * A body's or a hand's view joints, found by their names (case and separators ignored): `left_hip`,
+ * `HipLeft`, `LEFT_SHOULDER`, `l_shoulder`; `Wrist`, `IMCP` or `index_mcp`, `MMCP`, `PMCP` or
+ * `pinky_mcp`/`little_mcp`. Null when neither set is complete.
+ */
+export function viewJointsByName(names: readonly string[]): ViewNormalization | null {
+  const words = names.map((name) =>
+    name
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean),
+  );
+  const find = (test: (w: string[]) => boolean) => words.findIndex(test);
+  const side = (w: string[], s: 'left' | 'right') => w.includes(s) || w.includes(s[0]);
+  const body = (part: string, s: 'left' | 'right') => find((w) => w.includes(part) && side(w, s));
+  const [ls, rs, lh, rh] = [
+    body('shoulder', 'left'),
+    body('shoulder', 'right'),
+    body('hip', 'left'),
+    body('hip', 'right'),
+  ];
+  if (Math.min(ls, rs, lh, rh) >= 0) {
+    return { rightFrom: [ls, lh], rightTo: [rs, rh], upFrom: [lh, rh], upTo: [ls, rs] };
+  }
+  const mcp = (short: string, ...fingers: string[]) =>
+    find((w) => w.join('') === short || (w.includes('mcp') && fingers.some((f) => w.includes(f))));
+  const wrist = find((w) => w.includes('wrist'));
+  const [index, middle, pinky] = [
+    mcp('imcp', 'index'),
+    mcp('mmcp', 'middle'),
+    mcp('pmcp', 'pinky', 'little'),
+  ];
+  if (Math.min(wrist, index, middle, pinky) >= 0) {
+    return { rightFrom: [pinky], rightTo: [index], upFrom: [wrist], upTo: [middle] };
+  }
+  return null;
+}
+
 function globalStd(train: readonly SkeletonSequence[], fitted: FittedPreprocessing): number {
   let count = 0;
   let sum = 0;
   let sumSquares = 0;
   for (const sequence of train) {
     const values = centeredFrames(sequence, fitted.center, 0, sequence.frames);
+    if (fitted.view) rotateToView(values, sequence.frames, sequence.persons, sequence.joints, fitted.view);
     for (const v of values) {
       sum += v;
       sumSquares += v * v;

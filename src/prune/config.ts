@@ -28,6 +28,12 @@ export const pruneConfigSchema = z.strictObject({
   finetuneEpochs: z.int().min(0).default(20),
   /** Learning rate of the fine-tuning phase. Default 3e-4. */
   finetuneLr: z.number().positive().default(3e-4),
+  /**
+   * Also train the starting (dense) model for the same phases, epochs and learning rates with nothing
+   * pruned, and report it beside the pruned model: a control that tells "pruning helped" from "it
+   * trained longer". Runs only when starting from a checkpoint. Default true.
+   */
+  control: z.boolean().default(true),
   /** Weight of distillation from the starting (dense) model in every epoch after it; 0 = off. Default 0. */
   distill: z.number().min(0).default(0),
   /** Softmax temperature of that distillation. Default 4. */

@@ -74,6 +74,21 @@ export function applyHardMasks(weights: readonly PrunableWeight[], masks: readon
   });
 }
 
+/**
+ * The control of a pruning run: the same phases, epochs and learning rates with nothing pruned, so
+ * "the pruned model beats the dense one" can be told apart from "it trained longer".
+ */
+export function keepEverything(weights: readonly PrunableWeight[]): Pruner {
+  return {
+    trainsPhase: true,
+    hooks: {},
+    start() {},
+    harden: () => weights.map((w) => new Uint8Array(w.rows * w.cols).fill(1)),
+    save: () => ({ json: {}, tensors: {} }),
+    load() {},
+  };
+}
+
 export function removeTransforms(weights: readonly PrunableWeight[]): void {
   for (const w of weights) w.layer.transform = null;
 }

@@ -95,6 +95,12 @@ export function formatPruneReport(result: PruneResult): string {
   const flops = flopTotals(result);
   const removed = (after: number) => formatPercent(1 - after / flops.dense);
   const dense = result.denseTop1 === null ? '' : ` (unpruned ${formatPercent(result.denseTop1)})`;
+  const control =
+    result.controlTop1 === null
+      ? []
+      : [
+          `control: the unpruned model trained the same extra epochs, nothing pruned: top-1 ${formatPercent(result.controlTop1)} (pruned ${formatSigned(result.metrics.top1 - result.controlTop1)} points)`,
+        ];
   return [
     `${result.method} at ${formatPercent(result.rate)} of prunable ${BUDGET_WORDS[result.budget]}, fold ${result.foldIndex + 1} (${result.fold})`,
     '',
@@ -106,5 +112,12 @@ export function formatPruneReport(result: PruneResult): string {
     `FLOPs per sequence: ${count(flops.dense)} dense → ${count(flops.structured)} compacted (−${removed(flops.structured)}) → ${count(flops.sparse)} sparse (−${removed(flops.sparse)})`,
     `structured share: ${formatPercent(structuredShare(result))} of the pruned weights lie in whole removed rows, columns or blocks`,
     `test accuracy: top-1 ${formatPercent(result.metrics.top1)}${dense}, mean-class ${formatPercent(result.metrics.meanClass)}`,
+    ...control,
   ].join('\n');
+}
+
+/** A difference of two accuracies in percentage points, with its sign. */
+function formatSigned(difference: number): string {
+  const points = (difference * 100).toFixed(1);
+  return difference >= 0 ? `+${points}` : points;
 }

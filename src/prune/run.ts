@@ -31,7 +31,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { type BudgetKind, flopRate, makeBudget } from './budget.js';
 import { type PruneConfig, pruneConfigSchema } from './config.js';
 import { type HardMask, type MaskStructure, maskStructure, pruningRate } from './masks.js';
-import { applyHardMasks, createPruner } from './methods.js';
+import { applyHardMasks, createPruner, keepEverything } from './methods.js';
 
 export interface PruneJob {
   config: PruneConfig;
@@ -41,7 +41,12 @@ export interface PruneJob {
   foldIndex?: number;
   dir: string;
   command: string;
+  /** Run the control instead: the same phases and epochs with nothing pruned (`keepEverything`). */
+  control?: boolean;
 }
+
+/** The method name of a control run's result. */
+export const CONTROL_METHOD = 'dense control';
 
 /** One pruned fold: achieved rates, test metrics, per-layer mask structure and costs, the checkpoint. */
 export interface PruneResult {
@@ -63,6 +68,11 @@ export interface PruneResult {
   metrics: ClassificationMetrics;
   /** Test accuracy of the starting (unpruned) model; null when pruning from scratch. */
   denseTop1: number | null;
+  /**
+   * Test accuracy of the control: the starting model trained for the same extra epochs with the same
+   * learning rates, nothing pruned. Null when not run (from scratch, or `control: false`).
+   */
+  controlTop1: number | null;
   /** What each prunable weight's mask keeps, layer by layer. */
   layers: {
     /** The layer, e.g. `conv`. */
@@ -83,8 +93,9 @@ export interface PruneResult {
 export type PruneEvent = FoldEvent;
 
 function identity(job: PruneJob): string {
-  const { jobs: _jobs, out: _out, from: _from, ...config } = job.config;
-  return JSON.stringify({ config, checkpoint: job.checkpoint ?? null, fold: job.foldIndex ?? null });
+  const { jobs: _jobs, out: _out, from: _from, control: _control, ...config } = job.config;
+  const run = { config, checkpoint: job.checkpoint ?? null, fold: job.foldIndex ?? null };
+  return JSON.stringify(job.control ? { ...run, control: true } : run);
 }
 
 /** Settings saved by an earlier version compare with their newer defaults filled in. */
@@ -93,16 +104,18 @@ function sameSettings(savedIdentity: string, job: PruneJob): boolean {
     config: unknown;
     checkpoint: string | null;
     fold: number | null;
+    control?: boolean;
   };
   const config = pruneConfigSchema.safeParse(saved.config);
   if (!config.success) return false;
-  const { checkpoint, fold } = saved;
+  const { checkpoint, fold, control } = saved;
   return (
     identity({
       ...job,
       config: config.data,
       checkpoint: checkpoint ?? undefined,
       foldIndex: fold ?? undefined,
+      control,
     }) === identity(job)
   );
 }
@@ -167,17 +180,23 @@ function distillation(config: PruneConfig, start: Start): ((step: StepContext) =
   return distillationTerm(teacher, { weight, temperature });
 }
 
+/** The result a finished run of `job` saved in its folder; null when there is none with its settings. */
+export async function savedPruneResult(job: PruneJob): Promise<PruneResult | null> {
+  const resultPath = join(job.dir, 'result.json');
+  if (!existsSync(resultPath)) return null;
+  const saved = JSON.parse(await readFile(resultPath, 'utf8')) as PruneResult & { identity: string };
+  // The checkpoint is where this run's folder is now, wherever it was when the run wrote it.
+  return sameSettings(saved.identity, job) ? { ...saved, checkpoint: join(job.dir, 'model.ckpt') } : null;
+}
+
 export async function pruneFold(
   job: PruneJob,
   onEvent: (event: PruneEvent) => void = () => {},
 ): Promise<PruneResult> {
   const { config, dir } = job;
   const resultPath = join(dir, 'result.json');
-  if (existsSync(resultPath)) {
-    const saved = JSON.parse(await readFile(resultPath, 'utf8')) as PruneResult & { identity: string };
-    // The checkpoint is where this run's folder is now, wherever it was when the run wrote it.
-    if (sameSettings(saved.identity, job)) return { ...saved, checkpoint: join(dir, 'model.ckpt') };
-  }
+  const saved = await savedPruneResult(job);
+  if (saved) return saved;
   const dataset = await loadRunDataset(config);
   const start = await startingPoint(job, dataset);
   const { model, input } = start;
@@ -192,17 +211,24 @@ export async function pruneFold(
 
   const weights = model.prunableWeights();
   const budget = makeBudget(weights, config.rate, config.budget);
-  const pruner = createPruner(
-    config.method,
-    {
-      weights,
-      budget,
-      epochs: config.pruneEpochs,
-      rng: new Rng(config.seed).fork('prune'),
-      training: () => model.training,
-    },
-    { ctf: config.ctf, magnitude: config.magnitude, l1Lambda: config.l1Lambda, l0Lambda: config.l0Lambda },
-  );
+  const pruner = job.control
+    ? keepEverything(weights)
+    : createPruner(
+        config.method,
+        {
+          weights,
+          budget,
+          epochs: config.pruneEpochs,
+          rng: new Rng(config.seed).fork('prune'),
+          training: () => model.training,
+        },
+        {
+          ctf: config.ctf,
+          magnitude: config.magnitude,
+          l1Lambda: config.l1Lambda,
+          l0Lambda: config.l0Lambda,
+        },
+      );
   const distill = distillation(config, start);
   const pruneEpochs = pruner.trainsPhase ? config.pruneEpochs : 0;
   const finetuneEpochs = pruner.trainsPhase
@@ -268,7 +294,7 @@ export async function pruneFold(
   const metrics = finetuner.evaluateBatch(testBatch).metrics;
   const achievedRate = pruningRate(masks);
   const result: PruneResult = {
-    method: config.method,
+    method: job.control ? CONTROL_METHOD : config.method,
     rate: config.rate,
     budget: config.budget,
     achievedRate,
@@ -277,6 +303,7 @@ export async function pruneFold(
     foldIndex: start.foldIndex,
     metrics,
     denseTop1,
+    controlTop1: null,
     layers: weights.map((w, i) => ({
       name: w.name,
       structure: maskStructure(masks[i], w.rows, w.cols, tiling(w.blocks, w.rows, w.cols)),
@@ -287,7 +314,7 @@ export async function pruneFold(
     classNames: [...dataset.classNames],
   };
   const pruning = {
-    method: config.method,
+    method: result.method,
     rate: config.rate,
     budget: config.budget,
     achievedRate,

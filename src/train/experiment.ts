@@ -26,6 +26,7 @@ import { SkelpruneError } from '../errors.js';
 import { SkeletonGcn } from '../model/gcn.js';
 import { modelInputFromGraph } from '../model/input.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { note } from '../util/notes.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, saveCheckpoint } from './checkpoint.js';
 import { type ClassificationMetrics, formatConfusion } from './metrics.js';
 import { type RunConfig, runConfigSchema } from './run-config.js';
@@ -74,8 +75,26 @@ export async function loadRunDataset(config: {
   synthetic?: SyntheticOptions;
 }): Promise<Dataset> {
   checkDatasetSource(config);
-  if (config.dataset === 'synthetic') return loadDataset({ kind: 'synthetic', synthetic: config.synthetic });
-  return loadDataset({ kind: config.dataset, path: config.path ?? '' });
+  const dataset =
+    config.dataset === 'synthetic'
+      ? await loadDataset({ kind: 'synthetic', synthetic: config.synthetic })
+      : await loadDataset({ kind: config.dataset, path: config.path ?? '' });
+  noteDatasetIssues(dataset, config);
+  return dataset;
+}
+
+/**
+ * Training on data with issues is allowed (most are skipped files), but never silent: a note counts
+ * them and points at `data inspect`; a leak is spelled out, since it inflates every test score.
+ */
+function noteDatasetIssues(dataset: Dataset, source: { dataset: RunConfig['dataset']; path?: string }): void {
+  if (dataset.issues.length === 0) return;
+  const where = source.path === undefined ? '' : ` --path ${source.path}`;
+  note(
+    `${dataset.name}: ${dataset.issues.length} data issue(s); see them with skelprune data inspect --dataset ${source.dataset}${where}`,
+  );
+  for (const issue of dataset.issues)
+    if (issue.message.startsWith('LEAK')) note(`${issue.file}: ${issue.message}`);
 }
 
 /**
@@ -191,16 +210,22 @@ function sameSettings(savedIdentity: string, config: RunConfig): boolean {
   return saved.success && identity(saved.data) === identity(config);
 }
 
+/** The result a finished run of `job` saved in its folder; null when there is none with its settings. */
+export async function savedFoldResult(job: FoldJob): Promise<FoldResult | null> {
+  const resultPath = join(job.dir, 'result.json');
+  if (!existsSync(resultPath)) return null;
+  const saved = JSON.parse(await readFile(resultPath, 'utf8')) as FoldResult & { identity: string };
+  return sameSettings(saved.identity, job.config) ? saved : null;
+}
+
 export async function trainFold(
   job: FoldJob,
   onEvent: (event: FoldEvent) => void = () => {},
 ): Promise<FoldResult> {
   const { config, foldIndex, dir } = job;
   const resultPath = join(dir, 'result.json');
-  if (existsSync(resultPath)) {
-    const saved = JSON.parse(await readFile(resultPath, 'utf8')) as FoldResult & { identity: string };
-    if (sameSettings(saved.identity, config)) return saved;
-  }
+  const saved = await savedFoldResult(job);
+  if (saved) return saved;
 
   const dataset = await loadRunDataset(config);
   const data = foldData(dataset, runProtocol(config, dataset), foldIndex, config);

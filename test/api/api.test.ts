@@ -140,6 +140,29 @@ describe('the API runs train → prune → export exactly as the CLI does', () =
     assert.deepEqual([...phases], ['prune', 'finetune']);
   });
 
+  it('runs the control beside: the dense model trained the same extra epochs, nothing pruned', async () => {
+    const [fold] = (
+      await prune({ ...pruning, from: dense.folds[0].checkpoint, out: join(dir, 'ctf'), resume: true })
+    ).folds;
+    assert.equal(typeof fold.controlTop1, 'number');
+    const control = await loadModel(join(dir, 'ctf', 'control', 'model.ckpt'));
+    const start = await loadModel(dense.folds[0].checkpoint);
+    const masks = Object.values(control.masks);
+    assert.ok(masks.length > 0 && masks.every((m) => m.every((v) => v === 1)), 'nothing pruned');
+    const weights = (m: typeof control) => Object.values(m.model.stateDict()).map((t) => [...t.toArray()]);
+    assert.notDeepEqual(weights(control), weights(start), 'it trained');
+    const summary = JSON.parse(readFileSync(join(cliPruned, 'summary.json'), 'utf8'));
+    assert.equal(summary[0].controlTop1, fold.controlTop1, 'the CLI ran the same control');
+    const noControl = await prune({
+      ...pruning,
+      from: dense.folds[0].checkpoint,
+      out: join(dir, 'ctf-alone'),
+      control: false,
+    });
+    assert.equal(noControl.folds[0].controlTop1, null);
+    assert.ok(!existsSync(join(dir, 'ctf-alone', 'control')));
+  });
+
   it('exports the same .skp model, as bytes and as files, and the runtime classifies with it', async () => {
     const checkpoint = join(dir, 'ctf', 'model.ckpt');
     const exported = await exportModelBytes({ model: checkpoint, onnx: true });

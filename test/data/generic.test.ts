@@ -276,7 +276,9 @@ describe('generic format reader', () => {
     const dataset = await loadGeneric(dir);
     assert.deepEqual([...dataset.sequences[0].positions], frame(1).flat());
     assert.ok(
-      dataset.issues.some((i) => /^channels confidence after x, y, z: read and checked, not used/.test(i.message)),
+      dataset.issues.some((i) =>
+        /^channels confidence after x, y, z: read and checked, not used/.test(i.message),
+      ),
     );
     const bad = JSON.stringify({ id: 'a', label: 0, subject: 's', frames: [frame(1)] });
     assert.match(

@@ -7,6 +7,7 @@ import {
   type PreprocessConfig,
   parseFittedPreprocessing,
   preprocessSequence,
+  viewJointsByName,
 } from '../../src/data/preprocess.js';
 import type { SkeletonGraph, SkeletonSequence } from '../../src/data/types.js';
 import { Rng } from '../../src/engine/random.js';
@@ -191,6 +192,119 @@ describe('preprocessing: scale normalization', () => {
       assert.ok(Math.abs(at(out, 2, p, 2, 0) - at(out, 2, p, 1, 0) - 1) < 1e-6);
       assert.ok(Math.abs(at(out, 2, p, 1, 0) - at(out, 2, p, 0, 0) - 1) < 1e-6);
     }
+  });
+});
+
+describe('preprocessing: view normalisation', () => {
+  const body: SkeletonGraph = {
+    jointNames: ['hip_center', 'shoulder_left', 'shoulder_right', 'hip_left', 'hip_right', 'hand_left'],
+    bones: [
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [0, 4],
+      [1, 5],
+    ],
+    persons: 1,
+    centerJoint: 0,
+    centerMode: 'first-frame',
+  };
+  // A body facing +z in its own frame: right = +x, up = +y; the hand moves over time.
+  const own = [
+    [0, 0, 0],
+    [-0.2, 0.5, 0],
+    [0.2, 0.5, 0],
+    [-0.1, 0, 0],
+    [0.1, 0, 0],
+    [-0.3, 0.2, 0.3],
+  ];
+  function seen(rotate: (p: number[]) => number[], offset: number[]): SkeletonSequence {
+    const frames = 4;
+    const positions = new Float32Array(frames * own.length * 3);
+    for (let f = 0; f < frames; f++) {
+      own.forEach((point, j) => {
+        const moved = j === 5 ? [point[0], point[1] + 0.1 * f, point[2]] : point;
+        rotate(moved).forEach((v, axis) => {
+          positions[(f * own.length + j) * 3 + axis] = v + offset[axis];
+        });
+      });
+    }
+    return {
+      id: 's',
+      label: 0,
+      subject: 's',
+      frames,
+      persons: 1,
+      joints: own.length,
+      positions,
+      source: 's',
+    };
+  }
+  const turn = (angle: number, tilt: number) => (p: number[]) => {
+    const [c, s, ct, st] = [Math.cos(angle), Math.sin(angle), Math.cos(tilt), Math.sin(tilt)];
+    const [x, y, z] = [c * p[0] + s * p[2], p[1], -s * p[0] + c * p[2]];
+    return [x, ct * y - st * z, st * y + ct * z];
+  };
+
+  it("finds body and hand joints by name in the datasets' own spellings", () => {
+    const sbu = ['HEAD', 'NECK', 'TORSO', 'LEFT_SHOULDER', 'LEFT_ELBOW', 'LEFT_HAND', 'RIGHT_SHOULDER'];
+    const sbuFull = [...sbu, 'RIGHT_ELBOW', 'RIGHT_HAND', 'LEFT_HIP', 'LEFT_KNEE', 'LEFT_FOOT', 'RIGHT_HIP'];
+    assert.deepEqual(viewJointsByName(sbuFull), {
+      rightFrom: [3, 9],
+      rightTo: [6, 12],
+      upFrom: [9, 12],
+      upTo: [3, 6],
+    });
+    assert.deepEqual(viewJointsByName(['HipLeft', 'HipRight', 'ShoulderLeft', 'ShoulderRight']), {
+      rightFrom: [2, 0],
+      rightTo: [3, 1],
+      upFrom: [0, 1],
+      upTo: [2, 3],
+    });
+    const fpha = ['Wrist', 'TMCP', 'IMCP', 'MMCP', 'RMCP', 'PMCP'];
+    assert.deepEqual(viewJointsByName(fpha), { rightFrom: [5], rightTo: [2], upFrom: [0], upTo: [3] });
+    const named = ['wrist', 'index_finger_mcp', 'middle_finger_mcp', 'pinky_mcp'];
+    assert.deepEqual(viewJointsByName(named), { rightFrom: [3], rightTo: [1], upFrom: [0], upTo: [2] });
+    assert.equal(viewJointsByName(['ROOT', 'TORSO', 'HAND']), null);
+    assert.throws(
+      () => fitPreprocessing([], graph, { view: 'auto', scale: 'none' }),
+      (error: Error) =>
+        error instanceof ConfigError && /view 'auto' needs left and right shoulders/.test(error.message),
+    );
+  });
+
+  it('gives the same output whichever way the camera looked at the body', () => {
+    const config: PreprocessConfig = { view: 'auto', scale: 'none', temporal: { frames: 4 } };
+    const fitted = fitPreprocessing([], body, config);
+    assert.deepEqual(fitted.view, { rightFrom: [1, 3], rightTo: [2, 4], upFrom: [3, 4], upTo: [1, 2] });
+    const reference = preprocessSequence(
+      seen((p) => p, [0, 0, 0]),
+      fitted,
+    );
+    for (const [angle, tilt] of [
+      [2.1, 0],
+      [-0.7, 0.4],
+    ]) {
+      const other = preprocessSequence(seen(turn(angle, tilt), [1, 2, 3]), fitted);
+      for (const [k, v] of other.entries()) {
+        assert.ok(Math.abs(v - reference[k]) < 1e-5, `value ${k}: ${v} vs ${reference[k]}`);
+      }
+      const unrotated = preprocessSequence(seen(turn(angle, tilt), [1, 2, 3]), { ...fitted, view: null });
+      assert.ok(
+        unrotated.some((v, k) => Math.abs(v - reference[k]) > 0.05),
+        'without it the view shows',
+      );
+    }
+    // In its own frame the shoulders lie along x, symmetric about the centred hips.
+    assert.ok(Math.abs(reference[3] + reference[6]) < 1e-5 && reference[6] > 0);
+    assert.ok(Math.abs(reference[4] - reference[7]) < 1e-5 && Math.abs(reference[5]) < 1e-5);
+  });
+
+  it('reads fitted records written before view normalisation as having none', () => {
+    const fitted = fitPreprocessing([], body, { view: 'auto', scale: 'none' });
+    const { view: _view, ...older } = fitted;
+    assert.equal(parseFittedPreprocessing(JSON.parse(JSON.stringify(older))).view, null);
+    assert.deepEqual(parseFittedPreprocessing(JSON.parse(JSON.stringify(fitted))).view, fitted.view);
   });
 });
 

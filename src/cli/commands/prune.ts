@@ -1,5 +1,5 @@
 /** `skelprune prune`: prune trained checkpoints (or train pruned from scratch) to an exact budget. */
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { FoldProgressEvent } from '../../api/progress.js';
 import { type PruneRunResult, runPruning } from '../../api/prune.js';
@@ -43,6 +43,10 @@ export function registerPruneCommand(program: Command): void {
       'weight of distillation from the --from model while pruning and fine-tuning; 0 = off (default: 0)',
       parseNumber,
     )
+    .option(
+      '--no-control',
+      'skip the control run (the --from model trained the same extra epochs, nothing pruned); default: run it',
+    )
     .option('--seed <n>', 'random seed (default: 0)', parseNumber)
     .option('--jobs <n>', 'folds pruned in parallel worker processes (default: 1)', parseNumber)
     .option('--out <dir>', 'output directory (default: runs/prune-<method>-<rate>)')
@@ -72,6 +76,8 @@ export function registerPruneCommand(program: Command): void {
       ]) {
         if (options[key] !== undefined) flags[key] = options[key];
       }
+      // commander defaults a --no- flag to true; only its use may override the config file.
+      if (options.control === false) flags.control = false;
       const config = resolvePruneConfig(
         file,
         { ...parseOverrides((options.set as string[]) ?? []), ...flags },
@@ -92,10 +98,12 @@ export async function prune(config: PruneConfig, resume: boolean, command: strin
       command: `skelprune ${command}`,
       onProgress: (event) => {
         if (event.type !== 'start') return report(tasks, event);
-        for (const run of event.runs)
-          tasks.push(
-            progress.task(event.runs.length > 1 ? `${basename(run.dir)} ${event.method}` : event.method),
-          );
+        for (const run of event.runs) {
+          const what = run.control ? 'control (nothing pruned)' : event.method;
+          const fold = basename(run.control ? dirname(run.dir) : run.dir);
+          const several = event.runs.filter((r) => r.control === run.control).length > 1;
+          tasks.push(progress.task(several ? `${fold} ${what}` : what));
+        }
       },
     });
   } finally {
@@ -133,17 +141,27 @@ function report(tasks: readonly ProgressTask[], event: FoldProgressEvent): void 
 function printMean(results: readonly PruneResult[]): void {
   const mean = meanMetrics(results.map((r) => r.metrics));
   const rows = [
-    ['fold', 'top-1', 'unpruned', 'achieved rate', 'FLOPs kept (compacted)', 'structured share', 'time'],
+    [
+      'fold',
+      'top-1',
+      'unpruned',
+      'control',
+      'achieved rate',
+      'FLOPs kept (compacted)',
+      'structured share',
+      'time',
+    ],
     ...results.map((r) => [
       `${r.foldIndex + 1} ${r.fold}`,
       formatPercent(r.metrics.top1),
       r.denseTop1 === null ? '-' : formatPercent(r.denseTop1),
+      r.controlTop1 === null ? '-' : formatPercent(r.controlTop1),
       formatPercent(r.achievedRate, 2),
       formatPercent(flopTotals(r).structured / flopTotals(r).dense),
       formatPercent(structuredShare(r)),
       formatDuration(r.seconds),
     ]),
-    ['mean', formatPercent(mean.top1), '', '', '', '', ''],
+    ['mean', formatPercent(mean.top1), '', '', '', '', '', ''],
   ];
-  console.log(`\n${formatTable(rows, 'lrrrrrr', true).join('\n')}`);
+  console.log(`\n${formatTable(rows, 'lrrrrrrr', true).join('\n')}`);
 }

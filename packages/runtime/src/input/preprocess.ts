@@ -78,6 +78,25 @@ export type ScaleNormalization =
       unit: number;
     };
 
+/**
+ * A view normalisation: each sequence is rotated into a frame of its own body (or hand), so that the
+ * camera's viewpoint stops mattering. Two directions are measured on the first person, averaged over
+ * the sequence's frames: "right" from the mean of `rightFrom` joints to the mean of `rightTo` joints
+ * (e.g. left shoulder and hip → right shoulder and hip; pinky MCP → index MCP), and "up" from `upFrom`
+ * to `upTo` (hips → shoulders; wrist → middle MCP). The new x axis is right, y is up made orthogonal to
+ * it, z completes a right-handed frame.
+ */
+export interface ViewNormalization {
+  /** Joints whose mean is where the right direction starts. */
+  rightFrom: number[];
+  /** Joints whose mean is where it ends. */
+  rightTo: number[];
+  /** Joints whose mean is where the up direction starts. */
+  upFrom: number[];
+  /** Joints whose mean is where it ends. */
+  upTo: number[];
+}
+
 /** A preprocessing resolved against a skeleton and training data: everything inference needs, as JSON. */
 export interface FittedPreprocessing {
   /** Version of this record's layout. */
@@ -93,6 +112,8 @@ export interface FittedPreprocessing {
     /** Which frame's centre each frame is moved by. */
     mode: CenterMode;
   };
+  /** The rotation into the body's (or hand's) own frame, after centring; null: none. */
+  view: ViewNormalization | null;
   /** How centred coordinates are scaled. */
   scale: ScaleNormalization;
   /** How the sequence is brought to a fixed number of frames. */
@@ -120,6 +141,7 @@ function readFitted(json: unknown, path: string): FittedPreprocessing {
     'persons',
     'joints',
     'center',
+    'view',
     'scale',
     'temporal',
     'augment',
@@ -132,6 +154,8 @@ function readFitted(json: unknown, path: string): FittedPreprocessing {
     persons,
     joints,
     center: readCenter(`${path}.center`, o.center, joints),
+    // Files written before view normalisation existed have no `view`: none.
+    view: o.view === undefined || o.view === null ? null : readView(`${path}.view`, o.view, joints),
     scale: readScale(`${path}.scale`, o.scale, joints),
     temporal: readTemporal(`${path}.temporal`, o.temporal),
     augment: readAugment(`${path}.augment`, o.augment),
@@ -145,6 +169,16 @@ function readCenter(path: string, value: unknown, joints: number): FittedPreproc
     joint: check.integer(`${path}.joint`, o.joint, 0, joints - 1),
     mode: check.oneOf(`${path}.mode`, o.mode, ['first-frame', 'every-frame'] as const),
   };
+}
+
+function readView(path: string, value: unknown, joints: number): ViewNormalization {
+  const o = check.object(path, value, ['rightFrom', 'rightTo', 'upFrom', 'upTo']);
+  const list = (key: keyof ViewNormalization) => {
+    const items = check.array(`${path}.${key}`, o[key], joints);
+    if (items.length === 0) check.invalid(`${path}.${key}`, 'at least one joint', '[]');
+    return items.map((v, i) => check.integer(`${path}.${key}.${i}`, v, 0, joints - 1));
+  };
+  return { rightFrom: list('rightFrom'), rightTo: list('rightTo'), upFrom: list('upFrom'), upTo: list('upTo') };
 }
 
 function readScale(path: string, value: unknown, joints: number): ScaleNormalization {
@@ -215,6 +249,7 @@ export function normalizeSequence(
   }
   if (frames < 1) throw new SkelpruneError(`sequence ${sequence.id}: has no frames`);
   const values = centeredFrames(sequence, fitted.center, start, frames);
+  if (fitted.view) rotateToView(values, frames, sequence.persons, sequence.joints, fitted.view);
   normalizeScale(values, frames, sequence.persons, sequence.joints, fitted.scale);
   return fitted.temporal.mode === 'resample'
     ? resample(values, frames, fitted.temporal.frames)
@@ -251,6 +286,52 @@ export function centeredFrames(
     for (let k = 0; k < frameSize; k++) values[f * frameSize + k] -= point[k % 3];
   }
   return values;
+}
+
+/**
+ * Rotates every point of `values` ([frames, persons, joints, 3], centred) into the frame the view
+ * normalisation defines on the first person. A direction of zero length (joints on top of each
+ * other, or right and up parallel) leaves the sequence as it is.
+ */
+export function rotateToView(
+  values: Float64Array,
+  frames: number,
+  persons: number,
+  joints: number,
+  view: ViewNormalization,
+): void {
+  const frameSize = persons * joints * 3;
+  const meanDirection = (from: number[], to: number[]) => {
+    const direction = [0, 0, 0];
+    for (let f = 0; f < frames; f++) {
+      for (let axis = 0; axis < 3; axis++) {
+        const at = (list: number[]) =>
+          list.reduce((sum, j) => sum + values[f * frameSize + j * 3 + axis], 0) / list.length;
+        direction[axis] += at(to) - at(from);
+      }
+    }
+    return direction;
+  };
+  const x = unit(meanDirection(view.rightFrom, view.rightTo));
+  const up = meanDirection(view.upFrom, view.upTo);
+  if (x === null) return;
+  const along = dot(up, x);
+  const y = unit([up[0] - along * x[0], up[1] - along * x[1], up[2] - along * x[2]]);
+  if (y === null) return;
+  const z = [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]];
+  for (let k = 0; k < values.length; k += 3) {
+    const point = [values[k], values[k + 1], values[k + 2]];
+    values[k] = dot(x, point);
+    values[k + 1] = dot(y, point);
+    values[k + 2] = dot(z, point);
+  }
+}
+
+const dot = (a: readonly number[], b: readonly number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+
+function unit(v: number[]): number[] | null {
+  const length = Math.hypot(v[0], v[1], v[2]);
+  return length > 1e-12 ? v.map((c) => c / length) : null;
 }
 
 function normalizeScale(
