@@ -32,7 +32,7 @@ const STANDARD_SHAPES: Partial<Record<string, { nodes: number; classes: number }
 
 async function shapeFor(config: RunConfig): Promise<GcnShape> {
   const frames = outputFrames({ temporal: config.preprocess.temporal } as Parameters<typeof outputFrames>[0]);
-  const inputDim = featureDim(config.features.channels, frames);
+  const inputDim = featureDim(config.features, frames);
   const standard = STANDARD_SHAPES[config.dataset];
   if (standard && !config.path) return { ...standard, inputDim, edges: [] };
   const dataset = await loadRunDataset(config);

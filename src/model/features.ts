@@ -12,6 +12,7 @@ export {
   type FeatureConfig,
   featureDim,
   jointParents,
+  windowCount,
   writeNodeFeatures,
 } from '@skelprune/runtime/internal';
 
@@ -27,4 +28,11 @@ export const featureConfigSchema = z.strictObject({
     .max(FEATURE_CHANNELS.length)
     .refine((c) => new Set(c).size === c.length, 'channels must not repeat')
     .default(['position', 'velocity', 'bone']),
+  /**
+   * Overlapping temporal windows (`{ size, stride }` in frames): each node's signal is cut into
+   * windows that the encoder encodes one per chunk, a temporal convolution per joint. The model's
+   * `encoderChunks` becomes the number of windows. Default none (the paper's contiguous chunks);
+   * the `windowed` variant sets it.
+   */
+  windows: z.strictObject({ size: z.int().positive(), stride: z.int().positive() }).nullable().default(null),
 });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { describeSchemaError, safeParseFirst } from '../data/schema-errors.js';
 import { ConfigError } from '../errors.js';
-import { DATASET_DEFAULTS, mergeConfig, runConfigSchema } from '../train/run-config.js';
+import { DATASET_DEFAULTS, mergeConfig, runConfigSchema, withWindowChunks } from '../train/run-config.js';
 import { BUDGET_KINDS } from './budget.js';
 import { budgetKindProblem, CTF_DEFAULTS, METHODS } from './methods.js';
 
@@ -112,5 +112,5 @@ export function resolvePruneConfig(
       `${source}: distill ${parsed.data.distill} needs a teacher: give --from a trained checkpoint (from scratch there is none)`,
     );
   }
-  return parsed.data;
+  return withWindowChunks(parsed.data, source);
 }

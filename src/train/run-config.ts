@@ -13,7 +13,7 @@ import { describeSchemaError, safeParseFirst } from '../data/schema-errors.js';
 import { syntheticOptionsSchema } from '../data/synthetic.js';
 import { decodeText, parseJsonText } from '../data/text.js';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { featureConfigSchema } from '../model/features.js';
+import { featureConfigSchema, windowCount } from '../model/features.js';
 import { gcnConfigSchema } from '../model/gcn.js';
 import { trainConfigSchema } from './config.js';
 
@@ -168,5 +168,26 @@ export function resolveRunConfig(file: PlainObject, flags: PlainObject, source =
       : merged;
   const parsed = safeParseFirst(runConfigSchema, withDefaults);
   if (!parsed.success) throw new ConfigError(`${source}: ${describeSchemaError(parsed.error, withDefaults)}`);
-  return parsed.data;
+  return withWindowChunks(parsed.data, source);
+}
+
+/**
+ * With temporal windows, the encoder's chunks are the windows: `model.encoderChunks` becomes their
+ * number (a window longer than the preprocessed sequence is an error naming both).
+ */
+export function withWindowChunks<C extends Pick<RunConfig, 'features' | 'preprocess' | 'model'>>(
+  config: C,
+  source: string,
+): C {
+  const { windows } = config.features;
+  if (!windows) return config;
+  const { temporal } = config.preprocess;
+  const frames = temporal.mode === 'resample' ? temporal.frames : temporal.chunks;
+  const count = windowCount(windows, frames);
+  if (count === 0) {
+    throw new ConfigError(
+      `${source}: features.windows.size ${windows.size} is longer than the ${frames} frames of preprocessing`,
+    );
+  }
+  return { ...config, model: { ...config.model, encoderChunks: count } };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng, randn, tidy } from '../../src/engine/index.js';
-import { jointParents, writeNodeFeatures } from '../../src/model/features.js';
+import { featureDim, jointParents, writeNodeFeatures } from '../../src/model/features.js';
 import { SkeletonGcn } from '../../src/model/gcn.js';
 import { blockCount, blockIndex, tiling } from '../../src/model/layers.js';
 import { classificationMetrics, formatConfusion, meanMetrics } from '../../src/train/metrics.js';
@@ -33,7 +33,7 @@ describe('node features', () => {
     writeNodeFeatures(
       sample,
       { frames: 2, persons: 1, joints: 2 },
-      ['position', 'velocity', 'bone'],
+      { channels: ['position', 'velocity', 'bone'] },
       Int32Array.from([-1, 0]),
       out,
     );
@@ -41,6 +41,24 @@ describe('node features', () => {
     assert.deepEqual([...out.subarray(18 + 9, 18 + 18)], [12, 2, 3, 11, 0, 0, 2, 2, 3]);
     // node 0, frame 0: root has zero bone and zero velocity
     assert.deepEqual([...out.subarray(0, 9)], [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('lays out overlapping temporal windows, one per encoder chunk', () => {
+    // 5 frames, 1 person, 1 joint whose x is the frame number; windows of 3 frames every 1 → 3 windows.
+    const sample = Float32Array.from([0, 1, 2, 3, 4].flatMap((t) => [t, 0, 0]));
+    const features = { channels: ['position' as const], windows: { size: 3, stride: 1 } };
+    assert.equal(featureDim(features, 5), 3 * 3 * 3);
+    assert.equal(
+      featureDim({ ...features, windows: { size: 2, stride: 2 } }, 5),
+      2 * 2 * 3,
+      'the last frame left over',
+    );
+    const out = new Float32Array(27);
+    writeNodeFeatures(sample, { frames: 5, persons: 1, joints: 1 }, features, Int32Array.from([-1]), out);
+    assert.deepEqual(
+      Array.from({ length: 9 }, (_, k) => out[k * 3]),
+      [0, 1, 2, 1, 2, 3, 2, 3, 4],
+    );
   });
 });
 

@@ -156,7 +156,7 @@ function readHeader(json: unknown): ModelFileHeader {
   if (classNames.length !== model.classes)
     check.invalid('classNames', `${model.classes} names, one per class`, `${classNames.length}`);
   const features = readFeatureConfig(input.features, 'input.features');
-  const width = featureDim(features.channels, outputFrames(preprocessing));
+  const width = featureDim(features, outputFrames(preprocessing));
   if (model.chunks * model.chunkWidth !== width) {
     check.invalid(
       'model.chunkWidth',

@@ -11,6 +11,7 @@ import {
   featureDim,
   jointParents,
   readFeatureConfig,
+  windowCount,
   writeNodeFeatures,
 } from './features.js';
 import {
@@ -60,7 +61,12 @@ export class ModelInput {
     check.pairs('bones', spec.bones, joints - 1);
     check.integer('centerJoint', spec.centerJoint, 0, joints - 1);
     this.nodes = persons * joints;
-    this.dim = featureDim(this.spec.features.channels, outputFrames(this.spec.preprocessing));
+    const frames = outputFrames(this.spec.preprocessing);
+    const { windows } = this.spec.features;
+    if (windows && windowCount(windows, frames) === 0) {
+      check.invalid('features.windows.size', `at most the ${frames} frames of preprocessing`, windows.size);
+    }
+    this.dim = featureDim(this.spec.features, frames);
     this.parents = jointParents(joints, spec.bones, spec.centerJoint);
   }
 
@@ -95,7 +101,7 @@ export class ModelInput {
       writeNodeFeatures(
         sample,
         { frames, persons, joints },
-        this.spec.features.channels,
+        this.spec.features,
         this.parents,
         x,
         i * this.nodes * this.dim,
