@@ -24,6 +24,7 @@ import {
 import { z } from 'zod';
 import type { Rng } from '../engine/random.js';
 import { ConfigError } from '../errors.js';
+import { note } from '../util/notes.js';
 import { apply, multiply, rotation } from './geometry.js';
 import { describeSchemaError, safeParseFirst } from './schema-errors.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
@@ -118,9 +119,9 @@ export const preprocessConfigSchema = z.strictObject({
   /**
    * Rotate each sequence into its body's own frame (right = left → right shoulders and hips, up =
    * hips → shoulders) or its hand's (right = pinky → index MCP, up = wrist → middle MCP), so the
-   * camera's viewpoint stops mattering. `auto`: find those joints by name (an error names what is
-   * missing); `{ rightFrom, rightTo, upFrom, upTo }`: joint indices; `none`: keep the camera's view.
-   * Default `none`; generic: `auto` where the joints are found.
+   * camera's viewpoint stops mattering. `auto`: find those joints by name (off, with a note, when
+   * they are not found); `{ rightFrom, rightTo, upFrom, upTo }`: joint indices; `none`: keep the
+   * camera's view. Default `none`; generic: `auto`.
    */
   view: viewChoiceSchema.default('none'),
   /**
@@ -232,8 +233,8 @@ function resolveView(
   }
   const view = viewJointsByName(graph.jointNames);
   if (view === null) {
-    throw new ConfigError(
-      `preprocessing: view 'auto' needs left and right shoulders and hips (a body) or a wrist with index, middle and pinky MCPs (a hand); none found among: ${graph.jointNames.join(', ')}. Give the joints as view: { rightFrom, rightTo, upFrom, upTo }, or use view: none`,
+    note(
+      `view normalisation off: 'auto' found neither left and right shoulders and hips (a body) nor a wrist with index, middle and pinky MCPs (a hand) among the joints (${graph.jointNames.slice(0, 8).join(', ')}${graph.jointNames.length > 8 ? ', …' : ''}); give them as preprocess.view: { rightFrom, rightTo, upFrom, upTo }`,
     );
   }
   return view;

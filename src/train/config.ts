@@ -23,8 +23,13 @@ export const trainConfigSchema = z.strictObject({
   labelSmoothing: z.number().min(0).lt(1).default(0.1),
   /** Global gradient-norm clipping threshold (0 = off). Default 5. */
   clipNorm: z.number().min(0).default(5),
-  /** Fraction of the training part held out for model selection; 0 = none. Default 0.1; sbu and fpha: 0. */
-  validationFraction: z.number().min(0).lt(1).default(0.1),
+  /**
+   * Fraction of the training part held out to choose the epoch by (best validation accuracy); 0 =
+   * none: the whole training part trains and the last epoch of the cosine schedule is kept, which is
+   * steadier unless the held-out part is large (docs/datasets.md, "Choosing a validation scheme").
+   * Default 0.
+   */
+  validationFraction: z.number().min(0).lt(1).default(0),
   /**
    * How it is drawn: a share of every class, or whole subjects (as a cross-subject test would). Default
    * `class`.

@@ -143,6 +143,44 @@ describe('run configuration', () => {
     assert.throws(() => resolveRunConfig({}, { dataset: 'mnist' }), /dataset: .*(found "mnist")/);
   });
 
+  it('keeps the last epoch by default, and gives generic data augmentation and view normalisation', () => {
+    const generic = resolveRunConfig({}, { dataset: 'generic', path: 'x' });
+    assert.equal(generic.validationFraction, 0);
+    assert.equal(generic.preprocess.view, 'auto');
+    assert.deepEqual(
+      [
+        generic.preprocess.augment.rotation,
+        generic.preprocess.augment.scaling,
+        generic.preprocess.augment.temporalCrop,
+      ],
+      [15, 0.1, 0.15],
+    );
+    assert.equal(resolveRunConfig({}, { dataset: 'synthetic' }).validationFraction, 0);
+    assert.equal(
+      resolveRunConfig({}, { dataset: 'fpha', path: 'x' }).preprocess.view,
+      'none',
+      'the paper recipe',
+    );
+  });
+
+  it('names the windowed variant: overlapping windows, one encoder chunk each', () => {
+    const paper = resolveRunConfig({}, { dataset: 'synthetic' });
+    assert.equal(paper.variant, 'paper');
+    assert.equal(paper.features.windows, null);
+    assert.equal(paper.model.encoderChunks, 4);
+    const windowed = resolveRunConfig({}, { dataset: 'synthetic', variant: 'windowed' });
+    assert.deepEqual(windowed.features.windows, { size: 8, stride: 4 });
+    assert.equal(windowed.model.encoderChunks, 7, '(32 − 8) / 4 + 1 windows');
+    const long = resolveRunConfig({}, { dataset: 'fpha', path: 'x', variant: 'windowed' });
+    assert.deepEqual([long.features.windows, long.model.encoderChunks], [{ size: 16, stride: 8 }, 7]);
+    const own = resolveRunConfig({}, { dataset: 'synthetic', features: { windows: { size: 4, stride: 4 } } });
+    assert.equal(own.model.encoderChunks, 8);
+    assert.throws(
+      () => resolveRunConfig({}, { dataset: 'synthetic', features: { windows: { size: 40, stride: 4 } } }),
+      /features\.windows\.size 40 is longer than the 32 frames of preprocessing/,
+    );
+  });
+
   it('reads YAML config files whose keys are the flag names, flags winning', () => {
     const dir = tempDir();
     const path = join(dir, 'run.yaml');
@@ -188,6 +226,7 @@ describe('validation by subject', () => {
       { encoding: 'utf8' },
     );
     assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /the validation part holds \d+ sequences .*too few to choose an epoch by/);
     const saved = JSON.parse(readFileSync(join(dir, 'o', 'config.json'), 'utf8'));
     assert.equal(saved.validationBy, 'subject');
     const epoch = JSON.parse(readFileSync(join(dir, 'o', 'fold-1', 'log.jsonl'), 'utf8').split('\n')[0]);

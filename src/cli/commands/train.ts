@@ -11,6 +11,7 @@ import type { FoldResult } from '../../train/experiment.js';
 import { formatConfusion, formatPercent, meanMetrics } from '../../train/metrics.js';
 import {
   DATASET_DEFAULTS,
+  MODEL_VARIANTS,
   mergeConfig,
   parseOverrides,
   type RunConfig,
@@ -62,6 +63,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--fold <k>', "fold number (1-based) or 'all' (default: all)", parseFold)
     .option('--out <dir>', 'output directory (default: runs/<dataset>)')
     .option('--resume', 'continue an interrupted run in --out exactly where it stopped', false)
+    .addOption(
+      new Option(
+        '--variant <name>',
+        "the network: paper (the paper's GCN) or windowed (overlapping temporal windows before the graph attention)",
+      ).choices(MODEL_VARIANTS),
+    )
     .option('--optimizer <name>', `adam or adamw${defaultOf('optimizer')}`)
     .addOption(
       new Option(
@@ -99,6 +106,7 @@ export async function givenSettings(
     'fold',
     'out',
     'optimizer',
+    'variant',
     'validationBy',
     ...Object.keys(NUMERIC_FLAGS),
   ]) {

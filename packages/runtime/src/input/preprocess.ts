@@ -178,7 +178,12 @@ function readView(path: string, value: unknown, joints: number): ViewNormalizati
     if (items.length === 0) check.invalid(`${path}.${key}`, 'at least one joint', '[]');
     return items.map((v, i) => check.integer(`${path}.${key}.${i}`, v, 0, joints - 1));
   };
-  return { rightFrom: list('rightFrom'), rightTo: list('rightTo'), upFrom: list('upFrom'), upTo: list('upTo') };
+  return {
+    rightFrom: list('rightFrom'),
+    rightTo: list('rightTo'),
+    upFrom: list('upFrom'),
+    upTo: list('upTo'),
+  };
 }
 
 function readScale(path: string, value: unknown, joints: number): ScaleNormalization {
