@@ -141,8 +141,20 @@ export type { PruneConfig } from './prune/config.js';
 export type { MaskStructure } from './prune/masks.js';
 export { METHODS, type MethodName } from './prune/methods.js';
 export type { PruneResult as PrunedFold } from './prune/run.js';
+// Sweeps across machines (reproduce's queue): the workers, and what the queue holds.
+export {
+  type CleanOptions,
+  type CleanReport,
+  cleanQueue,
+  type QueueCommandOptions,
+  type QueueStatus,
+  queueStatus,
+  retryFailed,
+  type SweepStatus,
+} from './queue/admin.js';
+export { runWorker, type WorkerOptions } from './queue/worker.js';
 export type { CodeState, DatasetFingerprint, PhaseTime } from './report/provenance.js';
-export type { ReproduceProgress } from './report/reproduce.js';
+export type { CellCounts, ReproduceProgress } from './report/reproduce.js';
 export type {
   FoldFigures,
   Provenance,

@@ -12,9 +12,11 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerEvalCommand, registerModelCommands } from './commands/model.js';
 import { registerPruneCommand } from './commands/prune.js';
+import { registerQueueCommands } from './commands/queue.js';
 import { registerReproduceCommand } from './commands/reproduce.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('skelprune')
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerReproduceCommand(program);
   registerCombineCommand(program);
   registerServeCommand(program);
+  registerWorkerCommand(program);
+  registerQueueCommands(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import {
   type ColumnDefinition,
   comparisonNote,
   comparisonTable,
+  failuresWarning,
   QUICK_WARNING,
   RESULT_COLUMN_DEFINITIONS,
   resultsTable,
@@ -36,6 +37,8 @@ function legend(definitions: readonly ColumnDefinition[]): string {
 export function printReport({ results, out, files }: ReproduceReport): void {
   const warning = results.quick ? `\n${wrap(`!! ${QUICK_WARNING}`, 100, '   ')}\n` : '';
   console.log(warning);
+  const failed = failuresWarning(results);
+  if (failed) console.log(`${wrap(`!! ${failed}`, 100, '   ')}\n`);
   console.log(
     `${wrap(accuracyNote(results))}\n\n${resultsTable(results)}\n\nColumns:\n${legend(RESULT_COLUMN_DEFINITIONS)}\n`,
   );

@@ -17,6 +17,7 @@ import {
   type ColumnDefinition,
   comparisonNote,
   comparisonTable,
+  failuresWarning,
   QUICK_WARNING,
   RESULT_COLUMN_DEFINITIONS,
   type ReproduceResults,
@@ -131,9 +132,11 @@ function columnLegendMarkdown(definitions: readonly ColumnDefinition[]): string 
 export function resultsMarkdown(results: ReproduceResults): string {
   const { dataset, provenance: p } = results;
   const comparison = comparisonTable(results);
+  const failed = failuresWarning(results);
   return [
     `# ${dataset.title}: pruning results\n`,
     ...(results.quick ? [`> **${QUICK_WARNING}**\n`] : []),
+    ...(failed ? [`> **${failed}**\n`] : []),
     `Protocol ${dataset.protocol} (${dataset.folds} fold${dataset.folds === 1 ? '' : 's'}). ${accuracyNote(results)}\n`,
     `${resultsTable(results)}\n`,
     columnLegendMarkdown(RESULT_COLUMN_DEFINITIONS),

@@ -17,6 +17,7 @@ import {
   type ColumnDefinition,
   comparisonNote,
   comparisonRows,
+  failuresWarning,
   QUICK_WARNING,
   RESULT_COLUMN_DEFINITIONS,
   type ReproduceResults,
@@ -219,7 +220,7 @@ interface PageSection {
 
 /** Ids made unique (a detail section named like one of the report's own gets a suffix). */
 function uniqueIds(sections: readonly PageSection[]): PageSection[] {
-  const used = new Set<string>(['contents', 'zoom', 'quick-warning']);
+  const used = new Set<string>(['contents', 'zoom', 'quick-warning', 'failed-cells']);
   return sections.map((s) => {
     const base = s.id.replace(/[^\w-]+/g, '-') || 'section';
     let id = base;
@@ -281,12 +282,16 @@ ${maskGallery(masks)}`,
   const quick = results.quick
     ? `<div class="quick-banner" id="quick-warning" role="note"><strong>⚠ ${escapeHtml(QUICK_WARNING.slice(0, QUICK_WARNING.indexOf(':') + 1))}</strong>${escapeHtml(QUICK_WARNING.slice(QUICK_WARNING.indexOf(':') + 1))}</div>`
     : '';
+  const failed = failuresWarning(results);
+  const failures = failed
+    ? `<div class="quick-banner" id="failed-cells" role="alert"><strong>⚠</strong> ${escapeHtml(failed)}</div>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>skelprune: ${escapeHtml(results.dataset.title)}${results.quick ? ' (quick run)' : ''}</title><style>${STYLE}</style></head>
 <body>
 <h1>Coarse-to-fine pruning on ${escapeHtml(results.dataset.title)}</h1>
-${quick}
+${quick}${failures}
 <p class="note">Protocol ${escapeHtml(results.dataset.protocol)} (${results.dataset.folds} fold${results.dataset.folds === 1 ? '' : 's'}). Produced by <code>${escapeHtml(p.command)}</code> on ${escapeHtml(p.date)}, ${escapeHtml(p.machine.cpu)} (${p.machine.cores} cores, ${p.machine.memoryGiB} GiB), ${escapeHtml(p.machine.os)}, Node ${escapeHtml(p.machine.node)}, skelprune ${escapeHtml(p.skelprune)}, seed ${p.seed}.</p>
 ${toc}
 ${body}

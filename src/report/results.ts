@@ -146,6 +146,17 @@ export interface ReproduceResults {
     /** Its recorded command. */
     command: string;
   }[];
+  /**
+   * Set when cells of a sweep on a job queue (`reproduce --queue`) failed after their retries, or could
+   * not run because a cell they start from failed: a method and rate with a failed pruning cell has no
+   * row, a run whose timing failed has no speed. Absent when every cell finished.
+   */
+  failures?: {
+    /** The cell, e.g. `ctf 90% fold 2` or `timing ctf 90%`. */
+    cell: string;
+    /** Why: the error of its last attempt, or the failed cell it needs. */
+    error: string;
+  }[];
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -271,6 +282,14 @@ export const RESULT_COLUMNS: readonly string[] = RESULT_COLUMN_DEFINITIONS.map((
 /** The warning every report of a `quick` run carries at its top (HTML, results.md and console). */
 export const QUICK_WARNING =
   'Quick run: a smoke test of the whole pipeline on tiny synthetic data (one fold, a small model, a few epochs). Its accuracies, sizes and speed-ups mean nothing; they only show that every step runs and every artifact is written. Run reproduce with --dataset for real figures.';
+
+/** The warning every report of a sweep with failed cells carries at its top, naming them; null without. */
+export function failuresWarning(results: ReproduceResults): string | null {
+  const failed = results.failures ?? [];
+  if (failed.length === 0) return null;
+  const list = failed.map((f) => `${f.cell} (${f.error.split('\n')[0]})`).join('; ');
+  return `${failed.length} cell${failed.length === 1 ? '' : 's'} of this sweep failed, so the rows that need them are missing (a failed timing only leaves its row without speed): ${list}. Run them again with skelprune queue retry, then the same reproduce command.`;
+}
 
 /** Population standard deviation over seeds of a run's mean top-1; null with one seed. */
 export function seedSpread(run: RunFigures): number | null {

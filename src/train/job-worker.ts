@@ -1,4 +1,4 @@
-/** Worker process of `runJobs`: receives one job spec, runs it, streams events and the result back. */
+/** Child process of `runInChild`: receives one job spec, runs it, streams events and the result back. */
 import { SkelpruneError, userError } from '../errors.js';
 import type { JobFunction, JobSpec } from './jobs.js';
 
@@ -6,7 +6,8 @@ import type { JobFunction, JobSpec } from './jobs.js';
 const EVENT_INTERVAL_MS = 200;
 
 // A parent that is gone (killed, interrupted) can take no more events: stop instead of crashing on
-// the closed channel. Runs save after every epoch, so `--resume` continues from the last one.
+// the closed channel. Runs save after every epoch, so a rerun (`--resume`, or the job queue handing
+// the job to another worker) continues from the last one.
 const parentGone = () => {
   process.stderr.write('skelprune job worker: the parent process is gone; stopping (resume with --resume)\n');
   process.exit(130);

@@ -2,7 +2,8 @@
  * Runs independent jobs (SBU's folds, pruning rates) in parallel worker processes, so both cores
  * work. A job names an exported async function `(args, emit) => result` in a module; workers import
  * it, stream its events back and return its result. With one job at a time everything runs
- * in-process. Parallel workers use one kernel thread each, so jobs do not fight over the cores.
+ * in-process. Parallel workers use one kernel thread each, so jobs do not fight over the cores. The
+ * job queue's workers (src/queue/worker.ts) run each job in a child process the same way (runInChild).
  */
 import { fork } from 'node:child_process';
 import { CancelledError, SkelpruneError, throwIfCancelled } from '../errors.js';
@@ -47,15 +48,26 @@ async function runInProcess<R, E>(
   });
 }
 
-/** A worker is killed when the signal aborts; the job rejects once the process is gone. */
-function runInWorker<R, E>(
+/** Options of a job run in a child process. */
+export interface ChildJobOptions {
+  /** Kills the process; the job then rejects with a CancelledError once it is gone. */
+  signal?: AbortSignal;
+  /** Kernel threads of the process (default 1: parallel jobs do not fight over the cores). */
+  threads?: number;
+}
+
+/**
+ * Runs a job in a child process (job-worker.js), streaming its events back; the process is killed when
+ * the signal aborts, and stops by itself when this process dies (it sees its parent gone).
+ */
+export function runInChild<R, E>(
   spec: JobSpec,
   onEvent: (event: E) => void,
-  signal: AbortSignal | undefined,
+  { signal, threads = 1 }: ChildJobOptions = {},
 ): Promise<R> {
   return new Promise((resolve, reject) => {
     const child = fork(WORKER, [], {
-      env: { ...process.env, SKELPRUNE_THREADS: '1' },
+      env: { ...process.env, SKELPRUNE_THREADS: String(threads) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let settled = false;
@@ -105,10 +117,12 @@ export async function runJobs<R, E>(
   const lane = async () => {
     while (failure === null && next < specs.length) {
       const index = next++;
-      const run = parallel > 1 ? runInWorker<R, E> : runInProcess<R, E>;
       try {
         throwIfCancelled(signal);
-        results[index] = await run(specs[index], (event) => onEvent(index, event), signal);
+        const emit = (event: E) => onEvent(index, event);
+        results[index] = await (parallel > 1
+          ? runInChild<R, E>(specs[index], emit, { signal })
+          : runInProcess<R, E>(specs[index], emit, signal));
         onResult?.(index, results[index]);
       } catch (error) {
         failure ??= error;

@@ -1,4 +1,7 @@
-/** `skelprune reproduce`: the paper's experiment tables, plots and mask pictures in one command. */
+/**
+ * `skelprune reproduce`: the paper's experiment tables, plots and mask pictures in one command, on this
+ * machine or (`--queue`) on workers anywhere.
+ */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { PruneSettings } from '../../api/prune.js';
 import { type ReproduceReport, reproduce } from '../../api/reproduce.js';
@@ -8,9 +11,10 @@ import { SkelpruneError } from '../../errors.js';
 import { METHODS } from '../../prune/methods.js';
 import { parseMethodSpec } from '../../report/reproduce.js';
 import { parseOverrides } from '../../train/run-config.js';
-import { parseNonNegativeInteger, parsePositiveInteger } from '../arguments.js';
+import { parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../arguments.js';
 import { createProgress } from '../progress.js';
 import { printReport } from '../report-output.js';
+import { QUEUE_URL_HELP } from './worker.js';
 
 function parseRates(text: string): number[] {
   const rates = text.split(',').map(Number);
@@ -51,6 +55,20 @@ export function registerReproduceCommand(program: Command): void {
       parseMethods,
     )
     .option('--jobs <n>', 'runs in parallel worker processes', parsePositiveInteger, 1)
+    .option(
+      '--queue <url>',
+      `run the cells on a job queue instead, by skelprune worker processes on any machines sharing --out; ${QUEUE_URL_HELP.replace(/^the /, 'it is ')}`,
+    )
+    .option(
+      '--attempts <n>',
+      'with --queue: tries per cell before it is marked failed (default: 3)',
+      parsePositiveInteger,
+    )
+    .option(
+      '--retry-delay <seconds>',
+      'with --queue: delay before a failed cell is tried again, doubling for each later try (default: 10)',
+      parseNumber,
+    )
     .option('--out <dir>', 'output directory (default: runs/reproduce-<dataset>)')
     .option('--seed <n>', 'random seed', parseNonNegativeInteger, 0)
     .option(
@@ -86,6 +104,9 @@ export function registerReproduceCommand(program: Command): void {
           rates: flags.rates as number[] | undefined,
           methods: flags.methods as string[] | undefined,
           jobs: flags.jobs as number,
+          queue: flags.queue as string | undefined,
+          attempts: flags.attempts as number | undefined,
+          retryDelay: flags.retryDelay as number | undefined,
           out: flags.out as string | undefined,
           seed: flags.seed as number,
           pruneSeeds: flags.pruneSeeds as number,
@@ -101,5 +122,10 @@ export function registerReproduceCommand(program: Command): void {
       }
       task.done('writing the report');
       printReport(report);
+      const failed = report.results.failures?.length ?? 0;
+      if (failed > 0) {
+        process.stderr.write(`skelprune: ${failed} cell(s) of the sweep failed; see the report's warning\n`);
+        process.exitCode = 1;
+      }
     });
 }
