@@ -61,27 +61,31 @@ function summarize(info: ModelInfo): ModelSummary {
   };
 }
 
-/** A model the server offers (`skelprune serve` lists them in models/index.json). */
-interface ServedModel {
+/** A model the server offers (`skelprune serve` lists them in the page, see serve.ts). */
+export interface ServedModel {
   name: string;
   url: string;
+  bytes: number;
+  /** `model`: loaded with the page; `dense`: loaded when the user compares it with the model. */
+  role: 'model' | 'dense';
 }
 
 /**
- * The bytes of every model the server offers; none when the page is served without `skelprune serve`
- * (a static server has no models/index.json; Vite's dev server answers with the page itself).
+ * The models the server offers: `skelprune serve` writes them into the page (a JSON block), so the
+ * page asks for nothing a plain static server lacks (no 404 there).
  */
-export async function fetchServedModels(): Promise<{ name: string; bytes: Uint8Array }[]> {
-  const index = await fetch('models/index.json');
-  if (!index.ok || !index.headers.get('Content-Type')?.includes('json')) return [];
-  const served = (await index.json()) as ServedModel[];
-  return Promise.all(
-    served.map(async ({ name, url }) => {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`${name}: the server answered ${response.status} for ${url}`);
-      return { name, bytes: new Uint8Array(await response.arrayBuffer()) };
-    }),
-  );
+export function servedModels(): ServedModel[] {
+  const block = document.getElementById('served-models');
+  if (!block?.textContent) return [];
+  const parsed = JSON.parse(block.textContent) as ServedModel[];
+  return Array.isArray(parsed) ? parsed : [];
+}
+
+/** A served model's bytes. */
+export async function fetchModel({ name, url }: ServedModel): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${name}: the server answered ${response.status} for ${url}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** A label for headings: the pruning method and achieved rate, or 'dense'. */

@@ -11,24 +11,34 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 export interface ColumnContent {
   model: LoadedModel;
-  /** The window's prediction, or why there is none (the library's message). */
-  result: WindowPrediction | { error: string };
+  /**
+   * The window's prediction; why there is none (the library's message, or a model that takes no
+   * hands); or how many frames are still needed.
+   */
+  result: WindowPrediction | { error: string } | { waiting: string };
   meanLatencyMs: number;
   measurements: number;
   trueClass: string | null;
+  /** What the latency covers (e.g. `per inference`). */
+  latencyNote: string;
 }
 
-/** One model's top classes with probability bars, and its mean latency per inference. */
+/** One model's top classes with probability bars, and its mean latency. */
 export function predictionColumn({
   model,
   result,
   meanLatencyMs,
   measurements,
   trueClass,
+  latencyNote,
 }: ColumnContent): HTMLElement {
   const column = el('div', { class: 'prediction', 'data-slot': model.slot }, el('h3', {}, modelLabel(model)));
   if ('error' in result) {
     column.append(el('p', { class: 'mismatch' }, result.error));
+    return column;
+  }
+  if ('waiting' in result) {
+    column.append(el('p', { class: 'hint waiting' }, result.waiting));
     return column;
   }
   const names = model.predictor.classNames;
@@ -39,7 +49,7 @@ export function predictionColumn({
       el(
         'li',
         isTrue ? { class: 'true-class', title: 'the true class' } : {},
-        el('span', { class: 'class-name' }, names[index]),
+        el('span', { class: 'class-name', title: names[index] }, names[index]),
         el('span', { class: 'bar' }, el('span', { style: `width: ${(p * 100).toFixed(1)}%` })),
         el('span', { class: 'probability' }, formatPercent(p)),
       ),
@@ -51,7 +61,7 @@ export function predictionColumn({
       'p',
       { class: 'latency' },
       el('strong', {}, formatLatency(meanLatencyMs)),
-      ` per inference (mean of ${measurements})`,
+      ` ${latencyNote} (mean of ${measurements})`,
     ),
   );
   return column;
@@ -107,7 +117,7 @@ export function modelCard(model: LoadedModel): HTMLElement {
       el('dt', {}, 'weights'),
       el('dd', {}, weights),
     ),
-    layers,
+    el('div', { class: 'table-scroll' }, layers),
   );
 }
 
@@ -120,7 +130,8 @@ export function sequenceItem(entry: SequenceEntry, playing: boolean, onSelect: (
     el(
       'small',
       {},
-      `${entry.sequence.frames} frames${entry.trueClass ? `, true class ${entry.trueClass}` : ''}`,
+      // The true class where the title does not already say it.
+      `${entry.sequence.frames} frames${entry.trueClass && !entry.title.includes(entry.trueClass) ? `, true class ${entry.trueClass}` : ''}`,
     ),
   );
   button.addEventListener('click', onSelect);

@@ -117,7 +117,8 @@ export interface SweepPlan {
   classNames: string[];
   /** Each run folder's resolved settings, as `train` and `prune` save them (config.json). */
   settings: [string, object][];
-  dense: { folds: string[]; timing: string };
+  /** The dense folds, their timing, and their controls with the epochs they add (none when off). */
+  dense: { folds: string[]; timing: string; controls: string[]; controlEpochs: number };
   rows: PlannedRow[];
   seeds: number[];
 }
@@ -218,6 +219,27 @@ export async function planSweep(options: SweepSettings): Promise<SweepPlan> {
     denseRuns[0].id,
   );
 
+  // The control: each dense fold trained the pruning runs' extra epochs, nothing pruned.
+  const controlConfig = pruneConfigs.find((c) => c.control);
+  const controls = controlConfig
+    ? folds.map((k, f) =>
+        add({
+          kind: 'prune',
+          args: {
+            config: controlConfig,
+            checkpoint: denseRuns[f].checkpoint,
+            dir: foldDir(join(options.out, 'dense-control'), k),
+            command: options.command,
+            control: true,
+          },
+          label: `dense control fold ${k + 1}`,
+          after: denseRuns[f].id,
+          work: controlConfig.pruneEpochs + controlConfig.finetuneEpochs,
+          group: 'dense control',
+        }),
+      )
+    : [];
+
   // Per method and rate: every seed's folds, the first seed's in the folder an unseeded run uses.
   const rows = pruneConfigs.map((config): PlannedRow => {
     const name = `${runLabel(config)} ${rateLabel(config.rate)}`;
@@ -257,7 +279,12 @@ export async function planSweep(options: SweepSettings): Promise<SweepPlan> {
     dataset: { name: dataset.name, title: dataset.title, protocol, folds: folds.length },
     classNames: [...dataset.classNames],
     settings: [[denseConfig.out!, denseConfig], ...pruneConfigs.map((c): [string, object] => [runDir(c), c])],
-    dense: { folds: denseRuns.map((r) => r.id), timing: denseTiming },
+    dense: {
+      folds: denseRuns.map((r) => r.id),
+      timing: denseTiming,
+      controls,
+      controlEpochs: controlConfig ? controlConfig.pruneEpochs + controlConfig.finetuneEpochs : 0,
+    },
     rows,
     seeds,
   };
@@ -344,7 +371,12 @@ export async function sweepResults(
   }
   const dense = denseResults as FoldResult[];
   const denseCheckpoint = await loadCheckpoint(dense[0].checkpoint);
-  const runs: RunFigures[] = [denseFigures(dense, denseCheckpoint, result(plan.dense.timing))];
+  const controls = plan.dense.controls.map((id) => result<PruneResult>(id));
+  const complete = controls.length > 0 && controls.every((c) => c !== null);
+  const control = complete ? controlFigures(controls as PruneResult[], plan.dense.controlEpochs) : undefined;
+  const runs: RunFigures[] = [
+    { ...denseFigures(dense, denseCheckpoint, result(plan.dense.timing)), ...(control ? { control } : {}) },
+  ];
   for (const row of plan.rows) {
     const bySeed = row.cells.map((ids) => ids.map((id) => result<PruneResult>(id)));
     if (bySeed.some((r) => r.some((f) => f === null))) continue;
@@ -359,6 +391,12 @@ export async function sweepResults(
     runs,
     ...(failed.length > 0 ? { failures: failed } : {}),
   };
+}
+
+/** The control's accuracies: its folds, their means, and the extra epochs it trained. */
+function controlFigures(results: readonly PruneResult[], epochs: number): NonNullable<RunFigures['control']> {
+  const { top1, meanClass, folds } = seedFigures(results, 0);
+  return { epochs, top1, meanClass, folds };
 }
 
 /** One seed's fold results as the tables show them, with the confusion matrix summed over its folds. */

@@ -384,6 +384,11 @@ describe('reproduce', () => {
     );
     assert.ok(report.files.some((f) => f.endsWith('report.html')));
     assert.ok(existsSync(join(out, 'results.json')));
+    // The control: the dense fold trained the pruning run's 2 extra epochs, nothing pruned.
+    const { control } = report.results.runs[0];
+    assert.equal(control?.epochs, 2);
+    assert.equal(control?.folds.length, 1);
+    assert.match(readFileSync(join(out, 'results.md'), 'utf8'), /Control: the dense models trained 2 more epochs/);
     assert.ok(fractions.length > 0 && fractions.every((f) => f >= 0 && f <= 1));
     assertSerialisable(report);
     await assert.rejects(reproduce({ dataset: 'synthetic', methods: ['magic'] }), /unknown method 'magic'/);

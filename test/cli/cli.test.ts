@@ -72,7 +72,7 @@ const CASES: Case[] = [
   [['export', '--model', CKPT], /required option '--out <file>' not specified/],
   [['predict', '--model', SKP], /required option '--input <path>' not specified/],
   [['bench'], /required option '--model <file>' not specified/],
-  [['serve'], /required option '--model <file>' not specified/],
+  [['serve', '--dense', SKP], /--dense needs --model/],
   [['combine', '--out', 'c'], /missing required argument 'dirs'/],
   [['data', 'inspect'], /required option '--dataset <kind>' not specified/],
   [['reproduce'], /^--dataset is required \(or --quick\)$/],

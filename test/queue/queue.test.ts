@@ -40,7 +40,7 @@ const temp = () => mkdtempSync(join(tmpdir(), 'skelprune-queue-'));
 
 const synthetic = { sequencesPerClass: 12 };
 const model = { heads: 2, headDim: 4, encodingChannels: 8, convChannels: 16, fcUnits: 32 };
-/** A small sweep of 15 cells: 4 dense folds, 2 methods at one rate on each fold, 3 timings. */
+/** A small sweep of 19 cells: 4 dense folds, their 4 controls, 2 methods at one rate on each fold, 3 timings. */
 const sweep = {
   dataset: 'synthetic',
   methods: ['ctf', 'mp-unstructured'],
@@ -80,6 +80,7 @@ function figures(results: ReproduceResults) {
     flops: r.flops,
     structuredShare: r.structuredShare,
     confusion: r.confusion,
+    control: r.control,
   }));
 }
 
@@ -202,9 +203,9 @@ describe('job queue URLs and cell ids', () => {
     const b = await planSweep({ ...settings, command: 'skelprune reproduce --queue redis://h', jobs: 2 });
     const c = await planSweep({ ...settings, seed: 4, command: 'reproduce' });
     const ids = (plan: typeof a) => plan.cells.map((cell) => cell.id);
-    assert.equal(a.cells.length, 15);
+    assert.equal(a.cells.length, 19);
     assert.deepEqual(ids(a), ids(b));
-    assert.equal(new Set([...ids(a), ...ids(c)]).size, 30, 'another seed: other cells');
+    assert.equal(new Set([...ids(a), ...ids(c)]).size, 38, 'another seed: other cells');
     assert.match(a.cells[0].id, /^dense-[0-9a-f]{24}$/);
     assert.equal(cellId('dense', { b: 1, a: { y: 2, x: 1 } }), cellId('dense', { a: { x: 1, y: 2 }, b: 1 }));
     const prune = a.cells.find((cell) => cell.kind === 'prune')!;
@@ -238,7 +239,7 @@ describe('sweeps on a real redis-server', { skip: skipWithoutRedis }, () => {
         progress.some((p) => p.cells && p.cells.running > 0 && / running · .* worker\(s\) · /.test(p.status)),
         'the progress shows cells running on the workers',
       );
-      assert.deepEqual(progress.at(-1)?.cells, { done: 15, running: 0, failed: 0, waiting: 0, total: 15 });
+      assert.deepEqual(progress.at(-1)?.cells, { done: 19, running: 0, failed: 0, waiting: 0, total: 19 });
       assert.equal(progress.at(-1)?.fraction, 1);
       assert.equal(report.results.failures, undefined);
       assert.ok(
@@ -300,7 +301,7 @@ describe('sweeps on a real redis-server', { skip: skipWithoutRedis }, () => {
   it('re-run on a finished sweep, enqueues nothing and writes the report without workers', () => {
     const run = skelprune(['reproduce', ...sweepFlags, '--queue', redis.url, '--out', queueOut]);
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stderr, /: 15 cells, 15 done before, 0 enqueued now; 15\/15 done/);
+    assert.match(run.stderr, /: 19 cells, 19 done before, 0 enqueued now; 19\/19 done/);
     const results = JSON.parse(readFileSync(join(queueOut, 'results.json'), 'utf8')) as ReproduceResults;
     assert.deepEqual(figures(results), figures(local));
   });

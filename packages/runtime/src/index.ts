@@ -25,12 +25,25 @@ export {
 export { SkelpruneError } from './errors.js';
 export type { FeatureChannel, FeatureConfig } from './input/features.js';
 export { FEATURE_CHANNELS } from './input/features.js';
+export {
+  FPHA_FROM_MEDIAPIPE,
+  FPHA_HAND_JOINTS,
+  type HandFrameOptions,
+  type HandLandmark,
+  handJointMapping,
+  handLandmarkFinger,
+  MEDIAPIPE_FROM_FPHA,
+  MEDIAPIPE_HAND_BONES,
+  MEDIAPIPE_HAND_LANDMARKS,
+  mediapipeHandFrame,
+} from './input/mediapipe.js';
 export type {
   Augmentation,
   CenterMode,
   FittedPreprocessing,
   ScaleNormalization,
   TemporalSampling,
+  ViewNormalization,
 } from './input/preprocess.js';
 export type { NestedFrame, PackedSequence, SequenceInput } from './input/sequence-input.js';
 export type { SkeletonSequence } from './input/types.js';

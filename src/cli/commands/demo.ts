@@ -105,6 +105,9 @@ export function registerDemoCommand(program: Command): void {
       console.log(
         `\nWatch them classify in your browser: skelprune serve --model ${files.pruned} --dense ${files.dense}`,
       );
+      console.log(
+        'The page also classifies your hand from the webcam and records gestures to train your own model: docs/demo.md.',
+      );
       console.log('On real data: README.md, "Using it on real data".');
     });
 }
