@@ -46,6 +46,7 @@ export {
   type ClassifyOptions,
   type ClassifyResult,
   classifySequences,
+  type PartScore,
   type SequencePrediction,
 } from './api/deploy.js';
 // Export.

@@ -34,5 +34,13 @@ export const featureConfigSchema = z.strictObject({
    * `encoderChunks` becomes the number of windows. Default none (the paper's contiguous chunks);
    * the `windowed` variant sets it.
    */
-  windows: z.strictObject({ size: z.int().positive(), stride: z.int().positive() }).nullable().default(null),
+  windows: z
+    .strictObject({
+      /** Frames per window. */
+      size: z.int().positive(),
+      /** Frames between the starts of consecutive windows. */
+      stride: z.int().positive(),
+    })
+    .nullable()
+    .default(null),
 });

@@ -388,7 +388,10 @@ describe('reproduce', () => {
     const { control } = report.results.runs[0];
     assert.equal(control?.epochs, 2);
     assert.equal(control?.folds.length, 1);
-    assert.match(readFileSync(join(out, 'results.md'), 'utf8'), /Control: the dense models trained 2 more epochs/);
+    assert.match(
+      readFileSync(join(out, 'results.md'), 'utf8'),
+      /Control: the dense models trained 2 more epochs/,
+    );
     assert.ok(fractions.length > 0 && fractions.every((f) => f >= 0 && f <= 1));
     assertSerialisable(report);
     await assert.rejects(reproduce({ dataset: 'synthetic', methods: ['magic'] }), /unknown method 'magic'/);

@@ -23,7 +23,7 @@ export {
   softmax,
 } from './classifier.js';
 export { SkelpruneError } from './errors.js';
-export type { FeatureChannel, FeatureConfig } from './input/features.js';
+export type { FeatureChannel, FeatureConfig, TemporalWindows } from './input/features.js';
 export { FEATURE_CHANNELS } from './input/features.js';
 export {
   FPHA_FROM_MEDIAPIPE,
