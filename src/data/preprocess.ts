@@ -130,7 +130,7 @@ export const preprocessConfigSchema = z.strictObject({
    * Default `global-std`.
    */
   scale: z.enum(['none', 'global-std', 'bone-length']).default('global-std'),
-  /** A fixed number of frames, by resampling or by averaging chunks. Default: resample to 32; fpha: 64. */
+  /** A fixed number of frames, by resampling or by averaging chunks. Default: resample to 32; fpha and generic: 64. */
   temporal: temporalSchema.default({ mode: 'resample', frames: 32 }),
   /** Random augmentation of the training sequences; off by default, partly on in sbu's and fpha's defaults. */
   augment: augmentSchema.prefault({}),

@@ -89,7 +89,7 @@ export const DATASET_DEFAULTS: Record<DatasetKind, PlainObject> = {
     preprocess: { temporal: { mode: 'resample', frames: 64 }, augment: AUGMENT },
   },
   // Any skeleton, any viewpoint: augmentation, and each sequence turned to face the same way.
-  generic: { preprocess: { view: 'auto', augment: AUGMENT } },
+  generic: { preprocess: { view: 'auto', temporal: { mode: 'resample', frames: 64 }, augment: AUGMENT } },
   synthetic: { epochs: 30, model: { fcUnits: 128, heads: 4 } },
 };
 

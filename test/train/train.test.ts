@@ -147,6 +147,7 @@ describe('run configuration', () => {
     const generic = resolveRunConfig({}, { dataset: 'generic', path: 'x' });
     assert.equal(generic.validationFraction, 0);
     assert.equal(generic.preprocess.view, 'auto');
+    assert.deepEqual(generic.preprocess.temporal, { mode: 'resample', frames: 64 });
     assert.deepEqual(
       [
         generic.preprocess.augment.rotation,
