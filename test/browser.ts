@@ -9,20 +9,19 @@ export const skipWithoutChromium: string | false = existsSync(CHROMIUM)
   ? false
   : `no Chromium at ${CHROMIUM}: run scripts/install-test-programs.sh (or set SKELPRUNE_CHROMIUM)`;
 
+/** Flags that keep Chromium off the network (closed here) and quiet in a container. */
+export const QUIET_CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    // Flags that keep Chromium off the network (closed here) and quiet in a container.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: QUIET_CHROMIUM_FLAGS });
 }
 
 /** Fraction of pixels of an RGBA image that are not (near) white. */

@@ -8,8 +8,10 @@
  * 6 folds over the same 1,175 sequences). Annotation files the split does not name are reported as
  * issues and skipped; a split entry without its file is an error.
  */
+
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FPHA_HAND_JOINTS } from '@skelprune/runtime';
 import { DataFormatError } from '../errors.js';
 import { mapWithLimit, readFrameFile, readText, requireDirectory } from './files.js';
 import { FPHA_FRAME_FORMAT } from './frame-file.js';
@@ -67,29 +69,7 @@ export const FPHA_CLASS_NAMES = [
 ] as const;
 
 /** Joint order of the files: wrist, the five MCPs, then PIP, DIP, TIP of each finger (T, I, M, R, P). */
-export const FPHA_JOINT_NAMES = [
-  'Wrist',
-  'TMCP',
-  'IMCP',
-  'MMCP',
-  'RMCP',
-  'PMCP',
-  'TPIP',
-  'TDIP',
-  'TTIP',
-  'IPIP',
-  'IDIP',
-  'ITIP',
-  'MPIP',
-  'MDIP',
-  'MTIP',
-  'RPIP',
-  'RDIP',
-  'RTIP',
-  'PPIP',
-  'PDIP',
-  'PTIP',
-] as const;
+export const FPHA_JOINT_NAMES = FPHA_HAND_JOINTS;
 
 /** The 20 bones, a tree rooted at the wrist, in file order (datasets.md §2a). */
 const FPHA_BONES: [number, number][] = [

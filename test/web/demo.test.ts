@@ -435,7 +435,7 @@ describe('the browser demo', () => {
         'synthetic hand motions in its joint order',
       );
       assert.match((await page.locator('#samples-note').textContent()) ?? '', /not classes of this model/);
-      assert.equal(await page.locator('#window').inputValue(), '32');
+      assert.equal(await page.locator('#window').inputValue(), '64'); // generic data resamples to 64 frames
       // A static server: no models, nothing asked that it lacks (no 404 in the console), samples play.
       const plain = await demoPage(undefined, `${statics.origin}/`);
       assert.match((await plain.page.locator('#prediction-columns').textContent()) ?? '', /^No model loaded/);

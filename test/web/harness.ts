@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { CHROMIUM } from '../browser.js';
+import { CHROMIUM, QUIET_CHROMIUM_FLAGS } from '../browser.js';
 import { projectRoot } from '../helpers.js';
 
 export const cli = join(projectRoot, 'bin/skelprune.js');
@@ -36,17 +36,6 @@ export function serve(...args: string[]): Promise<{ server: ChildProcess; url: s
   });
 }
 
-/** Flags that keep Chromium off the network and quiet in a container (as test/browser.ts). */
-const QUIET = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /**
  * Chromium, optionally with its fake camera (a test pattern; `--use-fake-ui-for-media-stream` grants
  * the permission) or with camera permission prompts denied. WebGL runs on SwiftShader (software).
@@ -57,7 +46,7 @@ export function launch(camera: 'fake' | 'denied' | 'none' = 'none'): Promise<Bro
     denied: ['--use-fake-device-for-media-stream', '--deny-permission-prompts'],
     none: [],
   }[camera];
-  return chromium.launch({ executablePath: CHROMIUM, args: [...QUIET, ...flags] });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...QUIET_CHROMIUM_FLAGS, ...flags] });
 }
 
 export interface DemoPage {

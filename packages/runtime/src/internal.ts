@@ -13,6 +13,7 @@ export {
 } from './classifier.js';
 export * from './errors.js';
 export { describeValue } from './format/check.js';
+export { crc32 } from './format/crc32.js';
 export * from './format/model-file.js';
 export * from './format/safetensors.js';
 export * from './input/features.js';
