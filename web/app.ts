@@ -245,10 +245,14 @@ export class DemoApp {
     if (this.comparing().length === 2) void this.measureSpeed();
   }
 
-  /** The primary model's own frame window (the frames it resamples every sequence to). */
+  /**
+   * The primary model's window: the median length of its training clips when its file records it,
+   * else the frames it resamples every sequence to.
+   */
   private modelWindow(): number {
-    const temporal = this.primary()?.predictor.info.temporal;
-    return temporal?.mode === 'resample' ? temporal.frames : FALLBACK_WINDOW;
+    const info = this.primary()?.predictor.info;
+    if (info?.clipFrames) return Math.max(2, info.clipFrames);
+    return info?.temporal.mode === 'resample' ? info.temporal.frames : FALLBACK_WINDOW;
   }
 
   /** The model predictions are shown for: the pruned one when loaded, else the dense one. */

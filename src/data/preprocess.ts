@@ -175,6 +175,7 @@ export function fitPreprocessing(
     center,
     view,
     temporal: resolved.temporal,
+    clipFrames: train.length > 0 ? medianFrames(train) : null,
   };
   const unscaled: FittedPreprocessing = { ...base, scale: { method: 'none' }, augment: resolved.augment };
   if (resolved.scale === 'none') return unscaled;
@@ -211,6 +212,13 @@ function resolveCenter(
     );
   }
   return { joint, mode };
+}
+
+/** The median length of the training sequences, in frames (rounded). */
+function medianFrames(train: readonly SkeletonSequence[]): number {
+  const lengths = train.map((s) => s.frames).sort((a, b) => a - b);
+  const middle = lengths.length >> 1;
+  return Math.round(lengths.length % 2 === 1 ? lengths[middle] : (lengths[middle - 1] + lengths[middle]) / 2);
 }
 
 /** The joints of a view normalisation: as given, found by name (`auto`), or none. */

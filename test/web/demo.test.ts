@@ -20,6 +20,7 @@ import {
   FPHA_HAND_JOINTS,
   MEDIAPIPE_FROM_FPHA,
   MEDIAPIPE_HAND_BONES,
+  SkeletonClassifier,
 } from '@skelprune/runtime';
 import { decode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
@@ -257,8 +258,14 @@ describe('the browser demo', () => {
     const latency = page.locator('.prediction[data-slot="pruned"] .latency');
     assert.match((await latency.textContent()) ?? '', /^\d+(\.\d+)? (µs|ms) per inference/);
     assert.match((await page.locator('.model-sparsity').first().textContent()) ?? '', /^90\.0% /);
-    // The window defaults to the model's frame count and to the sequence from its start, as in training.
-    assert.equal(await page.locator('#window').inputValue(), '32');
+    // The window defaults to the length of the model's training clips and to the sequence from its
+    // start, as in training.
+    const { clipFrames } = SkeletonClassifier.fromBytes(readFileSync(join(work, 'pruned.skp'))).info;
+    assert.ok(
+      clipFrames !== null && clipFrames >= 16 && clipFrames <= 40,
+      'the synthetic clips: 16-40 frames',
+    );
+    assert.equal(await page.locator('#window').inputValue(), String(clipFrames));
     assert.equal(await page.locator('#whole').isChecked(), true);
     assert.ok(!requests.some((r) => r.endsWith('/models/dense.skp')), 'the dense model waits until compared');
     assert.match((await page.locator('#compare-label').textContent()) ?? '', /loads dense\.skp, 1\.6 MB/);
@@ -435,7 +442,8 @@ describe('the browser demo', () => {
         'synthetic hand motions in its joint order',
       );
       assert.match((await page.locator('#samples-note').textContent()) ?? '', /not classes of this model/);
-      assert.equal(await page.locator('#window').inputValue(), '64'); // generic data resamples to 64 frames
+      const fphaLike = SkeletonClassifier.fromBytes(readFileSync(join(work, 'fpha-like.skp'))).info;
+      assert.equal(await page.locator('#window').inputValue(), String(fphaLike.clipFrames));
       // A static server: no models, nothing asked that it lacks (no 404 in the console), samples play.
       const plain = await demoPage(undefined, `${statics.origin}/`);
       assert.match((await plain.page.locator('#prediction-columns').textContent()) ?? '', /^No model loaded/);

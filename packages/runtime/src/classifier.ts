@@ -98,6 +98,11 @@ export interface ModelInfo {
   temporal: TemporalSampling;
   /** Frames a sequence becomes after temporal sampling (the model's own frame window). */
   frames: number;
+  /**
+   * Median frames of the clips the model was trained on, before temporal sampling: the natural
+   * window for live input (`stream()`'s default); null for files that do not record it.
+   */
+  clipFrames: number | null;
   /** The pruning that produced the model, when it was pruned (as recorded at export); else null. */
   pruning: {
     /** The pruning method, as the toolkit names it (e.g. `ctf`). */
@@ -341,6 +346,7 @@ function describeModel(
     centerJoint: file.input.centerJoint,
     temporal: preprocessing.temporal,
     frames: outputFrames(preprocessing),
+    clipFrames: preprocessing.clipFrames,
     pruning: readPruning(file.info.pruning),
     parameters: layers.reduce((n, l) => n + l.nonzeros, 0) + biases,
     layers,

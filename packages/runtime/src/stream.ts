@@ -10,8 +10,8 @@ import { type NestedFrame, writeFrame } from './input/sequence-input.js';
 /** Options of `SkeletonClassifier.stream`. */
 export interface StreamOptions {
   /**
-   * Raw frames per prediction: the most recent ones (default: the model's own frame window when it
-   * resamples, else 32).
+   * Raw frames per prediction: the most recent ones (default: the median length of the model's
+   * training clips when the file records it, else its own frame window when it resamples, else 32).
    */
   window?: number;
   /** Frames needed before `predict` answers (default: `window`; at least 2). */
@@ -45,8 +45,9 @@ export class StreamingClassifier {
     private readonly classifier: SkeletonClassifier,
     options: StreamOptions = {},
   ) {
-    const { temporal, persons, joints } = classifier.info;
-    this.window = options.window ?? (temporal.mode === 'resample' ? temporal.frames : DEFAULT_WINDOW);
+    const { temporal, persons, joints, clipFrames } = classifier.info;
+    const modelWindow = temporal.mode === 'resample' ? temporal.frames : DEFAULT_WINDOW;
+    this.window = options.window ?? Math.max(2, clipFrames ?? modelWindow);
     this.minFrames = options.minFrames ?? this.window;
     if (!Number.isInteger(this.window) || this.window < 2) {
       throw new SkelpruneError(`window must be an integer of at least 2 frames, got ${this.window}`);

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodeModelFile } from '../src/format/model-file.js';
 import { SkeletonClassifier, SkelpruneError } from '../src/index.js';
-import { packed, TINY_FRAMES, tinyModelBytes, tinySequence } from './tiny-model.js';
+import { packed, TINY_FRAMES, tinyModelBytes, tinyModelFile, tinySequence } from './tiny-model.js';
 
 describe('StreamingClassifier', async () => {
   const model = await SkeletonClassifier.load(tinyModelBytes());
   const frames = tinySequence(7, 30);
+
+  it('defaults its window to the length of the training clips when the file records it', async () => {
+    const file = tinyModelFile();
+    file.input.preprocessing.clipFrames = 21;
+    const recorded = await SkeletonClassifier.load(encodeModelFile(file));
+    assert.equal(recorded.info.clipFrames, 21);
+    assert.equal(recorded.stream().window, 21);
+    assert.equal(model.info.clipFrames, null, 'older files record none');
+  });
 
   it('defaults its window to the model frame window and waits for it', () => {
     const stream = model.stream();

@@ -74,6 +74,7 @@ export function tinyModelFile(seed = 1): ModelFile {
         joints: TINY_JOINTS,
         center: { joint: 0, mode: 'first-frame' },
         view: null,
+        clipFrames: null,
         scale: { method: 'global-std', std: 0.5 },
         temporal: { mode: 'resample', frames: TINY_FRAMES },
         augment: { rotation: 0, scaling: 0, jitter: 0, temporalCrop: 0, personSwap: 0 },

@@ -118,6 +118,11 @@ export interface FittedPreprocessing {
   scale: ScaleNormalization;
   /** How the sequence is brought to a fixed number of frames. */
   temporal: TemporalSampling;
+  /**
+   * Median frames of the training sequences before temporal sampling: how long a clip the model
+   * learned from, the natural window for live input. Null when not recorded (older files).
+   */
+  clipFrames: number | null;
   /** Training-time augmentation (recorded, ignored at inference). */
   augment: Augmentation;
 }
@@ -144,6 +149,7 @@ function readFitted(json: unknown, path: string): FittedPreprocessing {
     'view',
     'scale',
     'temporal',
+    'clipFrames',
     'augment',
   ]);
   if (o.version !== 1) check.invalid(`${path}.version`, '1', o.version);
@@ -158,6 +164,10 @@ function readFitted(json: unknown, path: string): FittedPreprocessing {
     view: o.view === undefined || o.view === null ? null : readView(`${path}.view`, o.view, joints),
     scale: readScale(`${path}.scale`, o.scale, joints),
     temporal: readTemporal(`${path}.temporal`, o.temporal),
+    clipFrames:
+      o.clipFrames === undefined || o.clipFrames === null
+        ? null
+        : check.integer(`${path}.clipFrames`, o.clipFrames, 1, LIMITS.frames),
     augment: readAugment(`${path}.augment`, o.augment),
   };
 }
