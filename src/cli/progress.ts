@@ -62,10 +62,13 @@ function plainProgress(stream: NodeJS.WriteStream): Progress {
   return {
     task(label) {
       let last = 0;
-      const started = performance.now();
+      // From the task's first update, not its creation: a task may wait for others (a control run
+      // after its pruned run), and that wait is no measure of its own pace.
+      let started: number | null = null;
       return {
         update(fraction, { status }) {
           const now = performance.now();
+          started ??= now;
           if (now - last < PLAIN_INTERVAL_MS || fraction < 0.01) return;
           last = now;
           const elapsed = (now - started) / 1000;
