@@ -23,7 +23,7 @@ import {
   SkeletonClassifier,
 } from '@skelprune/runtime';
 import { decode } from 'fast-png';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, FileChooser, Page } from 'playwright-core';
 import { writeGenericDataset } from '../../src/data/generic.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
 import { inkFraction, skipWithoutChromium } from '../browser.js';
@@ -142,6 +142,27 @@ async function showFrame(page: Page, title: string, frame: 'last' | number): Pro
     slider.value = frame === 'last' ? slider.max : String(frame);
     slider.dispatchEvent(new Event('input'));
   }, frame);
+}
+
+/**
+ * Focuses the file chooser and presses Enter, as a keyboard user would. Headless Chromium sometimes
+ * drops the first key press into a page that has just taken the focus from another, so a press that
+ * opens nothing within 5 s is repeated (three tries), with the focus checked before each.
+ */
+async function chooserFromKeyboard(page: Page): Promise<FileChooser> {
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('#file-input').focus();
+    await page.waitForFunction(() => document.activeElement?.id === 'file-input');
+    try {
+      const [chooser] = await Promise.all([
+        page.waitForEvent('filechooser', { timeout: 5000 }),
+        page.keyboard.press('Enter'),
+      ]);
+      return chooser;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 describe('the browser demo', () => {
@@ -386,8 +407,7 @@ describe('the browser demo', () => {
     await page.bringToFront(); // the focused page: the file chooser needs it
     await page.locator('#play').click(); // paused: only the keys move the view
     // The file chooser opens from the keyboard.
-    await page.locator('#file-input').focus();
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    const chooser = await chooserFromKeyboard(page);
     assert.ok(chooser.isMultiple());
     const view = page.locator('#view');
     await view.focus();
