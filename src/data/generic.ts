@@ -21,6 +21,7 @@ import {
   type SkeletonFile,
   type skeletonFileSchema,
 } from './generic-format.js';
+import { listIds, short } from './schema-errors.js';
 import { compareNatural, leaveOneSubjectOut } from './splits.js';
 import type { DataIssue, Dataset, Fold, SkeletonSequence } from './types.js';
 
@@ -89,16 +90,6 @@ function countLines(text: string): number {
   let count = 0;
   for (const line of text.split('\n')) if (line.trim() !== '') count++;
   return count;
-}
-
-/** A name or id from the file for a message, cut to 40 characters. */
-const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
-
-/** The first few ids of a list for a message, then how many more. */
-function listIds(ids: readonly string[]): string {
-  const SHOWN = 5;
-  const shown = ids.slice(0, SHOWN).map(short);
-  return ids.length > SHOWN ? `${shown.join(', ')} and ${ids.length - SHOWN} more` : shown.join(', ');
 }
 
 /**

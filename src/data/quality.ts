@@ -5,6 +5,7 @@
  * is a `DataIssue`; nothing is changed or dropped.
  */
 import { createHash } from 'node:crypto';
+import { listIds } from './schema-errors.js';
 import type { DataIssue, Dataset, SkeletonSequence } from './types.js';
 
 /** Sequences shorter than this show no motion to classify. */
@@ -90,7 +91,7 @@ function leaks(dataset: Dataset, copies: readonly string[][]): DataIssue[] {
       if (leaked.length === 0) continue;
       issues.push({
         file: dataset.sequences[0].source.replace(/:\d+$/, ''),
-        message: `LEAK: protocol '${protocol}' fold '${fold.name}' tests ${leaked.length} sequence(s) whose identical copies are in its training part: ${leaked.slice(0, 5).join(', ')}${leaked.length > 5 ? ` and ${leaked.length - 5} more` : ''}`,
+        message: `LEAK: protocol '${protocol}' fold '${fold.name}' tests ${leaked.length} sequence(s) whose identical copies are in its training part: ${listIds(leaked)}`,
       });
     }
   }

@@ -87,3 +87,13 @@ function jsonPrefix(value: unknown, limit: number): string {
   }
   return `${text}${array ? ']' : '}'}`;
 }
+
+/** A name or id from the data for a message, cut to 40 characters. */
+export const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
+
+/** The first few ids of a list for a message, then how many more. */
+export function listIds(ids: readonly string[]): string {
+  const SHOWN = 5;
+  const shown = ids.slice(0, SHOWN).map(short);
+  return ids.length > SHOWN ? `${shown.join(', ')} and ${ids.length - SHOWN} more` : shown.join(', ');
+}
