@@ -2,7 +2,8 @@
  * The process-wide kernels: created on first use with the best backend available (wasm SIMD with
  * worker threads in Node, else the TypeScript fallback). `useKernels` installs another one, e.g. a
  * browser's asynchronously compiled backend, or the fallback for comparison in tests. Node reads
- * SKELPRUNE_BACKEND (wasm, ts or auto) and SKELPRUNE_THREADS.
+ * SKELPRUNE_BACKEND (wasm, ts or auto), SKELPRUNE_THREADS and SKELPRUNE_RELAXED_SIMD (0 turns the
+ * fused multiply-add kernels off).
  */
 import { createKernelsSync } from './index.js';
 import type { Kernels } from './types.js';
@@ -17,7 +18,8 @@ export function defaultKernels(): Kernels {
       throw new Error(`SKELPRUNE_BACKEND must be wasm, ts or auto, got '${backend}'`);
     }
     const threads = env.SKELPRUNE_THREADS ? Number(env.SKELPRUNE_THREADS) : undefined;
-    active = createKernelsSync({ backend: backend ?? 'auto', threads });
+    const relaxedSimd = env.SKELPRUNE_RELAXED_SIMD !== '0';
+    active = createKernelsSync({ backend: backend ?? 'auto', threads, relaxedSimd });
   }
   return active;
 }

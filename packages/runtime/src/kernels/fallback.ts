@@ -11,6 +11,8 @@ import {
   ATTENTION_HEAD_FIELDS,
   type AttentionParams,
   type BinaryOp,
+  type CtfMaskLayout,
+  type CtfMaskVectors,
   type GatherParams,
   type GemmParams,
   type HeapMatrix,
@@ -31,6 +33,7 @@ const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 
 export class TsKernels implements Kernels {
   readonly name = 'ts';
   readonly threads = 1;
+  readonly relaxedSimd = false;
   readonly heap: Heap;
   private packedA = new Float64Array(TILE * KC);
   private packedB = new Float64Array(0);
@@ -582,6 +585,157 @@ export class TsKernels implements Kernels {
         grad = nesterov ? grad + momentum * velocity : velocity;
       }
       f[p + i] -= lr * grad;
+    }
+  }
+
+  ctfMaskStats(layout: CtfMaskLayout, w: Ptr, factors: CtfMaskVectors, _scratch: Ptr): void {
+    const { blockRows, rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
+    if (variant === 'fine') return;
+    const rows = blockRows * rowsPerBlock;
+    const cols = blockCols * colsPerBlock;
+    const f = this.heap.f32;
+    // Column sums, then the current block row's per-column sums.
+    const acc = this.scratchAccumulators(2 * cols);
+    acc.fill(0, 0, cols);
+    for (let bi = 0; bi < blockRows; bi++) {
+      acc.fill(0, cols, 2 * cols);
+      for (let i = bi * rowsPerBlock; i < (bi + 1) * rowsPerBlock; i++) {
+        let rowSum = 0;
+        for (let j = 0; j < cols; j++) {
+          const v = f[w + i * cols + j];
+          const x = v * v;
+          rowSum += x;
+          acc[j] += x;
+          acc[cols + j] += x;
+        }
+        f[factors.rows + i] = Math.tanh(gain * (rowSum / cols));
+      }
+      for (let bj = 0; bj < blockCols; bj++) {
+        let blockSum = 0;
+        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) blockSum += acc[cols + j];
+        f[factors.blocks + bi * blockCols + bj] = Math.tanh(
+          gain * (blockSum / (rowsPerBlock * colsPerBlock)),
+        );
+      }
+    }
+    for (let j = 0; j < cols; j++) f[factors.cols + j] = Math.tanh(gain * (acc[j] / rows));
+  }
+
+  ctfMask(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    _scratch: Ptr,
+    psi: Ptr,
+    entry: Ptr | null,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
+    const cols = blockCols * colsPerBlock;
+    const f = this.heap.f32;
+    const storeEntry = variant === 'full' && entry !== null;
+    for (let i = rowStart; i < rowEnd; i++) {
+      const row = variant === 'fine' ? 1 : f[factors.rows + i];
+      const blocks = factors.blocks + Math.floor(i / rowsPerBlock) * blockCols;
+      for (let bj = 0; bj < blockCols; bj++) {
+        const block = variant === 'fine' ? 1 : f[blocks + bj];
+        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
+          const at = i * cols + j;
+          let value = 1;
+          if (variant !== 'coarse') {
+            const v = f[w + at];
+            value = Math.tanh(gain * (v * v));
+            if (storeEntry) f[entry + at] = value;
+          }
+          if (variant !== 'fine') value *= block * row * f[factors.cols + j];
+          f[psi + at] = value;
+        }
+      }
+    }
+  }
+
+  ctfMaskBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    _scratch: Ptr,
+  ): void {
+    const { blockRows, rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
+    if (variant === 'fine') return;
+    const rows = blockRows * rowsPerBlock;
+    const cols = blockCols * colsPerBlock;
+    const f = this.heap.f32;
+    // Σ g·∂ψ/∂C per column, then the current block row's per-column parts of Σ g·∂ψ/∂B.
+    const acc = this.scratchAccumulators(2 * cols);
+    acc.fill(0, 0, cols);
+    const slope = (factor: number) => gain * (1 - factor * factor);
+    for (let bi = 0; bi < blockRows; bi++) {
+      acc.fill(0, cols, 2 * cols);
+      for (let i = bi * rowsPerBlock; i < (bi + 1) * rowsPerBlock; i++) {
+        const row = f[factors.rows + i];
+        let rowSum = 0;
+        for (let bj = 0; bj < blockCols; bj++) {
+          const block = f[factors.blocks + bi * blockCols + bj];
+          for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
+            const at = i * cols + j;
+            const q = variant === 'full' ? f[g + at] * f[entry + at] : f[g + at];
+            const a = q * f[factors.cols + j];
+            rowSum += a * block;
+            acc[cols + j] += a * row;
+            acc[j] += q * block * row;
+          }
+        }
+        f[coefficients.rows + i] = (slope(row) * rowSum) / cols;
+      }
+      for (let bj = 0; bj < blockCols; bj++) {
+        let blockSum = 0;
+        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) blockSum += acc[cols + j];
+        const b = bi * blockCols + bj;
+        f[coefficients.blocks + b] =
+          (slope(f[factors.blocks + b]) * blockSum) / (rowsPerBlock * colsPerBlock);
+      }
+    }
+    for (let j = 0; j < cols; j++) f[coefficients.cols + j] = (slope(f[factors.cols + j]) * acc[j]) / rows;
+  }
+
+  ctfMaskBackward(
+    layout: CtfMaskLayout,
+    g: Ptr,
+    entry: Ptr,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    _scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
+    const cols = blockCols * colsPerBlock;
+    const f = this.heap.f32;
+    const hasFactors = variant !== 'fine';
+    for (let i = rowStart; i < rowEnd; i++) {
+      const row = hasFactors ? f[factors.rows + i] : 1;
+      const rowTerm = hasFactors ? f[coefficients.rows + i] : 0;
+      const blocks = Math.floor(i / rowsPerBlock) * blockCols;
+      for (let bj = 0; bj < blockCols; bj++) {
+        const block = hasFactors ? f[factors.blocks + blocks + bj] : 1;
+        const blockTerm = hasFactors ? f[coefficients.blocks + blocks + bj] : 0;
+        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
+          const at = i * cols + j;
+          let d = 0;
+          if (variant !== 'coarse') {
+            const e = f[entry + at];
+            d = f[g + at] * gain * (1 - e * e);
+            if (variant === 'full') d *= block * row * f[factors.cols + j];
+          }
+          if (hasFactors) d += blockTerm + rowTerm + f[coefficients.cols + j];
+          f[dw + at] = 2 * f[w + at] * d;
+        }
+      }
     }
   }
 }

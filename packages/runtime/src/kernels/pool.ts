@@ -1,67 +1,82 @@
 /**
- * Parallel gemm: large products are cut into chunks that the main thread and the worker threads
- * claim from a shared counter (gemm-protocol.ts), all on one shared memory. Only Node has the
- * threads this needs; `createGemmPool` returns null elsewhere and the kernels run single-threaded.
+ * The kernel thread pool: large kernel calls (gemms, products, element-wise ops, optimizer steps)
+ * are cut into chunks that the main thread and the worker threads claim from a shared counter
+ * (parallel-protocol.ts), all on one shared memory. Only Node has the threads this needs;
+ * `createKernelPool` returns null elsewhere and the kernels run single-threaded.
  */
+import type { Heap } from './heap.js';
 import {
   awaitChunks,
-  CONTROL_INTS,
+  CONTROL_FLOATS,
   type ControlBlock,
   controlBlock,
-  planChunks,
-  publishGemm,
+  MAX_CHUNKS,
+  publishCall,
   quitWorkers,
   runChunks,
   startedWorkers,
   type WorkerData,
   workerChunks,
   workersAsleep,
-} from './gemm-protocol.js';
-import type { Heap } from './heap.js';
-import type { GemmParams, Ptr } from './types.js';
-import { gemmArguments, type KernelExports } from './wasm.js';
+} from './parallel-protocol.js';
+import type { KernelExports } from './wasm.js';
 
 /**
- * Work per chunk, in floating-point operations: ~30 µs at 30 GFLOP/s, several times the cost of
- * handing a chunk to a hot (spinning) worker; a gemm is only shared out when it makes two chunks.
+ * Work that is worth sharing, in nanoseconds of single-thread time: a chunk should take ~20 µs,
+ * several times the cost of handing it to a hot (spinning) worker.
  */
-export const GEMM_CHUNK_FLOPS = 1_000_000;
-/** Below this a gemm does not wake sleeping workers: ~300 µs of work, a few times a wake-up. */
-export const GEMM_WAKE_FLOPS = 10_000_000;
-/** Chunks per thread: more balance late-waking workers better, but each repacks an operand. */
+export const CHUNK_NANOS = 20_000;
+/** Below this a call does not wake sleeping workers: ~300 µs of work, a few times a wake-up. */
+export const WAKE_NANOS = 300_000;
+/** Chunks per thread: more balance late-waking workers better, but each costs a little. */
 const CHUNKS_PER_THREAD = 4;
 
-export class GemmPool {
+/** The exports a pool call may name. */
+export type PoolFunction = keyof KernelExports;
+
+export class KernelPool {
   readonly threads: number;
-  /** Resolves once every worker has started or failed (gemms meanwhile run on fewer threads). */
+  /** Resolves once every worker has started or failed (calls meanwhile run on fewer threads). */
   readonly ready: Promise<void>;
   private readonly exports: KernelExports;
   private readonly block: ControlBlock;
   private readonly heap: Heap;
-  private readonly workerScratch: Ptr[];
-  private readonly tileRows: number;
-  private readonly tileCols: number;
+  private readonly workerScratch: number[];
+  private readonly functions: PoolFunction[] = [];
   private sequence = 0;
   private disposed = false;
 
-  constructor(heap: Heap, module: WebAssembly.Module, exports: KernelExports, workerCount: number) {
+  /** `scratchFloats`: the per-thread scratch a call's `scratchArg` receives. */
+  constructor(
+    heap: Heap,
+    module: WebAssembly.Module,
+    exports: KernelExports,
+    workerCount: number,
+    scratchFloats: number,
+  ) {
     const workerThreads = process.getBuiltinModule('node:worker_threads');
     this.heap = heap;
     this.exports = exports;
-    this.tileRows = exports.gemmTileRows();
-    this.tileCols = exports.gemmTileCols();
     this.threads = workerCount + 1;
-    const control = heap.allocZeroed(CONTROL_INTS);
+    this.functions = Object.keys(exports).filter(
+      (name) => typeof (exports as unknown as Record<string, unknown>)[name] === 'function',
+    ) as PoolFunction[];
+    const control = heap.allocZeroed(CONTROL_FLOATS);
     this.block = controlBlock(heap.memory, control);
-    const scratchFloats = exports.gemmScratchBytes() / 4;
     this.workerScratch = Array.from({ length: workerCount }, () => heap.alloc(scratchFloats));
     const started = this.workerScratch.map((scratch) => {
-      const data: WorkerData = { module, memory: heap.memory as WebAssembly.Memory, control, scratch };
-      const worker = new workerThreads.Worker(new URL('./gemm-worker.js', import.meta.url), {
+      const data: WorkerData = {
+        module,
+        memory: heap.memory as WebAssembly.Memory,
+        control,
+        scratch,
+        functions: this.functions,
+      };
+      const worker = new workerThreads.Worker(new URL('./pool-worker.js', import.meta.url), {
         workerData: data,
       });
       worker.unref();
-      // A worker that fails to start only costs parallelism: gemms run on the threads that did.
+      // A worker that fails to start only costs parallelism: calls run on the threads that did.
       return new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('error', () => resolve());
@@ -71,51 +86,59 @@ export class GemmPool {
   }
 
   /**
-   * Runs the gemm across the threads and returns true, or returns false (doing nothing) when it is
-   * too small to share or no worker is running. `scratch` is the main thread's packing scratch.
+   * How many chunks a call of `nanos` single-thread work should have: 0 when it should run on the
+   * calling thread alone (too small, no worker running, or workers asleep and the call too small to
+   * repay waking one).
    */
-  tryGemm(p: GemmParams, scratch: Ptr): boolean {
-    const flops = 2 * p.m * p.n * p.k * p.batch;
-    const maxChunks = Math.min(CHUNKS_PER_THREAD * this.threads, Math.floor(flops / GEMM_CHUNK_FLOPS));
-    if (this.disposed || maxChunks < 2 || startedWorkers(this.block) === 0) return false;
-    if (flops < GEMM_WAKE_FLOPS && workersAsleep(this.block)) return false;
-    const plan = planChunks(p, maxChunks, this.tileRows, this.tileCols);
-    if (plan.chunks < 2) return false;
-    this.sequence++;
-    publishGemm(this.block, p, plan, this.sequence);
-    runChunks(this.block, (part) => this.exports.gemm(...gemmArguments(part, scratch)), { params: p, plan });
-    awaitChunks(this.block, plan.chunks);
-    return true;
+  chunksFor(nanos: number): number {
+    if (this.disposed || startedWorkers(this.block) === 0) return 0;
+    if (nanos < WAKE_NANOS && workersAsleep(this.block)) return 0;
+    const chunks = Math.min(CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS, Math.floor(nanos / CHUNK_NANOS));
+    return chunks >= 2 ? chunks : 0;
   }
 
-  /** Gemm chunks the worker threads have computed, for diagnostics. */
+  /**
+   * Runs export `fn` once per argument list, across the threads, and returns when all are done.
+   * Argument `scratchArg` (if ≥ 0) is replaced by each thread's own scratch (a byte address), the
+   * calling thread's being `scratch`.
+   */
+  run(fn: PoolFunction, chunks: readonly (readonly number[])[], scratchArg = -1, scratch = 0): void {
+    this.sequence++;
+    publishCall(this.block, { fn: this.functions.indexOf(fn), chunks, scratchArg }, this.sequence);
+    const table = this.exports as unknown as Record<string, (...args: number[]) => void>;
+    runChunks(this.block, (index, args) => table[this.functions[index]](...args), scratch, false);
+    awaitChunks(this.block, chunks.length);
+  }
+
+  /** Chunks the worker threads have computed, for diagnostics. */
   get workerChunks(): number {
     return workerChunks(this.block);
   }
 
-  /** Lets the workers exit; later gemms run on the main thread alone. */
+  /** Lets the workers exit; later calls run on the main thread alone. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     quitWorkers(this.block);
-    // No gemm is in flight (tryGemm returns only once every chunk is done), so no worker still
+    // No call is in flight (run returns only once every chunk is done), so no worker still
     // touches its scratch.
     for (const scratch of this.workerScratch) this.heap.free(scratch);
   }
 }
 
 /** A pool with `threads − 1` workers, or null where threads or shared memory are unavailable. */
-export function createGemmPool(
+export function createKernelPool(
   heap: Heap,
   module: WebAssembly.Module,
   exports: KernelExports,
   threads: number,
-): GemmPool | null {
+  scratchFloats: number,
+): KernelPool | null {
   const canThread =
     threads > 1 &&
     typeof SharedArrayBuffer !== 'undefined' &&
     heap.memory.buffer instanceof SharedArrayBuffer &&
     typeof process !== 'undefined' &&
     typeof process.getBuiltinModule === 'function';
-  return canThread ? new GemmPool(heap, module, exports, threads - 1) : null;
+  return canThread ? new KernelPool(heap, module, exports, threads - 1, scratchFloats) : null;
 }

@@ -16,6 +16,8 @@ export interface Kernels {
   readonly name: string;
   /** Worker threads a large product may use (1: single-threaded; the TypeScript fallback always is). */
   readonly threads: number;
+  /** Whether the wasm kernels use relaxed SIMD (fused multiply-add); false for the fallback. */
+  readonly relaxedSimd: boolean;
 }
 
 /** A backend of one's own, as {@link createKernels} returns it: it may own worker threads. */

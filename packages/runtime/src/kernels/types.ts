@@ -158,6 +158,32 @@ export interface GatherParams {
   srcInner: number;
 }
 
+/** Which factors of a CTF mask are multiplied: all four, the entry alone, or block·row·column. */
+export type CtfMaskVariant = 'full' | 'fine' | 'coarse';
+
+/**
+ * The coarse-to-fine pruning mask ψ(W) of a contiguous row-major W [rows, cols] tiled into
+ * blockRows × blockCols blocks of rowsPerBlock × colsPerBlock (rows = blockRows·rowsPerBlock,
+ * cols = blockCols·colsPerBlock). With x = W² and φ(v) = tanh(gain·v): entry e_ij = φ(x_ij), row
+ * R_i = φ(mean_j x_ij), column C_j = φ(mean_i x_ij), block B_b = φ(mean of x over block b), and
+ * ψ = e·B·R·C ('full'), e ('fine') or B·R·C ('coarse').
+ */
+export interface CtfMaskLayout {
+  blockRows: number;
+  rowsPerBlock: number;
+  blockCols: number;
+  colsPerBlock: number;
+  gain: number;
+  variant: CtfMaskVariant;
+}
+
+/** Per-row (rows floats), per-column (cols) and per-block (blockRows·blockCols, row-major) vectors. */
+export interface CtfMaskVectors {
+  rows: Ptr;
+  cols: Ptr;
+  blocks: Ptr;
+}
+
 /**
  * The numeric kernels of one backend (wasm SIMD, or the TypeScript fallback) over its {@link Heap}:
  * everything the inference engine and the toolkit's tensor engine compute goes through them.
@@ -169,6 +195,8 @@ export interface Kernels {
   readonly heap: Heap;
   /** Worker threads a large gemm may use (1 = single-threaded). */
   readonly threads: number;
+  /** Whether the wasm kernels use relaxed SIMD (fused multiply-add); false for the fallback. */
+  readonly relaxedSimd: boolean;
 
   /** A batched general matrix product (see {@link GemmParams}). */
   gemm(p: GemmParams): void;
@@ -245,4 +273,58 @@ export interface Kernels {
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void;
   /** One SGD step over n parameters: updates p (and the momentum buffer when momentum > 0). */
   sgd(p: Ptr, g: Ptr, buf: Ptr, n: number, params: SgdParams): void;
+
+  /**
+   * Statistics pass of a CTF mask ({@link CtfMaskLayout}), whole matrix: the factors R, C and B of w
+   * into `factors`. Not needed for 'fine'. `scratch`: cols floats.
+   */
+  ctfMaskStats(layout: CtfMaskLayout, w: Ptr, factors: CtfMaskVectors, scratch: Ptr): void;
+  /**
+   * Element-wise pass of a CTF mask over rows [rowStart, rowEnd): ψ from w and the factors of
+   * {@link ctfMaskStats} ('fine' reads no factors). For 'full', also writes the entry factor e (which
+   * the backward pass needs) into `entry` unless it is null. `scratch`: cols floats, private to the
+   * call (callers splitting the rows give each part its own).
+   */
+  ctfMask(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    scratch: Ptr,
+    psi: Ptr,
+    entry: Ptr | null,
+    rowStart: number,
+    rowEnd: number,
+  ): void;
+  /**
+   * Statistics pass of a CTF mask's backward ('full' and 'coarse'; 'fine' has none), whole matrix:
+   * from the gradient g of ψ, the entry factor ('full') and the factors, the gradient each mean
+   * passes to every element of its group, into `coefficients`: rows_i = gain·(1 − R_i²)·Σ_j g_ij·
+   * ∂ψ_ij/∂R_i / cols, likewise per column (÷ rows) and per block (÷ its size). `scratch`: 2·cols floats.
+   */
+  ctfMaskBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+  ): void;
+  /**
+   * Element-wise pass of a CTF mask's backward over rows [rowStart, rowEnd): dw = 2w · (g·∂ψ/∂e ·
+   * gain·(1 − e²) + the row's, column's and block's coefficients of {@link ctfMaskBackwardStats}),
+   * with no coefficients for 'fine' and no entry term for 'coarse'. `entry`: e for 'full', ψ itself
+   * for 'fine', unused for 'coarse'. `scratch`: 2·cols floats, private to the call.
+   */
+  ctfMaskBackward(
+    layout: CtfMaskLayout,
+    g: Ptr,
+    entry: Ptr,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void;
 }

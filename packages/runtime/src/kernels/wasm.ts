@@ -3,22 +3,28 @@
  * turns float indices into byte addresses, writes small shape/stride tables into a heap block the
  * kernels read, and hands large gemms to the worker pool.
  */
+
+import { gemmChunk, planChunks } from './gemm-split.js';
 import type { Heap } from './heap.js';
-import type { GemmPool } from './pool.js';
+import { MAX_CHUNKS } from './parallel-protocol.js';
+import type { KernelPool, PoolFunction } from './pool.js';
 import { collapseBroadcast, collapsePermutation, contiguousStrides, isEmptyShape } from './strides.js';
-import type {
-  ActivationOp,
-  AdamParams,
-  AttentionParams,
-  BinaryOp,
-  GatherParams,
-  GemmParams,
-  HeapMatrix,
-  Kernels,
-  Ptr,
-  ReduceOp,
-  SgdParams,
-  UnaryOp,
+import {
+  type ActivationOp,
+  type AdamParams,
+  ATTENTION_HEAD_FIELDS,
+  type AttentionParams,
+  type BinaryOp,
+  type CtfMaskLayout,
+  type CtfMaskVectors,
+  type GatherParams,
+  type GemmParams,
+  type HeapMatrix,
+  type Kernels,
+  type Ptr,
+  type ReduceOp,
+  type SgdParams,
+  type UnaryOp,
 } from './types.js';
 
 /** The arguments after the matrix of the product exports, the same for every format. */
@@ -142,7 +148,58 @@ export interface KernelExports {
     nesterov: number,
     firstStep: number,
   ): void;
+  ctfMaskStats(
+    ...args: [...layout: CtfLayoutArguments, w: number, ...factors: CtfVectorArguments, scratch: number]
+  ): void;
+  ctfMask(
+    ...args: [
+      ...layout: CtfLayoutArguments,
+      w: number,
+      ...factors: CtfVectorArguments,
+      scratch: number,
+      psi: number,
+      entry: number,
+      rowStart: number,
+      rowEnd: number,
+    ]
+  ): void;
+  ctfMaskBackwardStats(
+    ...args: [
+      ...layout: CtfLayoutArguments,
+      g: number,
+      entry: number,
+      ...factors: CtfVectorArguments,
+      ...coefficients: CtfVectorArguments,
+      scratch: number,
+    ]
+  ): void;
+  ctfMaskBackward(
+    ...args: [
+      ...layout: CtfLayoutArguments,
+      g: number,
+      entry: number,
+      w: number,
+      ...factors: CtfVectorArguments,
+      ...coefficients: CtfVectorArguments,
+      scratch: number,
+      dw: number,
+      rowStart: number,
+      rowEnd: number,
+    ]
+  ): void;
 }
+
+/** The leading arguments of the CTF mask exports (variant: 0 full, 1 fine, 2 coarse). */
+type CtfLayoutArguments = [
+  blockRows: number,
+  rowsPerBlock: number,
+  blockCols: number,
+  colsPerBlock: number,
+  gain: number,
+  variant: number,
+];
+/** A {@link CtfMaskVectors} as byte addresses. */
+type CtfVectorArguments = [rows: number, cols: number, blocks: number];
 
 /** Must match the codes in assembly/elementwise.ts. */
 const UNARY_CODES: Record<UnaryOp, number> = {
@@ -172,6 +229,35 @@ export function denseProductUsesGemm(blockRows: number, blockCols: number, colum
 /** Loop rank of the layout tables binary() and permute() read (LAYOUT_RANK of assembly/layout.ts). */
 const LAYOUT_RANK = 6;
 const LAYOUT_INTS = 3 * LAYOUT_RANK;
+
+/**
+ * Single-thread cost estimates in nanoseconds, measured on the project machine, which decide whether
+ * a call is shared among threads and into how many chunks (pool.ts): per gemm flop, per element of
+ * the element-wise kernels, per multiply-add of the products (a single column streams the weights).
+ */
+const GEMM_NANOS_PER_FLOP = 1 / 40;
+const ELEMENT_NANOS = { cheap: 0.4, transcendental: 1.5, optimizer: 1.2 } as const;
+const PRODUCT_NANOS_PER_MAC = { batched: 0.05, singleColumn: 0.15 } as const;
+const ATTENTION_NANOS_PER_MAC = 0.1;
+/** Position of the scratch pointer among the arguments of the gemm and attentionMix exports. */
+const GEMM_SCRATCH_ARG = 17;
+const ATTENTION_SCRATCH_ARG = 11;
+/** Per weight, of the CTF mask's element-wise passes (forward with a tanh, backward without). */
+const CTF_NANOS = { forward: 2.5, backward: 1 } as const;
+const CTF_MASK_SCRATCH_ARG = 10;
+const CTF_BACKWARD_SCRATCH_ARG = 15;
+/** Chunk boundaries of element-wise kernels fall on whole cache lines. */
+const ELEMENT_ALIGN = 16;
+
+/** [start, count] of `chunks` near-equal parts of 0..total, boundaries at multiples of `align`. */
+export function splitRange(total: number, chunks: number, align = 1): [number, number][] {
+  const units = Math.ceil(total / align);
+  const boundary = (i: number) => Math.min(total, Math.round((units * i) / chunks) * align);
+  return Array.from({ length: chunks }, (_, i): [number, number] => [
+    boundary(i),
+    boundary(i + 1) - boundary(i),
+  ]).filter(([, count]) => count > 0);
+}
 
 /** Instantiates the kernels module on a heap's memory. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
@@ -207,53 +293,105 @@ export class WasmKernels implements Kernels {
   readonly name = 'wasm-simd';
   readonly heap: Heap;
   readonly threads: number;
+  readonly relaxedSimd: boolean;
   private readonly exports: KernelExports;
-  private readonly pool: GemmPool | null;
+  private readonly pool: KernelPool | null;
   private readonly layout: Ptr;
   private layoutView: Int32Array;
   /** Packing scratch of the calling thread's gemms, allocated up front so heap stats stay stable. */
   private readonly gemmScratch: Ptr;
 
-  constructor(heap: Heap, exports: KernelExports, pool: GemmPool | null) {
+  constructor(heap: Heap, exports: KernelExports, pool: KernelPool | null, relaxedSimd: boolean) {
     this.heap = heap;
+    this.relaxedSimd = relaxedSimd;
     this.exports = exports;
     this.pool = pool;
     this.threads = pool ? pool.threads : 1;
-    this.layout = heap.alloc(LAYOUT_INTS);
+    this.layout = heap.alloc(LAYOUT_INTS * MAX_CHUNKS);
     this.gemmScratch = heap.alloc(exports.gemmScratchBytes() / 4);
     this.layoutView = new Int32Array(heap.memory.buffer);
   }
 
-  /** Resolves once the gemm workers have started. */
+  /** Resolves once the worker threads have started. */
   whenReady(): Promise<void> {
     return this.pool ? this.pool.ready : Promise.resolve();
   }
 
-  /** Gemm chunks computed by worker threads so far (0 without threads), for diagnostics. */
+  /** Chunks of kernel calls computed by worker threads so far (0 without threads), for diagnostics. */
   get workerChunks(): number {
     return this.pool?.workerChunks ?? 0;
   }
 
-  /** Stops the gemm workers; the kernels stay usable single-threaded. */
+  /** Stops the worker threads; the kernels stay usable single-threaded. */
   dispose(): void {
     this.pool?.dispose();
   }
 
+  /**
+   * Chunks a call of `nanos` single-thread work should be cut into: 0 runs it on the calling thread.
+   */
+  private chunksFor(nanos: number): number {
+    return this.pool ? this.pool.chunksFor(nanos) : 0;
+  }
+
   gemm(p: GemmParams): void {
-    if (this.pool?.tryGemm(p, this.gemmScratch)) return;
+    const maxChunks = this.chunksFor(2 * p.m * p.n * p.k * p.batch * GEMM_NANOS_PER_FLOP);
+    const plan =
+      maxChunks > 0
+        ? planChunks(p, maxChunks, this.exports.gemmTileRows(), this.exports.gemmTileCols())
+        : null;
+    if (this.pool && plan && plan.chunks >= 2) {
+      const chunks = Array.from({ length: plan.chunks }, (_, i) => gemmArguments(gemmChunk(p, plan, i), 0));
+      this.pool.run('gemm', chunks, GEMM_SCRATCH_ARG, this.gemmScratch * 4);
+      return;
+    }
     this.exports.gemm(...gemmArguments(p, this.gemmScratch));
   }
 
+  /**
+   * Runs an element-wise export over n elements, split across threads when large: `args(offset,
+   * count)` gives the call's arguments for elements offset..offset+count.
+   */
+  private elementwise(
+    fn: PoolFunction,
+    n: number,
+    nanosPerElement: number,
+    args: (offset: number, count: number) => number[],
+  ): void {
+    const chunks = this.chunksFor(n * nanosPerElement);
+    if (this.pool && chunks >= 2) {
+      this.pool.run(
+        fn,
+        splitRange(n, chunks, ELEMENT_ALIGN).map(([offset, count]) => args(offset, count)),
+      );
+      return;
+    }
+    (this.exports[fn] as (...a: number[]) => void)(...args(0, n));
+  }
+
   unary(op: UnaryOp, x: Ptr, y: Ptr, n: number): void {
-    this.exports.unary(UNARY_CODES[op], x * 4, y * 4, n);
+    const cost =
+      op === 'exp' || op === 'log' || op === 'sigmoid' || op === 'tanh' ? 'transcendental' : 'cheap';
+    this.elementwise('unary', n, ELEMENT_NANOS[cost], (o, c) => [
+      UNARY_CODES[op],
+      (x + o) * 4,
+      (y + o) * 4,
+      c,
+    ]);
   }
 
   activationBackward(op: ActivationOp, y: Ptr, g: Ptr, dx: Ptr, n: number): void {
-    this.exports.activationBackward(ACTIVATION_CODES[op], y * 4, g * 4, dx * 4, n);
+    this.elementwise('activationBackward', n, ELEMENT_NANOS.cheap, (o, c) => [
+      ACTIVATION_CODES[op],
+      (y + o) * 4,
+      (g + o) * 4,
+      (dx + o) * 4,
+      c,
+    ]);
   }
 
   affine(x: Ptr, y: Ptr, n: number, alpha: number, beta: number): void {
-    this.exports.affine(x * 4, y * 4, n, alpha, beta);
+    this.elementwise('affine', n, ELEMENT_NANOS.cheap, (o, c) => [(x + o) * 4, (y + o) * 4, c, alpha, beta]);
   }
 
   binary(
@@ -267,24 +405,111 @@ export class WasmKernels implements Kernels {
   ): void {
     if (isEmptyShape(shape)) return;
     const layout = collapseBroadcast(shape, aStrides, bStrides);
-    this.writeLayout([layout.shape, layout.aStrides, layout.bStrides]);
-    this.exports.binary(BINARY_CODES[op], a * 4, b * 4, y * 4, this.layout * 4);
+    const outStrides = contiguousStrides(layout.shape);
+    const pointers = [a, b, y];
+    const strides = [layout.aStrides[0], layout.bStrides[0], outStrides[0]];
+    this.layoutCall(
+      'binary',
+      outStrides[0] * layout.shape[0],
+      layout.shape,
+      [layout.aStrides, layout.bStrides],
+      pointers,
+      strides,
+      (ptrs, table) => [BINARY_CODES[op], ptrs[0] * 4, ptrs[1] * 4, ptrs[2] * 4, table * 4],
+    );
+  }
+
+  /**
+   * Runs a layout-table kernel (binary, permute), split across threads along its outermost loop axis
+   * when large: each chunk gets its own table (outer extent reduced) and its pointers advanced.
+   */
+  private layoutCall(
+    fn: PoolFunction,
+    elements: number,
+    loopShape: readonly number[],
+    strideTables: readonly (readonly number[])[],
+    pointers: readonly Ptr[],
+    outerStrides: readonly number[],
+    args: (pointers: Ptr[], table: Ptr) => number[],
+  ): void {
+    const outer = loopShape.length > 0 ? loopShape[0] : 1;
+    const chunks = loopShape.length > 0 ? Math.min(outer, this.chunksFor(elements * ELEMENT_NANOS.cheap)) : 0;
+    const parts: [number, number][] = chunks >= 2 ? splitRange(outer, chunks) : [[0, outer]];
+    const calls = parts.map(([start, count], index) => {
+      const table = this.layout + index * LAYOUT_INTS;
+      const shape = loopShape.length > 0 ? [count, ...loopShape.slice(1)] : loopShape;
+      this.writeLayout([shape, ...strideTables], table);
+      return args(
+        pointers.map((ptr, i) => ptr + start * outerStrides[i]),
+        table,
+      );
+    });
+    if (calls.length > 1 && this.pool) this.pool.run(fn, calls);
+    else (this.exports[fn] as (...a: number[]) => void)(...calls[0]);
   }
 
   select(cond: Ptr, a: Ptr, b: Ptr, y: Ptr, n: number): void {
-    this.exports.select(cond * 4, a * 4, b * 4, y * 4, n);
+    this.elementwise('select', n, ELEMENT_NANOS.cheap, (o, c) => [
+      (cond + o) * 4,
+      (a + o) * 4,
+      (b + o) * 4,
+      (y + o) * 4,
+      c,
+    ]);
   }
 
   reduce(op: ReduceOp, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void {
-    this.exports.reduce(REDUCE_CODES[op], x * 4, y * 4, outer, r, inner);
+    const rowElements = r * inner;
+    this.rows('reduce', outer, rowElements * ELEMENT_NANOS.cheap, (o, c) => [
+      REDUCE_CODES[op],
+      (x + o * rowElements) * 4,
+      (y + o * inner) * 4,
+      c,
+      r,
+      inner,
+    ]);
+  }
+
+  /**
+   * Runs a kernel over `rows` independent rows, split across threads when large: `args(first,
+   * count)` gives the call's arguments for rows first..first+count.
+   */
+  private rows(
+    fn: PoolFunction,
+    rows: number,
+    nanosPerRow: number,
+    args: (first: number, count: number) => number[],
+  ): void {
+    const chunks = Math.min(rows, this.chunksFor(rows * nanosPerRow));
+    if (this.pool && chunks >= 2) {
+      this.pool.run(
+        fn,
+        splitRange(rows, chunks).map(([first, count]) => args(first, count)),
+      );
+      return;
+    }
+    (this.exports[fn] as (...a: number[]) => void)(...args(0, rows));
   }
 
   softmax(x: Ptr, y: Ptr, rows: number, cols: number, log: boolean): void {
-    this.exports.softmax(x * 4, y * 4, rows, cols, log ? 1 : 0);
+    this.rows('softmax', rows, cols * ELEMENT_NANOS.transcendental, (o, c) => [
+      (x + o * cols) * 4,
+      (y + o * cols) * 4,
+      c,
+      cols,
+      log ? 1 : 0,
+    ]);
   }
 
   softmaxBackward(y: Ptr, g: Ptr, dx: Ptr, rows: number, cols: number, log: boolean): void {
-    this.exports.softmaxBackward(y * 4, g * 4, dx * 4, rows, cols, log ? 1 : 0);
+    this.rows('softmaxBackward', rows, cols * ELEMENT_NANOS.transcendental, (o, c) => [
+      (y + o * cols) * 4,
+      (g + o * cols) * 4,
+      (dx + o * cols) * 4,
+      c,
+      cols,
+      log ? 1 : 0,
+    ]);
   }
 
   layerNorm(x: Ptr, y: Ptr, mean: Ptr, rstd: Ptr, rows: number, cols: number, eps: number): void {
@@ -307,12 +532,19 @@ export class WasmKernels implements Kernels {
       order.splice(inputInner, 1);
       order.splice(order.length - 1, 0, inputInner);
     }
-    this.writeLayout([
-      order.map((axis) => outShape[axis]),
-      order.map((axis) => inStrides[axis]),
-      order.map((axis) => outStrides[axis]),
-    ]);
-    this.exports.permute(x * 4, y * 4, this.layout * 4);
+    const loopShape = order.map((axis) => outShape[axis]);
+    const loopIn = order.map((axis) => inStrides[axis]);
+    const loopOut = order.map((axis) => outStrides[axis]);
+    const elements = loopShape.reduce((a, b) => a * b, 1);
+    this.layoutCall(
+      'permute',
+      elements,
+      loopShape,
+      [loopIn, loopOut],
+      [x, y],
+      [loopIn[0], loopOut[0]],
+      (ptrs, table) => [ptrs[0] * 4, ptrs[1] * 4, table * 4],
+    );
   }
 
   sumSquares(x: Ptr, n: number): number {
@@ -332,20 +564,66 @@ export class WasmKernels implements Kernels {
       this.exports.biasActivation(m, bias * 4, act, y * 4, ld, columns);
       return;
     }
-    const operands: ProductOperands = [x * 4, ld, columns, bias * 4, act, y * 4];
+    // Output row o of a part starting at row `first` (one column: rows are contiguous).
+    const outRows = columns === 1 ? 1 : ld;
+    const operands = (first: number): ProductOperands => [
+      x * 4,
+      ld,
+      columns,
+      (bias + first) * 4,
+      act,
+      (y + first * outRows) * 4,
+    ];
+    const nanosPerMac = columns === 1 ? PRODUCT_NANOS_PER_MAC.singleColumn : PRODUCT_NANOS_PER_MAC.batched;
     if (w.format === 'dense') {
-      this.exports.blockProduct(w.blockRows, 0, 0, 0, w.values * 4, w.blockCols, ...operands);
+      const rowFloats = 16 * w.blockCols;
+      const nanos = w.blockRows * rowFloats * columns * nanosPerMac;
+      this.split('blockProduct', this.evenParts(w.blockRows, nanos), (first, count) => [
+        count,
+        0,
+        0,
+        0,
+        (w.values + first * rowFloats) * 4,
+        w.blockCols,
+        ...operands(4 * first),
+      ]);
       return;
     }
-    const structure = [w.rowPtr * 4, w.index * 4, w.wideIndex ? 1 : 0, w.values * 4] as const;
-    if (w.format === 'csr') this.exports.csrProduct(w.rows, ...structure, ...operands);
-    else this.exports.blockProduct(w.blockRows, ...structure, 0, ...operands);
+    const rows = w.format === 'csr' ? w.rows : w.blockRows;
+    const rowPtr = this.int32(w.rowPtr, rows + 1);
+    const macsPerEntry = w.format === 'csr' ? columns : 16 * columns;
+    const parts = this.balancedParts(rowPtr, (rowPtr[rows] - rowPtr[0]) * macsPerEntry * nanosPerMac);
+    const structure = (first: number) => [
+      (w.rowPtr + first) * 4,
+      w.index * 4,
+      w.wideIndex ? 1 : 0,
+      w.values * 4,
+    ];
+    if (w.format === 'csr') {
+      this.split('csrProduct', parts, (first, count) => [count, ...structure(first), ...operands(first)]);
+    } else {
+      this.split('blockProduct', parts, (first, count) => [
+        count,
+        ...structure(first),
+        0,
+        ...operands(4 * first),
+      ]);
+    }
   }
 
   attentionMix(p: AttentionParams): void {
-    this.exports.attentionMix(
-      p.heads,
-      p.table * 4,
+    const table = this.int32(p.table, p.heads * ATTENTION_HEAD_FIELDS);
+    let rowsPerNode = 0;
+    for (let h = 0; h < p.heads; h++) {
+      // Scores (dims) and mixed channels, each a [nodes, paddedNodes] pass per sample.
+      rowsPerNode += table[h * ATTENTION_HEAD_FIELDS + 1] + table[h * ATTENTION_HEAD_FIELDS + 3];
+    }
+    const nanos = p.batch * p.nodes * p.paddedNodes * rowsPerNode * ATTENTION_NANOS_PER_MAC;
+    const fitsWorkerScratch = p.nodes * p.paddedNodes <= this.exports.gemmScratchBytes() / 4;
+    const parts = fitsWorkerScratch ? this.evenParts(p.heads, nanos) : [[0, p.heads] as [number, number]];
+    const args = (first: number, count: number) => [
+      count,
+      (p.table + first * ATTENTION_HEAD_FIELDS) * 4,
       p.indices * 4,
       p.q * 4,
       p.k * 4,
@@ -357,7 +635,61 @@ export class WasmKernels implements Kernels {
       p.scale,
       p.scratch * 4,
       p.out * 4,
-    );
+    ];
+    this.split('attentionMix', parts, args, ATTENTION_SCRATCH_ARG, p.scratch * 4);
+  }
+
+  /** Parts of 0..rows of equal size: one part when the call should not be shared. */
+  private evenParts(rows: number, nanos: number): [number, number][] {
+    const chunks = Math.min(rows, this.chunksFor(nanos));
+    return chunks >= 2 ? splitRange(rows, chunks) : [[0, rows]];
+  }
+
+  /** Parts of the rows of a sparse matrix with near-equal stored entries, from its row pointers. */
+  private balancedParts(rowPtr: Int32Array, nanos: number): [number, number][] {
+    const rows = rowPtr.length - 1;
+    const chunks = Math.min(rows, this.chunksFor(nanos));
+    if (chunks < 2) return [[0, rows]];
+    const first = rowPtr[0];
+    const total = rowPtr[rows] - first;
+    const bounds = [0];
+    for (let c = 1; c < chunks; c++) {
+      const target = first + (total * c) / chunks;
+      let lo = bounds[bounds.length - 1];
+      let hi = rows;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rowPtr[mid] < target) lo = mid + 1;
+        else hi = mid;
+      }
+      bounds.push(lo);
+    }
+    bounds.push(rows);
+    return bounds
+      .slice(0, -1)
+      .map((start, i): [number, number] => [start, bounds[i + 1] - start])
+      .filter(([, count]) => count > 0);
+  }
+
+  /**
+   * Runs export `fn` on each part of a row range (`args(first, count)` its arguments), across the
+   * threads when there are several parts. A `scratchArg` gets each thread's own scratch.
+   */
+  private split(
+    fn: PoolFunction,
+    parts: readonly [number, number][],
+    args: (first: number, count: number) => number[],
+    scratchArg = -1,
+    scratch = 0,
+  ): void {
+    const calls = parts.map(([first, count]) => args(first, count));
+    if (this.pool && calls.length > 1) this.pool.run(fn, calls, scratchArg, scratch);
+    else (this.exports[fn] as (...a: number[]) => void)(...calls[0]);
+  }
+
+  /** An Int32Array view of `count` ints of the heap at `ptr`. */
+  private int32(ptr: Ptr, count: number): Int32Array {
+    return new Int32Array(this.heap.memory.buffer, ptr * 4, count);
   }
 
   gatherRows(p: GatherParams): void {
@@ -377,12 +709,12 @@ export class WasmKernels implements Kernels {
 
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void {
     const { lr, beta1, beta2, eps, weightDecay, decoupled, step } = params;
-    this.exports.adam(
-      p * 4,
-      g * 4,
-      m * 4,
-      v * 4,
-      n,
+    this.elementwise('adam', n, ELEMENT_NANOS.optimizer, (o, c) => [
+      (p + o) * 4,
+      (g + o) * 4,
+      (m + o) * 4,
+      (v + o) * 4,
+      c,
       beta1,
       1 - beta1,
       beta2,
@@ -392,34 +724,119 @@ export class WasmKernels implements Kernels {
       decoupled ? 1 - lr * weightDecay : 1,
       lr / (1 - beta1 ** step),
       1 / Math.sqrt(1 - beta2 ** step),
-    );
+    ]);
   }
 
   sgd(p: Ptr, g: Ptr, buf: Ptr, n: number, params: SgdParams): void {
     const { lr, momentum, dampening, weightDecay, nesterov, firstStep } = params;
-    this.exports.sgd(
-      p * 4,
-      g * 4,
-      buf * 4,
-      n,
+    this.elementwise('sgd', n, ELEMENT_NANOS.optimizer, (o, c) => [
+      (p + o) * 4,
+      (g + o) * 4,
+      (buf + o) * 4,
+      c,
       lr,
       momentum,
       1 - dampening,
       weightDecay,
       nesterov ? 1 : 0,
       firstStep ? 1 : 0,
+    ]);
+  }
+
+  ctfMaskStats(layout: CtfMaskLayout, w: Ptr, factors: CtfMaskVectors, scratch: Ptr): void {
+    this.exports.ctfMaskStats(
+      ...ctfLayoutArguments(layout),
+      w * 4,
+      ...ctfVectorArguments(factors),
+      scratch * 4,
     );
   }
 
-  /** Writes rank-6 tables (leading axes padded with size 1, stride 0) into the layout block. */
-  private writeLayout(tables: readonly (readonly number[])[]): void {
+  ctfMask(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    scratch: Ptr,
+    psi: Ptr,
+    entry: Ptr | null,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const parts = this.evenParts(
+      rowEnd - rowStart,
+      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.forward,
+    );
+    const args = (first: number, count: number) => [
+      ...ctfLayoutArguments(layout),
+      w * 4,
+      ...ctfVectorArguments(factors),
+      scratch * 4,
+      psi * 4,
+      entry === null ? 0 : entry * 4,
+      rowStart + first,
+      rowStart + first + count,
+    ];
+    this.split('ctfMask', parts, args, CTF_MASK_SCRATCH_ARG, scratch * 4);
+  }
+
+  ctfMaskBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+  ): void {
+    this.exports.ctfMaskBackwardStats(
+      ...ctfLayoutArguments(layout),
+      g * 4,
+      entry * 4,
+      ...ctfVectorArguments(factors),
+      ...ctfVectorArguments(coefficients),
+      scratch * 4,
+    );
+  }
+
+  ctfMaskBackward(
+    layout: CtfMaskLayout,
+    g: Ptr,
+    entry: Ptr,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const parts = this.evenParts(
+      rowEnd - rowStart,
+      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.backward,
+    );
+    const args = (first: number, count: number) => [
+      ...ctfLayoutArguments(layout),
+      g * 4,
+      entry * 4,
+      w * 4,
+      ...ctfVectorArguments(factors),
+      ...ctfVectorArguments(coefficients),
+      scratch * 4,
+      dw * 4,
+      rowStart + first,
+      rowStart + first + count,
+    ];
+    this.split('ctfMaskBackward', parts, args, CTF_BACKWARD_SCRATCH_ARG, scratch * 4);
+  }
+
+  /** Writes rank-6 tables (leading axes padded with size 1, stride 0) into a layout block. */
+  private writeLayout(tables: readonly (readonly number[])[], block: Ptr): void {
     if (this.layoutView.buffer !== this.heap.memory.buffer) {
       this.layoutView = new Int32Array(this.heap.memory.buffer);
     }
     const rank = tables[0].length;
     if (rank > LAYOUT_RANK) throw new RangeError(`rank ${rank} exceeds the kernels' limit of ${LAYOUT_RANK}`);
     tables.forEach((table, index) => {
-      const base = this.layout + index * LAYOUT_RANK;
+      const base = block + index * LAYOUT_RANK;
       const pad = LAYOUT_RANK - rank;
       for (let axis = 0; axis < LAYOUT_RANK; axis++) {
         const isShape = index === 0;
@@ -427,4 +844,15 @@ export class WasmKernels implements Kernels {
       }
     });
   }
+}
+
+/** Must match the variant codes in assembly/ctf.ts. */
+const CTF_VARIANT_CODES: Record<CtfMaskLayout['variant'], number> = { full: 0, fine: 1, coarse: 2 };
+
+function ctfLayoutArguments(l: CtfMaskLayout): CtfLayoutArguments {
+  return [l.blockRows, l.rowsPerBlock, l.blockCols, l.colsPerBlock, l.gain, CTF_VARIANT_CODES[l.variant]];
+}
+
+function ctfVectorArguments(v: CtfMaskVectors): CtfVectorArguments {
+  return [v.rows * 4, v.cols * 4, v.blocks * 4];
 }

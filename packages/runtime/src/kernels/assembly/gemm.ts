@@ -2,7 +2,7 @@
 // MR×K row panels, and an MR×NR register tile of f32x4 accumulators runs over them. Transposed
 // operands only change the strides packing reads with, so no transpose is ever materialised.
 // All pointers are byte addresses; leading dimensions and strides are in elements.
-import { transpose4x4 } from './math';
+import { madd, transpose4x4 } from './math';
 
 /** Rows of the register tile. */
 const MR = 4;
@@ -243,17 +243,17 @@ function microKernel(
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let av = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
     av = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
     av = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
     av = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
     pa += MR * 4;
     pb += NR * 4;
   }

@@ -1,4 +1,5 @@
 // Entry point of the wasm SIMD kernels: everything exported here is what wasm.ts calls.
+export { ctfMask, ctfMaskBackward, ctfMaskBackwardStats, ctfMaskStats } from './ctf';
 export { activationBackward, affine, binary, select, unary } from './elementwise';
 export { gemm, gemmScratchBytes, gemmTileCols, gemmTileRows } from './gemm';
 export { adam, sgd } from './optim';

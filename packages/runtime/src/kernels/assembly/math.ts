@@ -6,6 +6,16 @@
 // Estrin's scheme (short dependency chains, so consecutive vectors overlap in the out-of-order
 // core), rounding uses the 1.5·2²³ trick, and clamps use pmin/pmax with x first, which keeps NaN.
 
+/**
+ * a · b + c: one fused multiply-add where the module is built with relaxed SIMD (whether it fuses is
+ * the hardware's choice, so the last bit may differ between machines), else a multiply and an add.
+ */
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 /** One f32 (or i32 bit pattern) in static memory, splatted on use. */
 @inline
 function constant(ptr: usize): v128 {

@@ -7,7 +7,7 @@
 // A product with more than one column writes whole vectors: ⌈columns/4⌉·4 lanes of every output row
 // (the caller's rows are that long). With exactly one column x and y are plain vectors and the kernels
 // vectorise along the reduction instead. Pointers are byte addresses, strides and offsets elements.
-import { expV, horizontalSum } from './math';
+import { expV, horizontalSum, madd } from './math';
 
 // Compile-time parameters are types: AssemblyScript instantiates a generic once per type argument and
 // folds conditions on offsetof/sizeof/isVoid, so every combination is its own tight loop. (Constant
@@ -78,14 +78,14 @@ function rowChunk<V, I>(
     valueAt += valueStep;
     if (strided) rowAt += rowStride;
     else indexAt += sizeof<I>();
-    if (vectors > 0) a0 = f32x4.add(a0, f32x4.mul(value, v128.load(row)));
-    if (vectors > 1) a1 = f32x4.add(a1, f32x4.mul(value, v128.load(row, 16)));
-    if (vectors > 2) a2 = f32x4.add(a2, f32x4.mul(value, v128.load(row, 32)));
-    if (vectors > 3) a3 = f32x4.add(a3, f32x4.mul(value, v128.load(row, 48)));
-    if (vectors > 4) a4 = f32x4.add(a4, f32x4.mul(value, v128.load(row, 64)));
-    if (vectors > 5) a5 = f32x4.add(a5, f32x4.mul(value, v128.load(row, 80)));
-    if (vectors > 6) a6 = f32x4.add(a6, f32x4.mul(value, v128.load(row, 96)));
-    if (vectors > 7) a7 = f32x4.add(a7, f32x4.mul(value, v128.load(row, 112)));
+    if (vectors > 0) a0 = madd(value, v128.load(row), a0);
+    if (vectors > 1) a1 = madd(value, v128.load(row, 16), a1);
+    if (vectors > 2) a2 = madd(value, v128.load(row, 32), a2);
+    if (vectors > 3) a3 = madd(value, v128.load(row, 48), a3);
+    if (vectors > 4) a4 = madd(value, v128.load(row, 64), a4);
+    if (vectors > 5) a5 = madd(value, v128.load(row, 80), a5);
+    if (vectors > 6) a6 = madd(value, v128.load(row, 96), a6);
+    if (vectors > 7) a7 = madd(value, v128.load(row, 112), a7);
   }
   if (relu) {
     a0 = relu4(a0);
@@ -271,11 +271,11 @@ function csrVector<I>(
     let t = begin;
     for (; t + 8 <= end; t += 8) {
       const at = index + <usize>t * width;
-      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(values + <usize>t * 4), gather4<I>(x, at)));
-      acc1 = f32x4.add(acc1, f32x4.mul(v128.load(values + <usize>t * 4, 16), gather4<I>(x, at + 4 * width)));
+      acc0 = madd(v128.load(values + <usize>t * 4), gather4<I>(x, at), acc0);
+      acc1 = madd(v128.load(values + <usize>t * 4, 16), gather4<I>(x, at + 4 * width), acc1);
     }
     if (t + 4 <= end) {
-      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(values + <usize>t * 4), gather4<I>(x, index + <usize>t * width)));
+      acc0 = madd(v128.load(values + <usize>t * 4), gather4<I>(x, index + <usize>t * width), acc0);
       t += 4;
     }
     let sum = load<f32>(bias + <usize>o * 4) + horizontalSum(f32x4.add(acc0, acc1));
@@ -385,10 +385,10 @@ function blockRowsOf<V, I>(
       const xb = x + <usize>col * 4 * ldBytes;
       if (single) {
         const input = v128.load(xb);
-        a00 = f32x4.add(a00, f32x4.mul(v128.load(w), input));
-        a10 = f32x4.add(a10, f32x4.mul(v128.load(w + rowBytes), input));
-        a20 = f32x4.add(a20, f32x4.mul(v128.load(w + 2 * rowBytes), input));
-        a30 = f32x4.add(a30, f32x4.mul(v128.load(w + 3 * rowBytes), input));
+        a00 = madd(v128.load(w), input, a00);
+        a10 = madd(v128.load(w + rowBytes), input, a10);
+        a20 = madd(v128.load(w + 2 * rowBytes), input, a20);
+        a30 = madd(v128.load(w + 3 * rowBytes), input, a30);
       } else {
         for (let c: usize = 0; c < 4; c++) {
           const xr = xb + c * ldBytes;
@@ -396,17 +396,17 @@ function blockRowsOf<V, I>(
           const x1 = vectors > 1 ? v128.load(xr, 16) : zero;
           const wc = w + c * 4;
           let s = v128.load32_splat(wc);
-          a00 = f32x4.add(a00, f32x4.mul(s, x0));
-          if (vectors > 1) a01 = f32x4.add(a01, f32x4.mul(s, x1));
+          a00 = madd(s, x0, a00);
+          if (vectors > 1) a01 = madd(s, x1, a01);
           s = v128.load32_splat(wc + rowBytes);
-          a10 = f32x4.add(a10, f32x4.mul(s, x0));
-          if (vectors > 1) a11 = f32x4.add(a11, f32x4.mul(s, x1));
+          a10 = madd(s, x0, a10);
+          if (vectors > 1) a11 = madd(s, x1, a11);
           s = v128.load32_splat(wc + 2 * rowBytes);
-          a20 = f32x4.add(a20, f32x4.mul(s, x0));
-          if (vectors > 1) a21 = f32x4.add(a21, f32x4.mul(s, x1));
+          a20 = madd(s, x0, a20);
+          if (vectors > 1) a21 = madd(s, x1, a21);
           s = v128.load32_splat(wc + 3 * rowBytes);
-          a30 = f32x4.add(a30, f32x4.mul(s, x0));
-          if (vectors > 1) a31 = f32x4.add(a31, f32x4.mul(s, x1));
+          a30 = madd(s, x0, a30);
+          if (vectors > 1) a31 = madd(s, x1, a31);
         }
       }
       w += blockBytes;
