@@ -87,7 +87,77 @@ async function trainStepSection(): Promise<Table[]> {
   ];
 }
 
-const SECTIONS: Section[] = [matmulSection, trainStepSection];
+/**
+ * The FPHA training step against PyTorch, through the interleaved harness of the engine-speed issue
+ * (../shared/bench/vs-pytorch: an exact PyTorch mirror of the network, timed round by round with
+ * skelprune's real step). PyTorch is a measuring stick only: the section explains and skips where
+ * the harness, the FPHA data or Debian's python3-torch is absent.
+ */
+async function versusPytorchSection(): Promise<Table[]> {
+  const { existsSync, mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { join, resolve } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const harness = resolve(process.env.SKELPRUNE_VS_PYTORCH ?? '../shared/bench/vs-pytorch');
+  const data = resolve(process.env.SKELPRUNE_FPHA ?? '../shared/data/FPHA');
+  const python = process.env.SKELPRUNE_PYTHON ?? '/usr/bin/python3';
+  const title = 'FPHA training step at batch 32 against PyTorch 2 threads (interleaved rounds, medians)';
+  const skip = (why: string): Table[] => [{ title, columns: ['skipped'], rows: [[why]] }];
+  if (!existsSync(join(harness, 'driver.py'))) {
+    return skip(`no harness at ${harness} (set SKELPRUNE_VS_PYTORCH to its folder)`);
+  }
+  if (!existsSync(data)) return skip(`no FPHA data at ${data} (set SKELPRUNE_FPHA)`);
+  if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
+    return skip(`${python} cannot import torch (Debian: apt-get install python3-torch libopenblas0-openmp)`);
+  }
+  const folder = mkdtempSync(join(tmpdir(), 'skelprune-vs-pytorch-'));
+  try {
+    const out = join(folder, 'train.json');
+    const rounds = process.env.SKELPRUNE_VS_PYTORCH_ROUNDS ?? '10';
+    const run = spawnSync(
+      python,
+      [join(harness, 'driver.py'), 'train', '--data', data, '--rounds', rounds, '--out', out],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    if (run.status !== 0 || !existsSync(out)) return skip(`the harness failed (exit ${run.status})`);
+    const result = JSON.parse(readFileSync(out, 'utf8')) as HarnessResult;
+    const median = (name: string) => result.cases[name]?.median ?? Number.NaN;
+    const rows = (['dense', 'ctf'] as const).map((mode) => {
+      const ratio = result.ratios[`${mode} step skelprune/torch`]?.round_ratio_median ?? Number.NaN;
+      return [
+        mode === 'dense' ? 'dense' : 'CTF pruning phase',
+        formatMs(median(`skelprune step ${mode}`)),
+        formatMs(median(`torch step ${mode}`)),
+        `${ratio.toFixed(2)}× (${ratio <= TRAIN_VS_PYTORCH_TARGET ? 'target met' : `target ≤ ${TRAIN_VS_PYTORCH_TARGET}×`})`,
+      ];
+    });
+    return [
+      {
+        title,
+        columns: ['step', 'skelprune', 'PyTorch', 'skelprune / PyTorch (median of per-round ratios)'],
+        rows,
+        notes: [
+          `${rounds} rounds; harness: ${harness} (README there); SKELPRUNE_VS_PYTORCH_ROUNDS sets the rounds`,
+        ],
+      },
+    ];
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** What the harness's driver.py writes (the fields read here). */
+interface HarnessResult {
+  cases: Record<string, { median: number }>;
+  ratios: Record<string, { round_ratio_median: number }>;
+}
+
+/** Target of the engine-speed issue: a training step in at most 0.8× PyTorch's time. */
+const TRAIN_VS_PYTORCH_TARGET = 0.8;
+
+const SECTIONS: Section[] = [matmulSection, trainStepSection, versusPytorchSection];
 
 function formatMs(ms: number): string {
   return ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;

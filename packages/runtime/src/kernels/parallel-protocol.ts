@@ -45,6 +45,12 @@ export const MAX_ARGS = 20;
 /** Size of the control block in float32 slots. */
 export const CONTROL_FLOATS = HEADER_INTS + 2 * MAX_CHUNKS * MAX_ARGS;
 
+/**
+ * The claim word while a call is being published: its index (255) is past any chunk count, and it
+ * differs from every open word, so no thread can claim with a word it read before the new call.
+ */
+const CLOSED = 0xff;
+
 const COMMAND_CALL = 0;
 const COMMAND_QUIT = 1;
 
@@ -113,6 +119,10 @@ export function publishCall(block: ControlBlock, call: ParallelCall, sequence: n
   if (call.chunks.length > MAX_CHUNKS || argCount > MAX_ARGS) {
     throw new RangeError(`a parallel call takes at most ${MAX_CHUNKS} chunks of ${MAX_ARGS} arguments`);
   }
+  // Close claiming first: a worker that read the last call's claim word and then reads this call's
+  // header (a larger chunk count) must fail its compare-exchange, or it would run a stale chunk and
+  // miscount the completions.
+  Atomics.store(ints, WORK, CLOSED);
   call.chunks.forEach((chunk, c) => {
     args.set(chunk, c * MAX_ARGS);
   });

@@ -22,12 +22,15 @@ import {
 import type { KernelExports } from './wasm.js';
 
 /**
- * Work that is worth sharing, in nanoseconds of single-thread time: a chunk should take ~20 µs,
- * several times the cost of handing it to a hot (spinning) worker.
+ * Work that is worth sharing, in nanoseconds of single-thread time: a chunk should take ~8 µs,
+ * several times the cost of handing it to a hot (spinning) worker (measured on pruned models).
  */
-export const CHUNK_NANOS = 20_000;
-/** Below this a call does not wake sleeping workers: ~300 µs of work, a few times a wake-up. */
-export const WAKE_NANOS = 300_000;
+export const CHUNK_NANOS = 8_000;
+/**
+ * Below this a call does not wake sleeping workers: ~50 µs of work. A woken worker then stays hot
+ * for the calls that follow (a model's next layers, the next prediction of a loop).
+ */
+export const WAKE_NANOS = 50_000;
 /** Chunks per thread: more balance late-waking workers better, but each costs a little. */
 const CHUNKS_PER_THREAD = 4;
 

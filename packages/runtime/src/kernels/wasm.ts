@@ -693,18 +693,19 @@ export class WasmKernels implements Kernels {
   }
 
   gatherRows(p: GatherParams): void {
-    this.exports.gatherRows(
+    const nanos = p.count * p.outer * p.inner * ELEMENT_NANOS.cheap;
+    this.split('gatherRows', this.evenParts(p.count, nanos), (first, count) => [
       p.src * 4,
-      p.srcOffsets * 4,
+      (p.srcOffsets + first) * 4,
       p.dst * 4,
-      p.dstOffsets * 4,
-      p.count,
+      (p.dstOffsets + first) * 4,
+      count,
       p.outer,
       p.srcOuter,
       p.dstOuter,
       p.inner,
       p.srcInner,
-    );
+    ]);
   }
 
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void {
