@@ -212,8 +212,10 @@ async function timeModels(options: BenchmarkOptions): Promise<BenchmarkResult> {
         runner: runtimeRunner(file.model),
       });
       if (options.onnx ?? true) {
-        const name = `onnxruntime-node, ${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`;
-        entries.push({ name, bytes: null, runner: await onnxRunner(file.model) });
+        const what = `${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`;
+        entries.push({ name: `onnxruntime-node, ${what}`, bytes: null, runner: await onnxRunner(file.model) });
+        const single = `onnxruntime-node 1 thread, ${what}`;
+        entries.push({ name: single, bytes: null, runner: await onnxRunner(file.model, 1) });
       }
     }
     options.onStart?.(entries.length);

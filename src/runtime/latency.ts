@@ -121,10 +121,14 @@ export async function loadOnnxRuntime(): Promise<typeof import('onnxruntime-node
   }
 }
 
-/** onnxruntime-node (default session options) on the ONNX export of a stored model. */
-export async function onnxRunner(model: RuntimeModel): Promise<Runner> {
+/**
+ * onnxruntime-node on the ONNX export of a stored model: default session options (a thread per
+ * core), or one thread when `threads` is 1.
+ */
+export async function onnxRunner(model: RuntimeModel, threads?: 1): Promise<Runner> {
   const ort = await loadOnnxRuntime();
-  const session = await ort.InferenceSession.create(exportOnnx(toCompactModel(model)));
+  const options = threads === 1 ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {};
+  const session = await ort.InferenceSession.create(exportOnnx(toCompactModel(model)), options);
   const width = model.chunks * model.chunkWidth;
   return {
     shape: model,

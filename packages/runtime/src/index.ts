@@ -48,7 +48,7 @@ export type {
 export type { NestedFrame, PackedSequence, SequenceInput } from './input/sequence-input.js';
 export type { SkeletonSequence } from './input/types.js';
 export type { WasmMemory } from './kernels/heap.js';
-export { type KernelOptions, wasmSimdSupported } from './kernels/index.js';
+export { type KernelOptions, relaxedSimdSupported, wasmSimdSupported } from './kernels/index.js';
 export { createKernels, type KernelBackend, type Kernels } from './kernels/public.js';
 export type { LayerName } from './model/engine.js';
 export type { StorageFormat } from './model/storage.js';

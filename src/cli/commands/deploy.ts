@@ -121,7 +121,7 @@ export async function benchCommand(options: BenchmarkOptions & { onnx: boolean }
   ];
   console.log(formatTable(table, 'lrrrrr', true).join('\n'));
   console.log(
-    `\nspeed-ups relative to the first row; ${result.repeats} timed batch-1 calls per row, in ${result.rounds} rounds interleaved with the other rows; random node features${options.onnx ? '; onnxruntime-node with default session options' : ''}`,
+    `\nspeed-ups relative to the first row; ${result.repeats} timed batch-1 calls per row, in ${result.rounds} rounds interleaved with the other rows; random node features${options.onnx ? '; onnxruntime-node with default session options (a thread per core) and with one thread' : ''}`,
   );
 }
 
