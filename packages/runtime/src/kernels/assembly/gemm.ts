@@ -1,6 +1,9 @@
 // Single-threaded blocked gemm (BLIS loop order): B is packed into K×NR column panels, A into
 // MR×K row panels, and an MR×NR register tile of f32x4 accumulators runs over them. Transposed
 // operands only change the strides packing reads with, so no transpose is ever materialised.
+// A row-major B is not packed at all: the register tile reads its NR columns in place, row after
+// row (the KC rows of a panel stay in L1 across the MC/MR tiles that reuse them), which saves a
+// copy of B per block and per thread; only a ragged last panel is packed, zero-padded.
 // All pointers are byte addresses; leading dimensions and strides are in elements.
 import { madd, transpose4x4 } from './math';
 
@@ -85,8 +88,12 @@ export function gemm(
         const kc = min(KC, k - p0);
         const blockBeta = p0 == 0 ? beta : 1;
         const bSource = bItem + <usize>(p0 * depthB + j0 * colB) * 4;
-        if (bSource != packedBSource) {
-          packPanels(bSource, colB, depthB, nc, kc, NR, packedB);
+        // Row-major B is read in place (bDirect); only its ragged last panel is packed.
+        const bDirect: usize = transB ? 0 : bSource;
+        const packFrom = transB ? 0 : nc - (nc % NR);
+        if (packFrom < nc && bSource != packedBSource) {
+          const from = bSource + <usize>(packFrom * colB) * 4;
+          packPanels(from, colB, depthB, nc - packFrom, kc, NR, packedB + <usize>(packFrom * kc) * 4);
           packedBSource = n <= NC && k <= KC ? bSource : 0;
         }
         for (let i0 = 0; i0 < m; i0 += MC) {
@@ -97,7 +104,7 @@ export function gemm(
             packedASource = m <= MC && k <= KC ? aSource : 0;
           }
           const cBlock = cItem + <usize>(i0 * ldc + j0) * 4;
-          multiplyBlock(packedA, packedB, cBlock, ldc, mc, nc, kc, alpha, blockBeta, tile);
+          multiplyBlock(packedA, packedB, bDirect, ldb, cBlock, ldc, mc, nc, kc, alpha, blockBeta, tile);
         }
       }
     }
@@ -186,10 +193,16 @@ function packScalar(
   }
 }
 
-/** Runs the register tile over every MR×NR tile of one packed mc × nc block of C. */
+/**
+ * Runs the register tile over every MR×NR tile of one mc × nc block of C: A packed, B packed or,
+ * where bDirect is set, read in place from that row-major block (leading dimension ldb) for every
+ * full panel.
+ */
 function multiplyBlock(
   packedA: usize,
   packedB: usize,
+  bDirect: usize,
+  ldb: i32,
   c: usize,
   ldc: i32,
   mc: i32,
@@ -201,27 +214,33 @@ function multiplyBlock(
 ): void {
   const ldcBytes = <usize>ldc * 4;
   for (let j = 0; j < nc; j += NR) {
-    const bPanel = packedB + <usize>(j * kc) * 4;
     const cols = min(NR, nc - j);
+    const inPlace = bDirect != 0 && cols == NR;
+    const bPanel = inPlace ? bDirect + <usize>j * 4 : packedB + <usize>(j * kc) * 4;
+    const bStep: usize = inPlace ? <usize>ldb * 4 : NR * 4;
     for (let i = 0; i < mc; i += MR) {
       const aPanel = packedA + <usize>(i * kc) * 4;
       const rows = min(MR, mc - i);
       const cTile = c + <usize>i * ldcBytes + <usize>j * 4;
       if (rows == MR && cols == NR) {
-        microKernel(aPanel, bPanel, kc, cTile, ldcBytes, alpha, beta);
+        microKernel(aPanel, bPanel, bStep, kc, cTile, ldcBytes, alpha, beta);
       } else {
-        microKernel(aPanel, bPanel, kc, tile, NR * 4, 1, 0);
+        microKernel(aPanel, bPanel, bStep, kc, tile, NR * 4, 1, 0);
         storeEdgeTile(tile, cTile, ldcBytes, rows, cols, alpha, beta);
       }
     }
   }
 }
 
-/** The MR×NR register tile: C = alpha · Apanel · Bpanel + beta · C, beta = 0 never reading C. */
+/**
+ * The MR×NR register tile: C = alpha · Apanel · Bpanel + beta · C, beta = 0 never reading C. B's
+ * rows are bStep bytes apart (NR floats when packed).
+ */
 @inline
 function microKernel(
   aPanel: usize,
   bPanel: usize,
+  bStep: usize,
   kc: i32,
   c: usize,
   ldcBytes: usize,
@@ -255,7 +274,7 @@ function microKernel(
     c30 = madd(av, b0, c30);
     c31 = madd(av, b1, c31);
     pa += MR * 4;
-    pb += NR * 4;
+    pb += bStep;
   }
   const alphaV = f32x4.splat(alpha);
   const betaV = f32x4.splat(beta);
