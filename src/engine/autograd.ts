@@ -5,7 +5,7 @@
  */
 import { addInto } from './ops/elementwise.js';
 import { formatShape, ShapeError } from './shape.js';
-import { clone, full, Storage, Tensor } from './tensor.js';
+import { clone, full, type Tensor } from './tensor.js';
 
 /**
  * How a tensor was computed, recorded by autodiff on its `gradFn` (PyTorch's `grad_fn` node): the op,
@@ -127,12 +127,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
 
 /** Adds `grad` into a leaf's persistent `.grad` buffer (created on first use). */
 function accumulateLeafGrad(leaf: Tensor, grad: Tensor): void {
-  if (leaf.grad === null) {
-    leaf.grad = new Tensor(leaf.shape, new Storage(leaf.storage.heap, leaf.size, true));
-    leaf.grad.data.set(grad.data);
-  } else {
-    addInto(leaf.grad, grad);
-  }
+  leaf.accumulateGrad(grad, addInto);
 }
 
 /**

@@ -67,7 +67,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 
   /** Zeroes the gradient of every parameter (PyTorch's `zero_grad(set_to_none=False)`). */
   zeroGrad(): void {
-    for (const group of this.groups) for (const p of group.params) p.grad?.data.fill(0);
+    for (const group of this.groups) for (const p of group.params) p.zeroGrad();
   }
 
   /** Updates every parameter that has a gradient, one `update()` each (PyTorch's `step()`). */

@@ -84,8 +84,45 @@ export class Tensor {
   readonly offset: number;
   /** Whether gradients flow to this tensor: set on leaves by `requireGrad()`, on op results by autodiff. */
   requiresGrad = false;
+  private gradBuffer: Tensor | null = null;
+  /**
+   * Set by `zeroGrad()`: the gradient buffer counts as zero without a pass over it, and the next
+   * backward() copies into it instead of adding (a read of `grad` before that zero-fills it).
+   */
+  private gradZeroed = false;
+
   /** Gradient accumulated by backward() (leaf tensors that require grad only). */
-  grad: Tensor | null = null;
+  get grad(): Tensor | null {
+    if (this.gradZeroed) {
+      this.gradZeroed = false;
+      this.gradBuffer?.data.fill(0);
+    }
+    return this.gradBuffer;
+  }
+
+  set grad(value: Tensor | null) {
+    this.gradBuffer = value;
+    this.gradZeroed = false;
+  }
+
+  /** Zeroes the gradient (PyTorch's `zero_grad`), lazily: see `grad`. */
+  zeroGrad(): void {
+    if (this.gradBuffer !== null) this.gradZeroed = true;
+  }
+
+  /**
+   * Adds a gradient into `grad` (the first time, or after zeroGrad(), copies it): backward()'s
+   * accumulation into leaves. `add(target, source)` is the in-place addition.
+   */
+  accumulateGrad(source: Tensor, add: (target: Tensor, source: Tensor) => void): void {
+    if (this.gradBuffer === null) {
+      this.gradBuffer = new Tensor(this.shape, new Storage(this.storage.heap, this.size, true));
+      this.gradZeroed = true;
+    }
+    if (this.gradZeroed) this.gradBuffer.data.set(source.data);
+    else add(this.gradBuffer, source);
+    this.gradZeroed = false;
+  }
   /** How this tensor was computed, for backward(); null for leaves and results computed without grad. */
   gradFn: GradFn | null = null;
 

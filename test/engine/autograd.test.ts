@@ -34,6 +34,22 @@ describe('autodiff', () => {
     assert.deepEqual([...w.grad!.data], [1, 1, 1]);
   });
 
+  it('zeroes gradients lazily: the next backward overwrites, a read in between sees zeros', () => {
+    const w = new Parameter([3], Float32Array.from([1, 2, 3]));
+    const unused = new Parameter([2], Float32Array.from([5, 6]));
+    tidy(() => sum(mul(w, w)).add(sum(unused)).backward());
+    w.zeroGrad();
+    unused.zeroGrad();
+    tidy(() => sum(w).backward());
+    assert.deepEqual([...w.grad!.data], [1, 1, 1]);
+    // Not reached by the second backward: reads as zero, as a filled buffer would.
+    assert.deepEqual([...unused.grad!.data], [0, 0]);
+    w.zeroGrad();
+    assert.deepEqual([...w.grad!.data], [0, 0, 0]);
+    tidy(() => sum(w).backward());
+    assert.deepEqual([...w.grad!.data], [1, 1, 1]);
+  });
+
   it('sums the gradients of a tensor used twice (a diamond graph)', () => {
     const x = new Parameter([2], Float32Array.from([3, -1]));
     tidy(() => {
