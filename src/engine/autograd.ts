@@ -18,6 +18,18 @@ export interface GradFn {
   readonly inputs: readonly Tensor[];
   /** Maps dL/d(output) to dL/d(input) for each input (null where an input needs no gradient). */
   readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+  /**
+   * Set on every output of a multi-output op ({@link customGradOutputs}): `backward()` then gathers
+   * the gradients of all the op's outputs and maps them to the inputs' in one call.
+   */
+  readonly group?: GradGroup;
+}
+
+/** The outputs of one multi-output op and its backward from all their gradients at once. */
+export interface GradGroup {
+  readonly outputs: readonly Tensor[];
+  /** dL/d(output) for each output (null where none reached it) → dL/d(input) for each input. */
+  readonly backward: (grads: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
 }
 
 let gradEnabled = true;
@@ -98,6 +110,39 @@ export function customGrad(
   return record(op, output, inputs, (grad) => backward(grad, output));
 }
 
+/**
+ * An op with several outputs and one hand-written backward: `forward` computes the outputs (no graph
+ * is recorded inside it), `backward` maps the gradients of all of them (null for an output no
+ * gradient reached) to one gradient per input. `backward()` calls it once, after every output that
+ * the differentiated result depends on has its gradient complete, so a fused op whose outputs are
+ * consumed separately (e.g. a tensor and a statistic of it) still runs a single backward pass.
+ */
+export function customGradOutputs(
+  op: string,
+  inputs: readonly Tensor[],
+  forward: () => Tensor[],
+  backward: (grads: readonly (Tensor | null)[], outputs: readonly Tensor[]) => readonly (Tensor | null)[],
+): Tensor[] {
+  const outputs = noGrad(forward);
+  if (new Set(outputs).size !== outputs.length) {
+    throw new Error(`${op}: a multi-output op must return distinct tensors`);
+  }
+  if (checkFinite) for (const output of outputs) assertFinite(op, 'forward', output);
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return outputs;
+  const group: GradGroup = { outputs, backward: (grads) => backward(grads, outputs) };
+  outputs.forEach((output, index) => {
+    output.requiresGrad = true;
+    output.gradFn = {
+      op,
+      inputs,
+      // On its own (the other outputs without gradient), as any GradFn.
+      backward: (grad) => group.backward(outputs.map((_, j) => (j === index ? grad : null))),
+      group,
+    };
+  });
+  return outputs;
+}
+
 function ownedCopy(grad: Tensor, owned: Set<Tensor>): Tensor {
   if (owned.has(grad)) return grad;
   const copy = clone(grad);
@@ -123,6 +168,21 @@ function topologicalOrder(root: Tensor): Tensor[] {
     }
   }
   return order;
+}
+
+/** The outputs of each multi-output op that `order` holds, and their gradients, gathered by backward(). */
+function pendingGroups(
+  order: readonly Tensor[],
+): Map<GradGroup, { remaining: number; grads: (Tensor | null)[] }> {
+  const groups = new Map<GradGroup, { remaining: number; grads: (Tensor | null)[] }>();
+  for (const node of order) {
+    const group = node.gradFn?.group;
+    if (!group) continue;
+    const pending = groups.get(group);
+    if (pending) pending.remaining++;
+    else groups.set(group, { remaining: 1, grads: group.outputs.map(() => null) });
+  }
+  return groups;
 }
 
 /** Adds `grad` into a leaf's persistent `.grad` buffer (created on first use). */
@@ -152,17 +212,29 @@ export function backward(root: Tensor, gradient?: Tensor): void {
     // Sums created here may be updated in place; gradients returned by ops may alias other tensors.
     const owned = new Set<Tensor>();
     const order = topologicalOrder(root);
+    const groups = pendingGroups(order);
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i];
       const grad = grads.get(node);
-      if (grad === undefined) continue;
       grads.delete(node);
-      if (node.gradFn === null) {
-        accumulateLeafGrad(node, grad);
-        continue;
+      const group = node.gradFn?.group;
+      let inputGrads: readonly (Tensor | null)[];
+      if (group) {
+        // Every output of a multi-output op comes before its inputs in this order: the op's backward
+        // runs at the last of its outputs the root depends on, with all their gradients.
+        const pending = groups.get(group)!;
+        pending.grads[group.outputs.indexOf(node)] = grad ?? null;
+        if (--pending.remaining > 0 || pending.grads.every((g) => g === null)) continue;
+        inputGrads = group.backward(pending.grads);
+      } else {
+        if (grad === undefined) continue;
+        if (node.gradFn === null) {
+          accumulateLeafGrad(node, grad);
+          continue;
+        }
+        inputGrads = node.gradFn.backward(grad);
       }
-      const inputGrads = node.gradFn.backward(grad);
-      node.gradFn.inputs.forEach((input, j) => {
+      node.gradFn!.inputs.forEach((input, j) => {
         const g = inputGrads[j];
         if (!input.requiresGrad || g === null || g === undefined) return;
         if (g.size !== input.size) {

@@ -4,7 +4,15 @@
  */
 
 export { decodeSafetensors, encodeSafetensors, type NamedArray } from '@skelprune/runtime/internal';
-export { customGrad, type GradFn, NonFiniteError, noGrad, setFiniteCheck } from './autograd.js';
+export {
+  customGrad,
+  customGradOutputs,
+  type GradFn,
+  type GradGroup,
+  NonFiniteError,
+  noGrad,
+  setFiniteCheck,
+} from './autograd.js';
 export { kernels, useKernels } from './backend.js';
 export * as init from './init.js';
 export { Module, Parameter } from './module.js';

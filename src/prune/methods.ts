@@ -15,7 +15,7 @@ import { ConfigError } from '../errors.js';
 import { type PrunableWeight, setHardMask, tiling } from '../model/layers.js';
 import type { TrainerHooks } from '../train/trainer.js';
 import type { Budget, BudgetKind, CostLimit } from './budget.js';
-import { budgetLoss, type CtfVariant, ctfMask, maskMass } from './ctf.js';
+import { budgetLoss, type CtfVariant, ctfMask, ctfMaskedWeight, weightedMass } from './ctf.js';
 import { type HardMask, keepLearnedShares, keepTopEntries, liveGroups } from './masks.js';
 
 /**
@@ -138,7 +138,8 @@ class CtfPruner implements Pruner {
   private capTarget = 0;
   private frozenScales: number[] = [];
   private softKept = 1;
-  private readonly psis: (Tensor | null)[];
+  /** Σψ of each layer's mask from the last forward pass, which the budget term differentiates. */
+  private readonly masses: (Tensor | null)[];
 
   constructor(
     private readonly ctx: PrunerContext,
@@ -147,7 +148,7 @@ class CtfPruner implements Pruner {
     this.sigma = options.sigmaStart;
     this.lambda = options.lambdaSoft;
     this.target = ctx.budget.total;
-    this.psis = ctx.weights.map(() => null);
+    this.masses = ctx.weights.map(() => null);
     this.hooks = {
       beforeEpoch: (epoch) => this.schedule(epoch),
       extraLoss: () => this.budgetTerm(),
@@ -166,10 +167,14 @@ class CtfPruner implements Pruner {
     return this.options.scale === 'dynamic' ? meanSquare(weight) : this.frozenScales[i];
   }
 
-  private mask(i: number, weight: Tensor, sigma: number): Tensor {
+  private maskOptions(i: number, weight: Tensor, sigma: number) {
     const w = this.ctx.weights[i];
     const options = { sigma, scale: this.scaleOf(i, weight), variant: this.options.variant };
-    return ctfMask(weight, tiling(w.blocks, w.rows, w.cols), options);
+    return [tiling(w.blocks, w.rows, w.cols), options] as const;
+  }
+
+  private mask(i: number, weight: Tensor, sigma: number): Tensor {
+    return ctfMask(weight, ...this.maskOptions(i, weight, sigma));
   }
 
   /**
@@ -199,10 +204,14 @@ class CtfPruner implements Pruner {
 
   private install(): void {
     this.ctx.weights.forEach((w, i) => {
+      // Ŵ ⊙ ψ and Σψ from one fused op: the budget term's gradient joins the mask's backward pass.
       w.layer.transform = (weight) => {
-        const psi = this.mask(i, weight, this.sigma);
-        this.psis[i] = psi;
-        return weight.mul(psi);
+        const { weight: effective, mass } = ctfMaskedWeight(
+          weight,
+          ...this.maskOptions(i, weight, this.sigma),
+        );
+        this.masses[i] = mass;
+        return effective;
       };
     });
   }
@@ -226,9 +235,9 @@ class CtfPruner implements Pruner {
    * exceeds its ramped cap (one-sided: the cap is a limit, not a target).
    */
   private budgetTerm(): Tensor | null {
-    if (this.psis.some((psi) => psi === null || psi.isDisposed)) return null;
+    if (this.masses.some((mass) => mass === null || mass.isDisposed)) return null;
     const mass = (costs: readonly number[]) =>
-      maskMass(this.psis.map((psi, i) => ({ psi: psi!, weight: costs[i] })));
+      weightedMass(this.masses.map((m, i) => ({ mass: m!, weight: costs[i] })));
     const { budget } = this.ctx;
     const kept = mass(budget.costs);
     this.softKept = kept.item() / budget.total;

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   add,
   customGrad,
+  customGradOutputs,
   keep,
   kernels,
   log,
@@ -85,6 +86,108 @@ describe('autodiff', () => {
       sum(mul(hard, tensor([1, 2, 3, 4]))).backward();
     });
     assert.deepEqual([...w.grad!.data], [1, 2, 3, 4]);
+  });
+
+  describe('an op with several outputs', () => {
+    /**
+     * [x², Σx] with one backward that records every call: dx = 2x·g₁ + g₂, a null gradient
+     * counting as zero.
+     */
+    function squareAndSum(x: Tensor, calls: (number[] | null)[][]): Tensor[] {
+      return customGradOutputs(
+        'squareAndSum',
+        [x],
+        () => [
+          tensor(
+            Float32Array.from(x.data, (v) => v * v),
+            x.shape,
+          ),
+          tensor([x.data.reduce((s, v) => s + v, 0)]),
+        ],
+        ([squares, total]) => {
+          calls.push([squares && [...squares.data], total && [...total.data]]);
+          const s = squares?.data;
+          const t = total === null ? 0 : total.data[0];
+          return [tensor(Float32Array.from(x.data, (v, i) => 2 * v * (s ? s[i] : 0) + t))];
+        },
+      );
+    }
+
+    it('runs one backward with the gradients of every output, consumed apart', () => {
+      const x = new Parameter([3], Float32Array.from([1, -2, 3]));
+      const calls: (number[] | null)[][] = [];
+      tidy(() => {
+        const [squares, total] = squareAndSum(x, calls);
+        assert.deepEqual([...squares.data], [1, 4, 9]);
+        assert.deepEqual([...total.data], [2]);
+        // L = Σ squares·[1, 2, 3] + 5·total + Σ squares (squares used twice).
+        sum(mul(squares, tensor([1, 2, 3])))
+          .add(mul(total, 5).reshape([]))
+          .add(sum(squares))
+          .backward();
+      });
+      assert.deepEqual(calls, [[[2, 3, 4], [5]]]);
+      // dx = 2x·[2, 3, 4] + 5
+      assert.deepEqual([...x.grad!.data], [9, -7, 29]);
+    });
+
+    it('passes null for an output the result does not depend on, and runs for either alone', () => {
+      const x = new Parameter([2], Float32Array.from([2, -1]));
+      const calls: (number[] | null)[][] = [];
+      tidy(() => {
+        const [squares] = squareAndSum(x, calls);
+        sum(squares).backward();
+      });
+      assert.deepEqual([...x.grad!.data], [4, -2]);
+      x.grad!.data.fill(0);
+      tidy(() => {
+        const [squares, total] = squareAndSum(x, calls);
+        // squares reaches the root only through an op that passes it no gradient path.
+        mul(total, 3)
+          .add(noGrad(() => sum(squares)).reshape([1]))
+          .backward();
+      });
+      assert.deepEqual([...x.grad!.data], [3, 3]);
+      assert.deepEqual(calls, [
+        [[1, 1], null],
+        [null, [3]],
+      ]);
+    });
+
+    it('is differentiated from an output as the root, and on its own through its GradFn', () => {
+      const x = new Parameter([2], Float32Array.from([1, 2]));
+      const calls: (number[] | null)[][] = [];
+      tidy(() => {
+        const [squares, total] = squareAndSum(x, calls);
+        squares.backward(tensor([1, -1]));
+        const [dx] = total.gradFn!.backward(tensor([2]));
+        assert.deepEqual([...dx!.data], [2, 2]);
+      });
+      assert.deepEqual([...x.grad!.data], [2, -4]);
+      assert.deepEqual(calls, [
+        [[1, -1], null],
+        [null, [2]],
+      ]);
+    });
+
+    it('records nothing under noGrad, and wants distinct outputs', () => {
+      const x = new Parameter([2], Float32Array.from([1, 2]));
+      tidy(() => {
+        const outputs = noGrad(() => squareAndSum(x, []));
+        assert.ok(outputs.every((t) => !t.requiresGrad && t.gradFn === null));
+        const y = tensor([1]);
+        assert.throws(
+          () =>
+            customGradOutputs(
+              'twice',
+              [x],
+              () => [y, y],
+              () => [null],
+            ),
+          /twice: a multi-output op must return distinct tensors/,
+        );
+      });
+    });
   });
 
   it('names the op and both shapes on a shape mismatch', () => {

@@ -1,8 +1,11 @@
-/** The CTF mask, masked weight and budget loss against PyTorch values (σ = 0.02, 4×4 blocks). */
+/**
+ * The CTF mask, masked weight and budget loss against PyTorch values (σ = 0.02, 4×4 blocks), composed
+ * (weight.mul(ctfMask), maskMass) and fused (ctfMaskedWeight, weightedMass) as the pruner computes them.
+ */
 import { describe, it } from 'node:test';
 import { Parameter, tidy } from '../../src/engine/index.js';
 import { tiling } from '../../src/model/layers.js';
-import { budgetLoss, ctfMask, maskMass } from '../../src/prune/ctf.js';
+import { budgetLoss, ctfMask, ctfMaskedWeight, maskMass, weightedMass } from '../../src/prune/ctf.js';
 import { assertClose, type Fixture, loadFixture } from '../helpers.js';
 
 function tilingOf(fixture: Fixture, rows: number, cols: number) {
@@ -10,11 +13,13 @@ function tilingOf(fixture: Fixture, rows: number, cols: number) {
   return tiling({ kind: 'tiles', rows: r, cols: c }, rows, cols);
 }
 
+/** Checks `run` against fixture `name`: output, and input gradients from the fixture's output gradient. */
 function check(
   name: string,
   run: (f: Fixture, inputs: Record<string, Parameter>) => ReturnType<typeof ctfMask>,
+  title = name,
 ): void {
-  it(name, () => {
+  it(title, () => {
     const fixture = loadFixture(name);
     tidy(() => {
       const inputs = Object.fromEntries(
@@ -51,5 +56,23 @@ describe('CTF against PyTorch fixtures', () => {
       f.attrs.c as number,
       f.attrs.lambda as number,
     ),
+  );
+  check(
+    'ctf_masked_weight',
+    (f, { w }) => ctfMaskedWeight(w, tilingOf(f, 8, 12), options(f)).weight,
+    'ctf_masked_weight, fused',
+  );
+  check(
+    'ctf_budget_loss',
+    (f, { w1, w2 }) =>
+      budgetLoss(
+        weightedMass([
+          { mass: ctfMaskedWeight(w1, tilingOf(f, 8, 12), options(f)).mass, weight: 1 },
+          { mass: ctfMaskedWeight(w2, tilingOf(f, 12, 4), options(f)).mass, weight: 1 },
+        ]),
+        f.attrs.c as number,
+        f.attrs.lambda as number,
+      ),
+    'ctf_budget_loss, fused (the budget alone: the effective weights get no gradient)',
   );
 });

@@ -1,5 +1,5 @@
 /** Every differentiable op of the engine. Models compose everything else from these. */
-export { backward, customGrad, noGrad } from '../autograd.js';
+export { backward, customGrad, customGradOutputs, noGrad } from '../autograd.js';
 export {
   abs,
   add,

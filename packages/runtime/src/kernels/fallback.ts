@@ -663,12 +663,24 @@ export class TsKernels implements Kernels {
     coefficients: CtfMaskVectors,
     _scratch: Ptr,
   ): void {
+    const f = this.heap.f32;
+    this.backwardStats(layout, (at) => f[g + at], entry, factors, coefficients);
+  }
+
+  /** ctfMaskBackwardStats from the gradient of ψ at each flat index, `psiGrad(at)`. */
+  private backwardStats(
+    layout: CtfMaskLayout,
+    psiGrad: (at: number) => number,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+  ): void {
     const { blockRows, rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
     if (variant === 'fine') return;
     const rows = blockRows * rowsPerBlock;
     const cols = blockCols * colsPerBlock;
     const f = this.heap.f32;
-    // Σ g·∂ψ/∂C per column, then the current block row's per-column parts of Σ g·∂ψ/∂B.
+    // Σ dψ·∂ψ/∂C per column, then the current block row's per-column parts of Σ dψ·∂ψ/∂B.
     const acc = this.scratchAccumulators(2 * cols);
     acc.fill(0, 0, cols);
     const slope = (factor: number) => gain * (1 - factor * factor);
@@ -681,7 +693,7 @@ export class TsKernels implements Kernels {
           const block = f[factors.blocks + bi * blockCols + bj];
           for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
             const at = i * cols + j;
-            const q = variant === 'full' ? f[g + at] * f[entry + at] : f[g + at];
+            const q = variant === 'full' ? psiGrad(at) * f[entry + at] : psiGrad(at);
             const a = q * f[factors.cols + j];
             rowSum += a * block;
             acc[cols + j] += a * row;
@@ -734,6 +746,106 @@ export class TsKernels implements Kernels {
           }
           if (hasFactors) d += blockTerm + rowTerm + f[coefficients.cols + j];
           f[dw + at] = 2 * f[w + at] * d;
+        }
+      }
+    }
+  }
+
+  ctfMaskedWeight(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    _scratch: Ptr,
+    out: Ptr,
+    entry: Ptr | null,
+    rowSums: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
+    const cols = blockCols * colsPerBlock;
+    const f = this.heap.f32;
+    for (let i = rowStart; i < rowEnd; i++) {
+      const row = variant === 'fine' ? 1 : f[factors.rows + i];
+      const blocks = factors.blocks + Math.floor(i / rowsPerBlock) * blockCols;
+      let rowSum = 0;
+      for (let bj = 0; bj < blockCols; bj++) {
+        const block = variant === 'fine' ? 1 : f[blocks + bj];
+        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
+          const at = i * cols + j;
+          const v = f[w + at];
+          let value = 1;
+          if (variant !== 'coarse') {
+            value = Math.tanh(gain * (v * v));
+            if (entry !== null) f[entry + at] = value;
+          }
+          if (variant !== 'fine') value *= block * row * f[factors.cols + j];
+          // ψ as ctfMask stores it, so w·ψ is the product of the two float32 tensors.
+          const psi = Math.fround(value);
+          rowSum += psi;
+          f[out + at] = v * psi;
+        }
+      }
+      f[rowSums + i] = rowSum;
+    }
+  }
+
+  ctfMaskedWeightBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    _scratch: Ptr,
+  ): void {
+    const f = this.heap.f32;
+    const psiGrad = g === null ? () => massGrad : (at: number) => f[g + at] * f[w + at] + massGrad;
+    this.backwardStats(layout, psiGrad, entry, factors, coefficients);
+  }
+
+  ctfMaskedWeightBackward(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    _scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
+    const cols = blockCols * colsPerBlock;
+    const f = this.heap.f32;
+    const hasFactors = variant !== 'fine';
+    for (let i = rowStart; i < rowEnd; i++) {
+      const row = hasFactors ? f[factors.rows + i] : 1;
+      const rowTerm = hasFactors ? f[coefficients.rows + i] : 0;
+      const blocks = Math.floor(i / rowsPerBlock) * blockCols;
+      for (let bj = 0; bj < blockCols; bj++) {
+        const block = hasFactors ? f[factors.blocks + blocks + bj] : 1;
+        const blockTerm = hasFactors ? f[coefficients.blocks + blocks + bj] : 0;
+        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
+          const at = i * cols + j;
+          const v = f[w + at];
+          const grad = g === null ? 0 : f[g + at];
+          let psi = 1;
+          let d = 0;
+          if (variant !== 'coarse') {
+            const e = f[entry + at];
+            psi = e;
+            d = (grad * v + massGrad) * gain * (1 - e * e);
+          }
+          if (hasFactors) {
+            const factor = block * row * f[factors.cols + j];
+            psi *= factor;
+            d = d * factor + blockTerm + rowTerm + f[coefficients.cols + j];
+          }
+          f[dw + at] = grad * psi + 2 * v * d;
         }
       }
     }

@@ -327,4 +327,56 @@ export interface Kernels {
     rowStart: number,
     rowEnd: number,
   ): void;
+
+  /**
+   * Element-wise pass of the effective weight w ⊙ ψ over rows [rowStart, rowEnd), from w and the
+   * factors of {@link ctfMaskStats} ('fine' reads no factors): w·ψ into `out`, Σ_j ψ_ij of each row
+   * i into `rowSums[i]`, and for 'full' and 'fine' the entry factor e into `entry` unless it is null
+   * (what {@link ctfMaskedWeightBackward} reads). `scratch`: cols floats, private to the call.
+   */
+  ctfMaskedWeight(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    scratch: Ptr,
+    out: Ptr,
+    entry: Ptr | null,
+    rowSums: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void;
+  /**
+   * {@link ctfMaskBackwardStats} of the effective weight w ⊙ ψ, whole matrix: the gradient of ψ is
+   * g·w + massGrad, with g the gradient of w ⊙ ψ (null: none, the gradient of ψ is massGrad alone)
+   * and massGrad that of Σψ. `entry`: e for 'full', unused otherwise. `scratch`: 2·cols floats.
+   */
+  ctfMaskedWeightBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+  ): void;
+  /**
+   * Element-wise pass of the effective weight's backward over rows [rowStart, rowEnd): dw = g·ψ +
+   * the mask's term of {@link ctfMaskBackward} with the gradient of ψ g·w + massGrad (g null: none,
+   * massGrad alone) and the coefficients of {@link ctfMaskedWeightBackwardStats}. `entry`: e for
+   * 'full' and 'fine', unused for 'coarse'. `scratch`: 2·cols floats, private to the call.
+   */
+  ctfMaskedWeightBackward(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void;
 }

@@ -187,6 +187,46 @@ export interface KernelExports {
       rowEnd: number,
     ]
   ): void;
+  ctfMaskedWeight(
+    ...args: [
+      ...layout: CtfLayoutArguments,
+      w: number,
+      ...factors: CtfVectorArguments,
+      scratch: number,
+      out: number,
+      entry: number,
+      rowSums: number,
+      rowStart: number,
+      rowEnd: number,
+    ]
+  ): void;
+  ctfMaskedWeightBackwardStats(
+    ...args: [
+      ...layout: CtfLayoutArguments,
+      g: number,
+      massGrad: number,
+      w: number,
+      entry: number,
+      ...factors: CtfVectorArguments,
+      ...coefficients: CtfVectorArguments,
+      scratch: number,
+    ]
+  ): void;
+  ctfMaskedWeightBackward(
+    ...args: [
+      ...layout: CtfLayoutArguments,
+      g: number,
+      massGrad: number,
+      w: number,
+      entry: number,
+      ...factors: CtfVectorArguments,
+      ...coefficients: CtfVectorArguments,
+      scratch: number,
+      dw: number,
+      rowStart: number,
+      rowEnd: number,
+    ]
+  ): void;
 }
 
 /** The leading arguments of the CTF mask exports (variant: 0 full, 1 fine, 2 coarse). */
@@ -244,8 +284,10 @@ const GEMM_SCRATCH_ARG = 17;
 const ATTENTION_SCRATCH_ARG = 11;
 /** Per weight, of the CTF mask's element-wise passes (forward with a tanh, backward without). */
 const CTF_NANOS = { forward: 2.5, backward: 1 } as const;
+/** Position of the scratch pointer among the arguments of the element-wise CTF exports. */
 const CTF_MASK_SCRATCH_ARG = 10;
 const CTF_BACKWARD_SCRATCH_ARG = 15;
+const CTF_MASKED_BACKWARD_SCRATCH_ARG = 16;
 /** Chunk boundaries of element-wise kernels fall on whole cache lines. */
 const ELEMENT_ALIGN = 16;
 
@@ -827,6 +869,90 @@ export class WasmKernels implements Kernels {
       rowStart + first + count,
     ];
     this.split('ctfMaskBackward', parts, args, CTF_BACKWARD_SCRATCH_ARG, scratch * 4);
+  }
+
+  ctfMaskedWeight(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    scratch: Ptr,
+    out: Ptr,
+    entry: Ptr | null,
+    rowSums: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const parts = this.evenParts(
+      rowEnd - rowStart,
+      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.forward,
+    );
+    const args = (first: number, count: number) => [
+      ...ctfLayoutArguments(layout),
+      w * 4,
+      ...ctfVectorArguments(factors),
+      scratch * 4,
+      out * 4,
+      entry === null ? 0 : entry * 4,
+      rowSums * 4,
+      rowStart + first,
+      rowStart + first + count,
+    ];
+    this.split('ctfMaskedWeight', parts, args, CTF_MASK_SCRATCH_ARG, scratch * 4);
+  }
+
+  ctfMaskedWeightBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+  ): void {
+    this.exports.ctfMaskedWeightBackwardStats(
+      ...ctfLayoutArguments(layout),
+      g === null ? 0 : g * 4,
+      massGrad,
+      w * 4,
+      entry * 4,
+      ...ctfVectorArguments(factors),
+      ...ctfVectorArguments(coefficients),
+      scratch * 4,
+    );
+  }
+
+  ctfMaskedWeightBackward(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const parts = this.evenParts(
+      rowEnd - rowStart,
+      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.backward,
+    );
+    const args = (first: number, count: number) => [
+      ...ctfLayoutArguments(layout),
+      g === null ? 0 : g * 4,
+      massGrad,
+      w * 4,
+      entry * 4,
+      ...ctfVectorArguments(factors),
+      ...ctfVectorArguments(coefficients),
+      scratch * 4,
+      dw * 4,
+      rowStart + first,
+      rowStart + first + count,
+    ];
+    this.split('ctfMaskedWeightBackward', parts, args, CTF_MASKED_BACKWARD_SCRATCH_ARG, scratch * 4);
   }
 
   /** Writes rank-6 tables (leading axes padded with size 1, stride 0) into a layout block. */

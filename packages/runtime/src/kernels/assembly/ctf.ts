@@ -11,6 +11,9 @@
 // element-wise pass over a row range then needs per element only a row scalar and column-vector
 // entries: the block and column terms are expanded once per block row into scratch (B·C, and in the
 // backward also the block and column gradient terms summed), so a row is one straight SIMD loop.
+// The masked-weight variants (ctfMaskedWeight*) fuse the effective weight w·ψ and each row's Σψ into
+// the forward element pass, and take the gradient of ψ as g·w + massGrad (g that of w·ψ, massGrad
+// that of Σψ) in the backward ones, whose element pass also adds g·ψ.
 // Pointers are byte addresses; sizes, rows and columns are in elements.
 import { horizontalSum, loadChunk, storeChunk, tanhV } from './math';
 
@@ -22,6 +25,14 @@ const COARSE = 2;
 // How expand() combines a block's value b with a column vector entry v.
 const PRODUCT = 1;
 const SUM = 2;
+
+// Where a backward pass takes the gradient dψ of ψ from.
+/** g is dψ (ctfMask). */
+const PSI_GRAD = 0;
+/** g is the gradient of w·ψ: dψ = g·w + massGrad (ctfMaskedWeight). */
+const WEIGHT_GRAD = 1;
+/** No g: dψ = massGrad (ctfMaskedWeight whose w·ψ got no gradient). */
+const MASS_GRAD = 2;
 
 /** dst[j] = 0 for j < n. */
 @inline
@@ -275,31 +286,84 @@ export function ctfMask(
 ): void {
   if (variant == FULL && entry != 0) {
     maskRows(
-      FULL, true, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor, scratch,
-      psi, entry, rowStart, rowEnd
+      FULL, true, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, psi, entry, 0, rowStart, rowEnd
     );
   } else if (variant == FULL) {
     maskRows(
-      FULL, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
-      scratch, psi, entry, rowStart, rowEnd
+      FULL, false, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, psi, entry, 0, rowStart, rowEnd
     );
   } else if (variant == FINE) {
     maskRows(
-      FINE, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
-      scratch, psi, entry, rowStart, rowEnd
+      FINE, false, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, psi, entry, 0, rowStart, rowEnd
     );
   } else {
     maskRows(
-      COARSE, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
-      scratch, psi, entry, rowStart, rowEnd
+      COARSE, false, false, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, psi, entry, 0, rowStart, rowEnd
     );
   }
 }
 
+/**
+ * The effective weight w·ψ of rows [rowStart, rowEnd) into `out`, and each row's Σ_j ψ_ij into
+ * rowSums[i], from w and the factors of ctfMaskStats; for FULL and FINE also the entry factor e into
+ * `entry` unless it is 0 (what ctfMaskedWeightBackward reads). scratch: cols floats.
+ */
+export function ctfMaskedWeight(
+  blockRows: i32,
+  rowsPerBlock: i32,
+  blockCols: i32,
+  colsPerBlock: i32,
+  gain: f32,
+  variant: i32,
+  w: usize,
+  rowFactor: usize,
+  colFactor: usize,
+  blockFactor: usize,
+  scratch: usize,
+  out: usize,
+  entry: usize,
+  rowSums: usize,
+  rowStart: i32,
+  rowEnd: i32,
+): void {
+  if (variant == FULL && entry != 0) {
+    maskRows(
+      FULL, true, true, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, out, entry, rowSums, rowStart, rowEnd
+    );
+  } else if (variant == FULL) {
+    maskRows(
+      FULL, false, true, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, out, entry, rowSums, rowStart, rowEnd
+    );
+  } else if (variant == FINE && entry != 0) {
+    maskRows(
+      FINE, true, true, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, out, entry, rowSums, rowStart, rowEnd
+    );
+  } else if (variant == FINE) {
+    maskRows(
+      FINE, false, true, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, out, entry, rowSums, rowStart, rowEnd
+    );
+  } else {
+    maskRows(
+      COARSE, false, true, rowsPerBlock, blockCols, colsPerBlock, gain, w, rowFactor, colFactor, blockFactor,
+      scratch, out, entry, rowSums, rowStart, rowEnd
+    );
+  }
+}
+
+/** ψ (or, when `masked`, w·ψ and the row sums of ψ) of rows [rowStart, rowEnd) into `out`. */
 @inline
 function maskRows(
   variant: i32,
   storeEntry: bool,
+  masked: bool,
   rowsPerBlock: i32,
   blockCols: i32,
   colsPerBlock: i32,
@@ -309,8 +373,9 @@ function maskRows(
   colFactor: usize,
   blockFactor: usize,
   scratch: usize,
-  psi: usize,
+  out: usize,
   entry: usize,
+  rowSums: usize,
   rowStart: i32,
   rowEnd: i32,
 ): void {
@@ -327,47 +392,55 @@ function maskRows(
       row = v128.load32_splat(rowFactor + <usize>i * 4);
     }
     const base = <usize>i * <usize>cols * 4;
+    let acc = f32x4.splat(0);
     let j = 0;
     for (; j + 4 <= cols; j += 4) {
       const s = <usize>j * 4;
-      maskStep(variant, storeEntry, 4, w + base + s, scratch + s, psi + base + s, entry + base + s, row, g);
+      const o = base + s;
+      acc = maskStep(variant, storeEntry, masked, 4, w + o, scratch + s, out + o, entry + o, row, g, acc);
     }
     if (j < cols) {
       const s = <usize>j * 4;
-      maskStep(
-        variant, storeEntry, cols - j, w + base + s, scratch + s, psi + base + s, entry + base + s, row, g
-      );
+      const o = base + s;
+      acc = maskStep(variant, storeEntry, masked, cols - j, w + o, scratch + s, out + o, entry + o, row, g, acc);
     }
+    if (masked) store<f32>(rowSums + <usize>i * 4, horizontalSum(acc));
   }
 }
 
-/** ψ of min(count, 4) elements; bc points at B·C of their columns, row is R_i splatted. */
+/**
+ * ψ of min(count, 4) elements (w·ψ when `masked`); bc points at B·C of their columns, row is R_i
+ * splatted. Returns acc + ψ when `masked` (lanes past count add 0: their w and bc load as 0).
+ */
 @inline
 function maskStep(
   variant: i32,
   storeEntry: bool,
+  masked: bool,
   count: i32,
   w: usize,
   bc: usize,
-  psi: usize,
+  out: usize,
   entry: usize,
   row: v128,
   g: v128,
-): void {
-  let result: v128;
+  acc: v128,
+): v128 {
+  let psi: v128;
+  const v = variant != COARSE || masked ? loadChunk(w, count) : f32x4.splat(0);
   if (variant == COARSE) {
-    result = f32x4.mul(loadChunk(bc, count), row);
+    psi = f32x4.mul(loadChunk(bc, count), row);
   } else {
-    const v = loadChunk(w, count);
     const e = tanhV(f32x4.mul(f32x4.mul(v, v), g));
-    if (variant == FINE) {
-      result = e;
-    } else {
-      if (storeEntry) storeChunk(entry, e, count);
-      result = f32x4.mul(e, f32x4.mul(loadChunk(bc, count), row));
-    }
+    if (storeEntry) storeChunk(entry, e, count);
+    psi = variant == FINE ? e : f32x4.mul(e, f32x4.mul(loadChunk(bc, count), row));
   }
-  storeChunk(psi, result, count);
+  if (!masked) {
+    storeChunk(out, psi, count);
+    return acc;
+  }
+  storeChunk(out, f32x4.mul(v, psi), count);
+  return f32x4.add(acc, psi);
 }
 
 /**
@@ -394,15 +467,79 @@ export function ctfMaskBackwardStats(
   blockGrad: usize,
   scratch: usize,
 ): void {
+  backwardStats(
+    PSI_GRAD, blockRows, rowsPerBlock, blockCols, colsPerBlock, gain, variant, g, 0, 0, entry, rowFactor,
+    colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch
+  );
+}
+
+/**
+ * ctfMaskBackwardStats for the effective weight w·ψ of ctfMaskedWeight: the gradient of ψ is
+ * g·w + massGrad, from the gradient g of w·ψ (0: none, the gradient of ψ is massGrad alone) and
+ * massGrad, the gradient of Σψ. entry: e for FULL, unused for COARSE.
+ */
+export function ctfMaskedWeightBackwardStats(
+  blockRows: i32,
+  rowsPerBlock: i32,
+  blockCols: i32,
+  colsPerBlock: i32,
+  gain: f32,
+  variant: i32,
+  g: usize,
+  massGrad: f32,
+  w: usize,
+  entry: usize,
+  rowFactor: usize,
+  colFactor: usize,
+  blockFactor: usize,
+  rowGrad: usize,
+  colGrad: usize,
+  blockGrad: usize,
+  scratch: usize,
+): void {
+  if (g != 0) {
+    backwardStats(
+      WEIGHT_GRAD, blockRows, rowsPerBlock, blockCols, colsPerBlock, gain, variant, g, massGrad, w, entry,
+      rowFactor, colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch
+    );
+  } else {
+    backwardStats(
+      MASS_GRAD, blockRows, rowsPerBlock, blockCols, colsPerBlock, gain, variant, g, massGrad, w, entry,
+      rowFactor, colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch
+    );
+  }
+}
+
+@inline
+function backwardStats(
+  source: i32,
+  blockRows: i32,
+  rowsPerBlock: i32,
+  blockCols: i32,
+  colsPerBlock: i32,
+  gain: f32,
+  variant: i32,
+  g: usize,
+  massGrad: f32,
+  w: usize,
+  entry: usize,
+  rowFactor: usize,
+  colFactor: usize,
+  blockFactor: usize,
+  rowGrad: usize,
+  colGrad: usize,
+  blockGrad: usize,
+  scratch: usize,
+): void {
   if (variant == FULL) {
     gradStats(
-      true, blockRows, rowsPerBlock, blockCols, colsPerBlock, g, entry, rowFactor, colFactor, blockFactor,
-      rowGrad, colGrad, blockGrad, scratch
+      source, true, blockRows, rowsPerBlock, blockCols, colsPerBlock, g, massGrad, w, entry, rowFactor,
+      colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch
     );
   } else if (variant == COARSE) {
     gradStats(
-      false, blockRows, rowsPerBlock, blockCols, colsPerBlock, g, entry, rowFactor, colFactor, blockFactor,
-      rowGrad, colGrad, blockGrad, scratch
+      source, false, blockRows, rowsPerBlock, blockCols, colsPerBlock, g, massGrad, w, entry, rowFactor,
+      colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch
     );
   } else {
     return;
@@ -414,15 +551,18 @@ export function ctfMaskBackwardStats(
   toCoefficients(blockGrad, blockFactor, blockRows * blockCols, 1 / <f32>(rowsPerBlock * colsPerBlock), gain);
 }
 
-/** The raw sums of ctfMaskBackwardStats: Σ g·∂ψ/∂F for every row, column and block factor F. */
+/** The raw sums of the backward statistics: Σ dψ·∂ψ/∂F for every row, column and block factor F. */
 @inline
 function gradStats(
+  source: i32,
   useEntry: bool,
   blockRows: i32,
   rowsPerBlock: i32,
   blockCols: i32,
   colsPerBlock: i32,
   g: usize,
+  massGrad: f32,
+  w: usize,
   entry: usize,
   rowFactor: usize,
   colFactor: usize,
@@ -435,6 +575,7 @@ function gradStats(
   const cols = blockCols * colsPerBlock;
   const bc = scratch;
   const partial = scratch + <usize>cols * 4;
+  const a = f32x4.splat(massGrad);
   clear(colGrad, cols);
   let base: usize = 0;
   let i = 0;
@@ -449,14 +590,17 @@ function gradStats(
       let j = 0;
       for (; j + 8 <= cols; j += 8) {
         const s = <usize>j * 4;
-        acc = gradStatsStep(useEntry, 4, g + base + s, entry + base + s, bc + s, partial + s, row, acc);
+        const o = base + s;
+        acc = gradStatsStep(source, useEntry, 4, g + o, w + o, entry + o, a, bc + s, partial + s, row, acc);
         const t = s + 16;
-        acc1 = gradStatsStep(useEntry, 4, g + base + t, entry + base + t, bc + t, partial + t, row, acc1);
+        const u = base + t;
+        acc1 = gradStatsStep(source, useEntry, 4, g + u, w + u, entry + u, a, bc + t, partial + t, row, acc1);
       }
       for (; j < cols; j += 4) {
         const s = <usize>j * 4;
+        const o = base + s;
         acc = gradStatsStep(
-          useEntry, min(4, cols - j), g + base + s, entry + base + s, bc + s, partial + s, row, acc
+          source, useEntry, min(4, cols - j), g + o, w + o, entry + o, a, bc + s, partial + s, row, acc
         );
       }
       store<f32>(rowGrad + <usize>i * 4, horizontalSum(f32x4.add(acc, acc1)));
@@ -470,22 +614,33 @@ function gradStats(
   }
 }
 
+/** dψ of min(count, 4) elements (lanes past count: massGrad, so callers weight them by a 0). */
+@inline
+function psiGrad(source: i32, count: i32, g: usize, w: usize, a: v128): v128 {
+  if (source == PSI_GRAD) return loadChunk(g, count);
+  if (source == MASS_GRAD) return a;
+  return f32x4.add(f32x4.mul(loadChunk(g, count), loadChunk(w, count)), a);
+}
+
 /**
- * One chunk of the backward statistics, q = g·e (g alone for COARSE): partial (this block row's
+ * One chunk of the backward statistics, q = dψ·e (dψ alone for COARSE): partial (this block row's
  * per-column sums) += q·R; returns acc + q·B·C (the row's sum).
  */
 @inline
 function gradStatsStep(
+  source: i32,
   useEntry: bool,
   count: i32,
   g: usize,
+  w: usize,
   e: usize,
+  a: v128,
   bc: usize,
   partial: usize,
   row: v128,
   acc: v128,
 ): v128 {
-  let q = loadChunk(g, count);
+  let q = psiGrad(source, count, g, w, a);
   if (useEntry) q = f32x4.mul(q, loadChunk(e, count));
   storeChunk(partial, f32x4.add(loadChunk(partial, count), f32x4.mul(q, row)), count);
   return f32x4.add(acc, f32x4.mul(q, loadChunk(bc, count)));
@@ -517,32 +672,104 @@ export function ctfMaskBackward(
   rowStart: i32,
   rowEnd: i32,
 ): void {
+  backwardRows(
+    PSI_GRAD, rowsPerBlock, blockCols, colsPerBlock, gain, variant, g, 0, w, entry, rowFactor, colFactor,
+    blockFactor, rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
+  );
+}
+
+/**
+ * dw of rows [rowStart, rowEnd) for the effective weight w·ψ of ctfMaskedWeight: g·ψ + the mask's
+ * term of ctfMaskBackward with dψ = g·w + massGrad, and the coefficients of
+ * ctfMaskedWeightBackwardStats. g: the gradient of w·ψ, or 0 for none (dw is then the mask's term
+ * with dψ = massGrad). entry: e for FULL and FINE, unused for COARSE. scratch: 2 · cols floats.
+ */
+export function ctfMaskedWeightBackward(
+  blockRows: i32,
+  rowsPerBlock: i32,
+  blockCols: i32,
+  colsPerBlock: i32,
+  gain: f32,
+  variant: i32,
+  g: usize,
+  massGrad: f32,
+  w: usize,
+  entry: usize,
+  rowFactor: usize,
+  colFactor: usize,
+  blockFactor: usize,
+  rowGrad: usize,
+  colGrad: usize,
+  blockGrad: usize,
+  scratch: usize,
+  dw: usize,
+  rowStart: i32,
+  rowEnd: i32,
+): void {
+  if (g != 0) {
+    backwardRows(
+      WEIGHT_GRAD, rowsPerBlock, blockCols, colsPerBlock, gain, variant, g, massGrad, w, entry, rowFactor,
+      colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
+    );
+  } else {
+    backwardRows(
+      MASS_GRAD, rowsPerBlock, blockCols, colsPerBlock, gain, variant, g, massGrad, w, entry, rowFactor,
+      colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
+    );
+  }
+}
+
+@inline
+function backwardRows(
+  source: i32,
+  rowsPerBlock: i32,
+  blockCols: i32,
+  colsPerBlock: i32,
+  gain: f32,
+  variant: i32,
+  g: usize,
+  massGrad: f32,
+  w: usize,
+  entry: usize,
+  rowFactor: usize,
+  colFactor: usize,
+  blockFactor: usize,
+  rowGrad: usize,
+  colGrad: usize,
+  blockGrad: usize,
+  scratch: usize,
+  dw: usize,
+  rowStart: i32,
+  rowEnd: i32,
+): void {
   if (variant == FULL) {
     gradRows(
-      FULL, rowsPerBlock, blockCols, colsPerBlock, gain, g, entry, w, rowFactor, colFactor, blockFactor,
-      rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
+      source, FULL, rowsPerBlock, blockCols, colsPerBlock, gain, g, massGrad, entry, w, rowFactor, colFactor,
+      blockFactor, rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
     );
   } else if (variant == FINE) {
     gradRows(
-      FINE, rowsPerBlock, blockCols, colsPerBlock, gain, g, entry, w, rowFactor, colFactor, blockFactor,
-      rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
+      source, FINE, rowsPerBlock, blockCols, colsPerBlock, gain, g, massGrad, entry, w, rowFactor, colFactor,
+      blockFactor, rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
     );
   } else {
     gradRows(
-      COARSE, rowsPerBlock, blockCols, colsPerBlock, gain, g, entry, w, rowFactor, colFactor, blockFactor,
-      rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
+      source, COARSE, rowsPerBlock, blockCols, colsPerBlock, gain, g, massGrad, entry, w, rowFactor,
+      colFactor, blockFactor, rowGrad, colGrad, blockGrad, scratch, dw, rowStart, rowEnd
     );
   }
 }
 
 @inline
 function gradRows(
+  source: i32,
   variant: i32,
   rowsPerBlock: i32,
   blockCols: i32,
   colsPerBlock: i32,
   gain: f32,
   g: usize,
+  massGrad: f32,
   entry: usize,
   w: usize,
   rowFactor: usize,
@@ -560,6 +787,9 @@ function gradRows(
   const bc = scratch;
   const terms = scratch + <usize>cols * 4;
   const gv = f32x4.splat(gain);
+  const a = f32x4.splat(massGrad);
+  // B·C is needed for the entry term (FULL) and for ψ itself in g·ψ (COARSE, from the weight's gradient).
+  const needsBc = variant == FULL || (variant == COARSE && source == WEIGHT_GRAD);
   let row = f32x4.splat(1);
   let rowTerm = f32x4.splat(0);
   for (let i = rowStart; i < rowEnd; i++) {
@@ -567,7 +797,7 @@ function gradRows(
       // bc[j] = B·C_j and terms[j] = blockGrad_b + colGrad_j of this block row.
       if (i == rowStart || i % rowsPerBlock == 0) {
         const blocks = <usize>((i / rowsPerBlock) * blockCols) * 4;
-        if (variant == FULL) expand(PRODUCT, blockFactor + blocks, colFactor, bc, blockCols, colsPerBlock);
+        if (needsBc) expand(PRODUCT, blockFactor + blocks, colFactor, bc, blockCols, colsPerBlock);
         expand(SUM, blockGrad + blocks, colGrad, terms, blockCols, colsPerBlock);
       }
       row = v128.load32_splat(rowFactor + <usize>i * 4);
@@ -578,19 +808,25 @@ function gradRows(
     for (; j + 4 <= cols; j += 4) {
       const s = <usize>j * 4;
       const o = base + s;
-      gradStep(variant, 4, g + o, entry + o, w + o, bc + s, terms + s, dw + o, row, rowTerm, gv);
+      gradStep(source, variant, 4, g + o, entry + o, w + o, bc + s, terms + s, dw + o, row, rowTerm, gv, a);
     }
     if (j < cols) {
       const s = <usize>j * 4;
       const o = base + s;
-      gradStep(variant, cols - j, g + o, entry + o, w + o, bc + s, terms + s, dw + o, row, rowTerm, gv);
+      gradStep(
+        source, variant, cols - j, g + o, entry + o, w + o, bc + s, terms + s, dw + o, row, rowTerm, gv, a
+      );
     }
   }
 }
 
-/** dw of min(count, 4) elements. */
+/**
+ * dw of min(count, 4) elements: 2w·(dψ·∂ψ/∂e·gain·(1 − e²) + the factors' terms), plus g·ψ
+ * where g is the gradient of w·ψ (WEIGHT_GRAD).
+ */
 @inline
 function gradStep(
+  source: i32,
   variant: i32,
   count: i32,
   g: usize,
@@ -602,20 +838,31 @@ function gradStep(
   row: v128,
   rowTerm: v128,
   gain: v128,
+  a: v128,
 ): void {
+  const zero = f32x4.splat(0);
+  const wv = loadChunk(w, count);
+  const gv = source == MASS_GRAD ? zero : loadChunk(g, count);
   let d: v128;
+  // ψ, for the term g·ψ of WEIGHT_GRAD.
+  let psi = zero;
   if (variant == COARSE) {
     d = f32x4.add(loadChunk(terms, count), rowTerm);
+    if (source == WEIGHT_GRAD) psi = f32x4.mul(loadChunk(bc, count), row);
   } else {
     const ev = loadChunk(e, count);
     const slope = f32x4.mul(gain, f32x4.sub(f32x4.splat(1), f32x4.mul(ev, ev)));
-    d = f32x4.mul(loadChunk(g, count), slope);
+    if (source == PSI_GRAD) d = f32x4.mul(gv, slope);
+    else if (source == MASS_GRAD) d = f32x4.mul(a, slope);
+    else d = f32x4.mul(f32x4.add(f32x4.mul(gv, wv), a), slope);
+    psi = ev;
     if (variant == FULL) {
-      d = f32x4.add(
-        f32x4.mul(d, f32x4.mul(loadChunk(bc, count), row)), f32x4.add(loadChunk(terms, count), rowTerm)
-      );
+      const p = f32x4.mul(loadChunk(bc, count), row);
+      psi = f32x4.mul(ev, p);
+      d = f32x4.add(f32x4.mul(d, p), f32x4.add(loadChunk(terms, count), rowTerm));
     }
   }
-  const wv = loadChunk(w, count);
-  storeChunk(dw, f32x4.mul(f32x4.add(wv, wv), d), count);
+  let result = f32x4.mul(f32x4.add(wv, wv), d);
+  if (source == WEIGHT_GRAD) result = f32x4.add(result, f32x4.mul(gv, psi));
+  storeChunk(dw, result, count);
 }
