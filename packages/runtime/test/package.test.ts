@@ -66,7 +66,7 @@ describe('the @skelprune/runtime package', () => {
     assert.deepEqual(manifest.files, ['dist/src', 'README.md', 'LICENSE']);
   });
 
-  it('imports no Node built-in at the top of any module but the gemm worker thread', () => {
+  it('imports no Node built-in at the top of any module but the kernel worker thread', () => {
     const modules = files(join(packageRoot, 'dist/src'), '.js');
     assert.ok(modules.length > 20, `${modules.length} compiled modules`);
     const importers = modules.filter((file) =>
@@ -74,13 +74,13 @@ describe('the @skelprune/runtime package', () => {
         readFileSync(file, 'utf8'),
       ),
     );
-    // The gemm worker runs only as a Node worker thread, which pool.ts starts by URL; no module imports it.
+    // The kernel worker runs only as a Node worker thread, which pool.ts starts by URL; no module imports it.
     assert.deepEqual(
       importers.map((file) => relative(packageRoot, file)),
-      ['dist/src/kernels/gemm-worker.js'],
+      ['dist/src/kernels/pool-worker.js'],
     );
     for (const file of modules) {
-      assert.doesNotMatch(readFileSync(file, 'utf8'), /from '\.\/gemm-worker\.js'|\brequire\(/, file);
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /from '\.\/pool-worker\.js'|\brequire\(/, file);
     }
   });
 

@@ -135,7 +135,7 @@ function defaultThreads(): number {
 }
 
 /**
- * The module variant whose memory import matches the heap: shared (gemm workers can join it) or
+ * The module variant whose memory import matches the heap: shared (the kernel workers can join it) or
  * unshared (a browser page without cross-origin isolation: single-threaded wasm SIMD), with relaxed
  * SIMD where allowed and supported. The shared variant is the embedded unshared one with its memory
  * import's flags patched.

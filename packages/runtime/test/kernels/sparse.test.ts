@@ -88,7 +88,8 @@ describe('sparse products', () => {
     { rows: 64, cols: 520, density: 1 },
     { rows: 40, cols: 70, density: 0.05 },
   ];
-  const columnCounts = [1, 2, 5, 24, 36, 100];
+  // Column vectors: 1, 2, 6, 7, 9 and 25 (chunks of at most 7 vectors in wasm, near-equal widths).
+  const columnCounts = [1, 2, 5, 24, 28, 36, 100];
   for (const format of ['dense', 'csr', 'bsr'] as const) {
     for (const wide of format === 'dense' ? [false] : [false, true]) {
       it(`${format}${wide ? ' (i32 indices)' : ''}: act(bias + W·x) for 1 to 100 columns, wasm and ts`, () => {
@@ -141,22 +142,42 @@ describe('sparse products', () => {
 });
 
 describe('attention of all heads', () => {
-  for (const nodes of [6, 37]) {
+  // Widths of 1 to 13 vectors (the wasm kernel mixes up to 6 per pass, in chunks of up to 3), odd and
+  // even node counts, and channel and dim counts that are and are not multiples of the 3 rows the
+  // kernel computes at once.
+  const cases = [
+    { nodes: 1, batch: 2 },
+    { nodes: 6, batch: 3 },
+    { nodes: 11, batch: 2 },
+    { nodes: 16, batch: 2 },
+    { nodes: 20, batch: 2 },
+    { nodes: 21, batch: 4 },
+    { nodes: 22, batch: 2 },
+    { nodes: 25, batch: 2 },
+    { nodes: 32, batch: 1 },
+    { nodes: 37, batch: 3 },
+    { nodes: 50, batch: 1 },
+  ];
+  for (const { nodes, batch } of cases) {
     it(`scores, column softmax and mixing for static and dynamic heads (${nodes} nodes), wasm and ts`, () => {
       const rng = new Rng(nodes);
       const width = 4 * Math.ceil(nodes / 4);
-      const batch = 3;
       const ld = batch * width + 4;
-      const dims = 5;
-      const channels = 7;
+      const dims = 8;
+      const channels = 11;
       const q = randomBuffer(rng, dims * ld);
       const k = randomBuffer(rng, dims * ld);
       const u = randomBuffer(rng, channels * ld);
-      // Heads: dynamic over dims 1..3, static, dynamic over dim 4; matrices are [nodes, width].
+      // Static heads have dimCount 0; matrices are [nodes, width].
       const heads = [
         { firstDim: 1, dimCount: 3, channels: [0, 4, 6] },
         { firstDim: 0, dimCount: 0, channels: [2] },
         { firstDim: 4, dimCount: 1, channels: [1, 2, 3, 5] },
+        { firstDim: 0, dimCount: 8, channels: [10, 9, 8, 7, 6, 5, 4] },
+        { firstDim: 2, dimCount: 2, channels: [3, 7] },
+        { firstDim: 0, dimCount: 0, channels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+        { firstDim: 5, dimCount: 3, channels: [] },
+        { firstDim: 6, dimCount: 2, channels: [8, 0, 9, 1, 10] },
       ];
       const matrices = heads.map(() => {
         const m = Array.from({ length: nodes * width }, (_, e) =>
@@ -205,7 +226,7 @@ describe('attention of all heads', () => {
           }
         });
       }
-      for (const [name, kernels] of backends) {
+      for (const [name, kernels] of [...backends, ['wasm, 2 threads', threaded] as [string, Kernels]]) {
         const out = filled(outRow * ld, Number.NaN);
         const params: AttentionParams = {
           ...{ heads: heads.length, table: ints(table), indices: ints(indices), q, k, u, ld, batch },
@@ -216,6 +237,40 @@ describe('attention of all heads', () => {
       }
     });
   }
+
+  it('softmax of widely spread scores: maxima and sums, no overflow', () => {
+    // Scores up to ±200: e^(s − max) over 0 down to far below the smallest float.
+    const nodes = 9;
+    const width = 12;
+    const ld = width;
+    const q = floats(Array.from({ length: ld }, (_, i) => (i % 3) * 10 - 10));
+    const k = floats(Array.from({ length: ld }, (_, j) => (j % 4) * 5 - 7));
+    const u = floats(Array.from({ length: 2 * ld }, (_, e) => (e % 5) - 2));
+    const bias = floats(Array.from({ length: nodes * width }, (_, e) => (e % 7) - 3));
+    const expected = new Float64Array(2 * ld);
+    const f = heap.f32;
+    for (let i = 0; i < width; i++) {
+      const logits = Array.from(
+        { length: nodes },
+        (_, j) => f[bias + j * width + i] + 2 * f[k + j] * f[q + i],
+      );
+      const top = Math.max(...logits);
+      const total = logits.reduce((s, v) => s + Math.exp(v - top), 0);
+      for (let r = 0; r < 2; r++) {
+        let sum = 0;
+        for (let j = 0; j < nodes; j++) sum += f[u + r * ld + j] * (Math.exp(logits[j] - top) / total);
+        expected[r * ld + i] = sum;
+      }
+    }
+    for (const [name, kernels] of backends) {
+      const out = filled(2 * ld, Number.NaN);
+      kernels.attentionMix({
+        ...{ heads: 1, table: ints([0, 1, 0, 2, bias, 0]), indices: ints([0, 1]), q, k, u, ld, batch: 1 },
+        ...{ nodes, paddedNodes: width, scale: 2, scratch: heap.alloc(nodes * width), out },
+      });
+      assertClose(read(out, 2 * ld), expected, 1e-5, `${name} spread attention`);
+    }
+  });
 });
 
 describe('gathers', () => {

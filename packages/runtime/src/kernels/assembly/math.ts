@@ -94,6 +94,46 @@ export function expV(x: v128): v128 {
   return scaleByPowerOfTwo(y, n);
 }
 
+/** c − a · b, fused where the module is built with relaxed SIMD (see madd). */
+@inline
+export function nmadd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_nmadd(a, b, c);
+  return f32x4.sub(c, f32x4.mul(a, b));
+}
+
+/** Above ln 2^−126: 2^n stays a normal float for every n that rounding x·log2 e can give. */
+const EXP_MIN_NORMAL = memory.data<f32>([-87.0]);
+
+/**
+ * e^x for x ≤ 0 (NaN stays NaN), as softmax needs after subtracting the maximum: expV's polynomial
+ * with multiply-adds, no upper clamp, and one power-of-two factor. Below −87 (e^x < 1.7e−38) the
+ * result is 0 rather than a tiny or subnormal value, so e^−∞ = 0 as in expV.
+ */
+@inline
+export function expNonPositiveV(input: v128): v128 {
+  const low = constant(EXP_MIN_NORMAL);
+  const x = f32x4.pmax(input, low);
+  const rounder = constant(ROUNDER);
+  const shifted = madd(x, constant(LOG2E), rounder);
+  const fx = f32x4.sub(shifted, rounder);
+  const n = i32x4.sub(shifted, rounder);
+  let r = nmadd(fx, constant(LN2_HI), x);
+  r = nmadd(fx, constant(LN2_LO), r);
+  const r2 = f32x4.mul(r, r);
+  // Estrin as in expV: (P4·r + P5) + r²·((P2·r + P3) + r²·(P0·r + P1)).
+  const high = madd(r2, maddLinear(EXP_P, 0, r), maddLinear(EXP_P, 2, r));
+  const poly = madd(r2, high, maddLinear(EXP_P, 4, r));
+  const y = f32x4.add(madd(poly, r2, r), constant(ONE));
+  const result = f32x4.mul(y, i32x4.shl(i32x4.add(n, constant(EXPONENT_BIAS)), 23));
+  return v128.andnot(result, f32x4.lt(input, low));
+}
+
+/** coefficients[i] · x + coefficients[i + 1] as one multiply-add. */
+@inline
+function maddLinear(coefficients: usize, i: i32, x: v128): v128 {
+  return madd(v128.load32_splat(coefficients + <usize>i * 4), x, v128.load32_splat(coefficients + <usize>(i + 1) * 4));
+}
+
 @inline
 export function logV(x: v128): v128 {
   // Subnormals are scaled into the normal range first so their exponent field is meaningful.

@@ -7,7 +7,7 @@
 // A product with more than one column writes whole vectors: ⌈columns/4⌉·4 lanes of every output row
 // (the caller's rows are that long). With exactly one column x and y are plain vectors and the kernels
 // vectorise along the reduction instead. Pointers are byte addresses, strides and offsets elements.
-import { expV, horizontalSum, madd } from './math';
+import { expNonPositiveV, horizontalSum, madd } from './math';
 
 // Compile-time parameters are types: AssemblyScript instantiates a generic once per type argument and
 // folds conditions on offsetof/sizeof/isVoid, so every combination is its own tight loop. (Constant
@@ -30,8 +30,12 @@ function countOf<V>(): i32 {
   return <i32>offsetof<V>() / 16;
 }
 
-/** Most vectors per output row: 8 accumulators plus operands fit the 16 SIMD registers. */
-const MAX_VECTORS = 8;
+/**
+ * Most vectors per output row of rowChunk: V8 loads a term's vectors before its multiply-adds, so
+ * the accumulators, those vectors and the splatted value (2·7 + 1) fill the 15 SIMD registers it
+ * allocates; 8 spilled.
+ */
+const MAX_VECTORS = 7;
 
 @inline
 function relu4(v: v128): v128 {
@@ -107,48 +111,6 @@ function rowChunk<V, I>(
   if (vectors > 7) v128.store(out, a7, 112);
 }
 
-/** One output row of strided terms (the attention), chunk by chunk of at most MAX_VECTORS vectors. */
-function stridedRow(
-  vectors: i32,
-  terms: i32,
-  values: usize,
-  valueStride: usize,
-  rows: usize,
-  rowStride: usize,
-  out: usize,
-): void {
-  const zero = f32x4.splat(0);
-  for (let v = 0; v < vectors; v += MAX_VECTORS) {
-    const r = rows + <usize>v * 16;
-    const o = out + <usize>v * 16;
-    switch (min(MAX_VECTORS, vectors - v)) {
-      case 1:
-        rowChunk<Vectors1, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      case 2:
-        rowChunk<Vectors2, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      case 3:
-        rowChunk<Vectors3, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      case 4:
-        rowChunk<Vectors4, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      case 5:
-        rowChunk<Vectors5, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      case 6:
-        rowChunk<Vectors6, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      case 7:
-        rowChunk<Vectors7, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-        break;
-      default:
-        rowChunk<Vectors8, void>(0, terms, 0, values, valueStride, r, rowStride, zero, false, o);
-    }
-  }
-}
-
 /**
  * y[o] = act(bias[o] + Σ_t values[t] · x[index[t]]) over the CSR rows o < rows (rowPtr: rows + 1
  * i32 offsets; index: u16, or i32 when `wide`). act is ReLU when `relu`, else the identity.
@@ -188,11 +150,14 @@ function csrProductOf<I>(
   }
   const vectors = (columns + 3) >> 2;
   const ldBytes = <usize>ld * 4;
-  // Column chunks outermost: the chunk of x every row reads stays in cache across the rows.
-  for (let v = 0; v < vectors; v += MAX_VECTORS) {
+  // Column chunks outermost: the chunk of x every row reads stays in cache across the rows. Chunks of
+  // near-equal widths, at most MAX_VECTORS.
+  let v = 0;
+  for (let chunks = (vectors + MAX_VECTORS - 1) / MAX_VECTORS; chunks > 0; chunks--) {
+    const n = (vectors - v + chunks - 1) / chunks;
     const xv = x + <usize>v * 16;
     const yv = y + <usize>v * 16;
-    switch (min(MAX_VECTORS, vectors - v)) {
+    switch (n) {
       case 1:
         csrRows<Vectors1, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
         break;
@@ -211,12 +176,10 @@ function csrProductOf<I>(
       case 6:
         csrRows<Vectors6, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
         break;
-      case 7:
-        csrRows<Vectors7, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
-        break;
       default:
-        csrRows<Vectors8, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
+        csrRows<Vectors7, I>(rows, rowPtr, index, values, xv, ldBytes, bias, relu, yv);
     }
+    v += n;
   }
 }
 
@@ -466,6 +429,12 @@ const HEAD_FIELDS = 6;
  * columns each (nodes of them used) in q, k, u and out, all with leading dimension ld. A dynamic head
  * computes Aᵀ[j, i] = softmax over j of (Bᵀ[j, i] + scale · Σ_d k[d, j]·q[d, i]) into `scratch`
  * ([nodes, paddedNodes]); a static head's Aᵀ is given. Then out[outRow + r, i] = Σ_j u[channel_r, j] · Aᵀ[j, i].
+ *
+ * Heads outermost, samples inside: a head's rows of u and out are read and written in consecutive
+ * pieces of 4·paddedNodes bytes, so the cache lines two neighbouring samples share are still cached
+ * for the second. (With samples outermost every head came in between, and such lines were fetched
+ * again: the rows, ld·4 bytes apart (3072 at batch 32), fall into few cache sets.) Mixing and scores
+ * compute three rows at once (tripleLoop).
  */
 export function attentionMix(
   heads: i32,
@@ -485,59 +454,266 @@ export function attentionMix(
   const ldBytes = <usize>ld * 4;
   const nodeBytes = <usize>paddedNodes * 4;
   const vectors = paddedNodes >> 2;
-  for (let b = 0; b < batch; b++) {
-    const sample = <usize>b * nodeBytes;
-    for (let h = 0; h < heads; h++) {
-      const entry = table + <usize>(h * HEAD_FIELDS) * 4;
-      const dimCount = load<i32>(entry, HEAD_DIM_COUNT * 4);
-      let adjacency = <usize>load<i32>(entry, HEAD_MATRIX * 4) * 4;
+  for (let h = 0; h < heads; h++) {
+    const entry = table + <usize>(h * HEAD_FIELDS) * 4;
+    const dimCount = load<i32>(entry, HEAD_DIM_COUNT * 4);
+    const dims = <usize>load<i32>(entry, HEAD_FIRST_DIM * 4) * ldBytes;
+    const matrix = <usize>load<i32>(entry, HEAD_MATRIX * 4) * 4;
+    const channels = indices + <usize>load<i32>(entry, HEAD_CHANNELS * 4) * 4;
+    const channelCount = load<i32>(entry, HEAD_CHANNEL_COUNT * 4);
+    const outRows = out + <usize>load<i32>(entry, HEAD_OUT_ROW * 4) * ldBytes;
+    for (let b = 0; b < batch; b++) {
+      const sample = <usize>b * nodeBytes;
+      let adjacency = matrix;
       if (dimCount > 0) {
-        const firstDim = <usize>load<i32>(entry, HEAD_FIRST_DIM * 4) * ldBytes + sample;
-        for (let j = 0; j < nodes; j++) {
-          const keys = k + firstDim + <usize>j * 4;
-          stridedRow(vectors, dimCount, keys, ldBytes, q + firstDim, ldBytes, scratch + <usize>j * nodeBytes);
-        }
-        columnSoftmax(scratch, adjacency, scale, nodes, vectors);
+        // Row j of the scores: Bᵀ[j] + scale · Σ_d k[d, j] · q[d], the values k[d, j] 4 bytes apart in j.
+        const keys = k + dims + sample;
+        const queries = q + dims + sample;
+        rowTriples<f32>(vectors, nodes, dimCount, keys, 0, 4, ldBytes, queries, ldBytes, scratch, nodeBytes, scale, matrix);
+        columnSoftmax(scratch, nodes, vectors);
         adjacency = scratch;
       }
-      const channels = indices + <usize>load<i32>(entry, HEAD_CHANNELS * 4) * 4;
-      const channelCount = load<i32>(entry, HEAD_CHANNEL_COUNT * 4);
-      const outRow = out + <usize>load<i32>(entry, HEAD_OUT_ROW * 4) * ldBytes + sample;
-      for (let r = 0; r < channelCount; r++) {
-        const channel = u + <usize>load<i32>(channels + <usize>r * 4) * ldBytes + sample;
-        stridedRow(vectors, nodes, channel, 4, adjacency, nodeBytes, outRow + <usize>r * ldBytes);
-      }
+      const values = u + sample;
+      rowTriples<void>(vectors, channelCount, nodes, values, channels, ldBytes, 4, adjacency, nodeBytes, outRows + sample, ldBytes, 0, 0);
     }
   }
 }
 
 /**
- * In place over [nodes, 4·vectors]: s = bias + scale · s, then each column's softmax over the rows
- * (row j is the key node, lane i the query node).
+ * out[r][0..4·vectors) = Σ_t value_r(t) · row(t) for r < count, see tripleLoop: in passes over at
+ * most 6 vectors (near-equal widths), each one or two chunks of at most 3 vectors.
  */
-function columnSoftmax(scores: usize, bias: usize, scale: f32, nodes: i32, vectors: i32): void {
-  const rowBytes = <usize>vectors * 16;
+function rowTriples<S>(
+  vectors: i32,
+  count: i32,
+  terms: i32,
+  values: usize,
+  index: usize,
+  valueRowStride: usize,
+  valueStep: usize,
+  rows: usize,
+  rowStride: usize,
+  out: usize,
+  outStride: usize,
+  scale: f32,
+  bias: usize,
+): void {
+  let v = 0;
+  for (let passes = (vectors + 5) / 6; passes > 0; passes--) {
+    const n = (vectors - v + passes - 1) / passes;
+    const offset = <usize>v * 16;
+    const r = rows + offset;
+    const o = out + offset;
+    const b = bias + offset;
+    switch (n) {
+      case 1:
+        tripleLoop<Vectors1, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        break;
+      case 2:
+        tripleLoop<Vectors2, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        break;
+      case 3:
+        tripleLoop<Vectors3, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        break;
+      case 4:
+        tripleLoop<Vectors2, Vectors2, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        break;
+      case 5:
+        tripleLoop<Vectors3, Vectors2, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        break;
+      default:
+        tripleLoop<Vectors3, Vectors3, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+    }
+    v += n;
+  }
+}
+
+/**
+ * Rows r < count of out (outStride bytes apart), three at a time, each over a chunk of V vectors
+ * then one of W (none for Vectors0), while the rows' values are still in L1: out[r] =
+ * Σ_{t < terms} value_r(t) · row(t), row(t) at rows + t·rowStride and value_r(t) at values +
+ * i_r·valueRowStride + t·valueStep, where i_r = index[r] (i32) for the mixing (S = void), or r for
+ * the scores (S = f32), whose rows become bias[r] + scale · out[r] (bias rows outStride apart).
+ * When 3 does not divide count the last row is repeated to fill the last triple.
+ */
+function tripleLoop<V, W, S>(
+  count: i32,
+  terms: i32,
+  values: usize,
+  index: usize,
+  valueRowStride: usize,
+  valueStep: usize,
+  rows: usize,
+  rowStride: usize,
+  out: usize,
+  outStride: usize,
+  scale: f32,
+  bias: usize,
+): void {
+  const scores = !isVoid<S>();
   const scaleV = f32x4.splat(scale);
+  const last = count - 1;
+  const second = <usize>countOf<V>() * 16;
+  for (let r = 0; r < count; r += 3) {
+    const r1 = min(r + 1, last);
+    const r2 = min(r + 2, last);
+    const v0 = values + (scores ? <usize>r : <usize>load<i32>(index + <usize>r * 4)) * valueRowStride;
+    const v1 = values + (scores ? <usize>r1 : <usize>load<i32>(index + <usize>r1 * 4)) * valueRowStride;
+    const v2 = values + (scores ? <usize>r2 : <usize>load<i32>(index + <usize>r2 * 4)) * valueRowStride;
+    const o0 = <usize>r * outStride;
+    const o1 = <usize>r1 * outStride;
+    const o2 = <usize>r2 * outStride;
+    tripleChunk<V, S>(terms, v0, v1, v2, valueStep, rows, rowStride, out + o0, out + o1, out + o2, scaleV, bias + o0, bias + o1, bias + o2);
+    if (countOf<W>() > 0) {
+      const r = rows + second;
+      const o = out + second;
+      const b = bias + second;
+      tripleChunk<W, S>(terms, v0, v1, v2, valueStep, r, rowStride, o + o0, o + o1, o + o2, scaleV, b + o0, b + o1, b + o2);
+    }
+  }
+}
+
+/**
+ * Three rows at once over V (≤ 3) vectors: out_r[0..4·V) = Σ_{t < terms} value_r(t) · row(t) for
+ * r < 3, value_r(t) at value_r + t·valueStep and row(t) at rows + t·rowStride. Each vector of row(t)
+ * is loaded once for the three rows: 3·V independent multiply-add chains, 9 at V = 3, more than
+ * the FMA latency times the FMAs issued per cycle (4 × 2), while the accumulators, the three
+ * splatted values and the V vectors (V8 loads them all before the multiply-adds) stay within the 15
+ * registers V8 allocates. For the scores (S = f32) the rows become bias_r + scale · out_r.
+ */
+@inline
+function tripleChunk<V, S>(
+  terms: i32,
+  value0: usize,
+  value1: usize,
+  value2: usize,
+  valueStep: usize,
+  rows: usize,
+  rowStride: usize,
+  out0: usize,
+  out1: usize,
+  out2: usize,
+  scale: v128,
+  bias0: usize,
+  bias1: usize,
+  bias2: usize,
+): void {
+  const vectors = countOf<V>();
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let b0 = a0;
+  let b1 = a0;
+  let b2 = a0;
+  let c0 = a0;
+  let c1 = a0;
+  let c2 = a0;
+  for (let t = 0; t < terms; t++) {
+    const s0 = v128.load32_splat(value0);
+    const s1 = v128.load32_splat(value1);
+    const s2 = v128.load32_splat(value2);
+    value0 += valueStep;
+    value1 += valueStep;
+    value2 += valueStep;
+    if (vectors > 0) {
+      const x = v128.load(rows);
+      a0 = madd(s0, x, a0);
+      b0 = madd(s1, x, b0);
+      c0 = madd(s2, x, c0);
+    }
+    if (vectors > 1) {
+      const x = v128.load(rows, 16);
+      a1 = madd(s0, x, a1);
+      b1 = madd(s1, x, b1);
+      c1 = madd(s2, x, c1);
+    }
+    if (vectors > 2) {
+      const x = v128.load(rows, 32);
+      a2 = madd(s0, x, a2);
+      b2 = madd(s1, x, b2);
+      c2 = madd(s2, x, c2);
+    }
+    rows += rowStride;
+  }
+  if (!isVoid<S>()) {
+    if (vectors > 0) {
+      a0 = madd(scale, a0, v128.load(bias0));
+      b0 = madd(scale, b0, v128.load(bias1));
+      c0 = madd(scale, c0, v128.load(bias2));
+    }
+    if (vectors > 1) {
+      a1 = madd(scale, a1, v128.load(bias0, 16));
+      b1 = madd(scale, b1, v128.load(bias1, 16));
+      c1 = madd(scale, c1, v128.load(bias2, 16));
+    }
+    if (vectors > 2) {
+      a2 = madd(scale, a2, v128.load(bias0, 32));
+      b2 = madd(scale, b2, v128.load(bias1, 32));
+      c2 = madd(scale, c2, v128.load(bias2, 32));
+    }
+  }
+  // A repeated last row (out2 = out1 or out0) stores the same values twice.
+  if (vectors > 0) {
+    v128.store(out0, a0);
+    v128.store(out1, b0);
+    v128.store(out2, c0);
+  }
+  if (vectors > 1) {
+    v128.store(out0, a1, 16);
+    v128.store(out1, b1, 16);
+    v128.store(out2, c1, 16);
+  }
+  if (vectors > 2) {
+    v128.store(out0, a2, 32);
+    v128.store(out1, b2, 32);
+    v128.store(out2, c2, 32);
+  }
+}
+
+
+/**
+ * In place over [nodes, 4·vectors]: each column's softmax over the rows (row j is the key node,
+ * lane i the query node). Even and odd rows keep separate maxima and sums: two dependency chains.
+ */
+function columnSoftmax(scores: usize, nodes: i32, vectors: i32): void {
+  const rowBytes = <usize>vectors * 16;
+  const pairBytes = 2 * rowBytes;
+  const pairs = nodes >> 1;
   for (let v = 0; v < vectors; v++) {
-    const lane = <usize>v * 16;
-    let top = f32x4.splat(-Infinity);
-    for (let j = 0; j < nodes; j++) {
-      const at = <usize>j * rowBytes + lane;
-      const s = f32x4.add(v128.load(bias + at), f32x4.mul(scaleV, v128.load(scores + at)));
-      v128.store(scores + at, s);
-      top = f32x4.pmax(top, s);
+    const column = scores + <usize>v * 16;
+    const last = column + <usize>(nodes - 1) * rowBytes;
+    let top0 = f32x4.splat(-Infinity);
+    let top1 = top0;
+    let at = column;
+    for (let j = 0; j < pairs; j++) {
+      top0 = f32x4.pmax(top0, v128.load(at));
+      top1 = f32x4.pmax(top1, v128.load(at + rowBytes));
+      at += pairBytes;
     }
-    let total = f32x4.splat(0);
-    for (let j = 0; j < nodes; j++) {
-      const at = scores + <usize>j * rowBytes + lane;
-      const e = expV(f32x4.sub(v128.load(at), top));
-      v128.store(at, e);
-      total = f32x4.add(total, e);
+    if (nodes & 1) top0 = f32x4.pmax(top0, v128.load(last));
+    const top = f32x4.pmax(top0, top1);
+    let total0 = f32x4.splat(0);
+    let total1 = total0;
+    at = column;
+    for (let j = 0; j < pairs; j++) {
+      const e0 = expNonPositiveV(f32x4.sub(v128.load(at), top));
+      const e1 = expNonPositiveV(f32x4.sub(v128.load(at + rowBytes), top));
+      v128.store(at, e0);
+      v128.store(at + rowBytes, e1);
+      total0 = f32x4.add(total0, e0);
+      total1 = f32x4.add(total1, e1);
+      at += pairBytes;
     }
-    const inverse = f32x4.div(f32x4.splat(1), total);
+    if (nodes & 1) {
+      const e = expNonPositiveV(f32x4.sub(v128.load(last), top));
+      v128.store(last, e);
+      total0 = f32x4.add(total0, e);
+    }
+    const inverse = f32x4.div(f32x4.splat(1), f32x4.add(total0, total1));
+    at = column;
     for (let j = 0; j < nodes; j++) {
-      const at = scores + <usize>j * rowBytes + lane;
       v128.store(at, f32x4.mul(v128.load(at), inverse));
+      at += rowBytes;
     }
   }
 }
