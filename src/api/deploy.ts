@@ -213,7 +213,11 @@ async function timeModels(options: BenchmarkOptions): Promise<BenchmarkResult> {
       });
       if (options.onnx ?? true) {
         const what = `${label}${label === 'pruned' ? ' (compacted, dense)' : ''}`;
-        entries.push({ name: `onnxruntime-node, ${what}`, bytes: null, runner: await onnxRunner(file.model) });
+        entries.push({
+          name: `onnxruntime-node, ${what}`,
+          bytes: null,
+          runner: await onnxRunner(file.model),
+        });
         const single = `onnxruntime-node 1 thread, ${what}`;
         entries.push({ name: single, bytes: null, runner: await onnxRunner(file.model, 1) });
       }
