@@ -35,6 +35,18 @@ export function multiply(a: Matrix3, b: Matrix3): Matrix3 {
   return out;
 }
 
+/** Rotates every (x, y, z) triple of `points` by m in place (no allocation per point). */
+export function applyToPoints(m: Matrix3, points: Float32Array): void {
+  for (let k = 0; k + 2 < points.length; k += 3) {
+    const x = points[k];
+    const y = points[k + 1];
+    const z = points[k + 2];
+    points[k] = m[0] * x + m[1] * y + m[2] * z;
+    points[k + 1] = m[3] * x + m[4] * y + m[5] * z;
+    points[k + 2] = m[6] * x + m[7] * y + m[8] * z;
+  }
+}
+
 export function apply(m: Matrix3, v: ArrayLike<number>): Vec3 {
   return [
     m[0] * v[0] + m[1] * v[1] + m[2] * v[2],

@@ -25,7 +25,7 @@ import { z } from 'zod';
 import type { Rng } from '../engine/random.js';
 import { ConfigError } from '../errors.js';
 import { note } from '../util/notes.js';
-import { apply, multiply, rotation } from './geometry.js';
+import { applyToPoints, multiply, rotation } from './geometry.js';
 import { describeSchemaError, safeParseFirst } from './schema-errors.js';
 import type { SkeletonGraph, SkeletonSequence } from './types.js';
 
@@ -397,7 +397,7 @@ function augmentInPlace(out: Float32Array, fitted: FittedPreprocessing, rng: Rng
     const limit = (augment.rotation * Math.PI) / 180;
     const [x, y, z] = [rng.range(-limit, limit), rng.range(-limit, limit), rng.range(-limit, limit)];
     const matrix = multiply(rotation([0, 0, 1], z), multiply(rotation([0, 1, 0], y), rotation([1, 0, 0], x)));
-    for (let k = 0; k < out.length; k += 3) out.set(apply(matrix, out.subarray(k, k + 3)), k);
+    applyToPoints(matrix, out);
   }
   if (augment.scaling > 0) {
     const factor = rng.range(1 - augment.scaling, 1 + augment.scaling);

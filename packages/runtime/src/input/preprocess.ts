@@ -285,7 +285,7 @@ export function centeredFrames(
 ): Float64Array {
   const { persons, joints, positions } = sequence;
   const frameSize = persons * joints * 3;
-  const values = Float64Array.from(positions.subarray(start * frameSize, (start + frames) * frameSize));
+  const values = new Float64Array(positions.subarray(start * frameSize, (start + frames) * frameSize));
   if (!center) return values;
   const point = [0, 0, 0];
   for (let f = 0; f < frames; f++) {
