@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { crc32 } from '../src/format/crc32.js';
+import { crc32, crc32Portable } from '../src/format/crc32.js';
 import { decodeModelFile } from '../src/format/model-file.js';
 import { CHECKSUM_KEY, decodeSafetensors, encodeSafetensors } from '../src/format/safetensors.js';
 import { SkeletonClassifier, SkelpruneError } from '../src/index.js';
@@ -51,6 +51,11 @@ describe('CRC-32', () => {
     assert.equal(crc32(text), 0xcbf43926);
     assert.equal(crc32(new Uint8Array(0)), 0);
     assert.equal(crc32(text.subarray(4), crc32(text.subarray(0, 4))), 0xcbf43926);
+    // The portable table (browsers) and Node's native CRC agree, piecewise too.
+    const bytes = Uint8Array.from({ length: 100_003 }, (_, i) => (i * 2654435761) >>> 24);
+    assert.equal(crc32Portable(bytes), crc32(bytes));
+    assert.equal(crc32Portable(bytes.subarray(777), crc32Portable(bytes.subarray(0, 777))), crc32(bytes));
+    assert.equal(crc32Portable(text), 0xcbf43926);
   });
 });
 
