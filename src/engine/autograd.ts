@@ -27,6 +27,7 @@ export interface GradFn {
 
 /** The outputs of one multi-output op and its backward from all their gradients at once. */
 export interface GradGroup {
+  /** The op's outputs, in the order its forward returned them. */
   readonly outputs: readonly Tensor[];
   /** dL/d(output) for each output (null where none reached it) → dL/d(input) for each input. */
   readonly backward: (grads: readonly (Tensor | null)[]) => readonly (Tensor | null)[];

@@ -100,6 +100,7 @@ export class Tensor {
     return this.gradBuffer;
   }
 
+  /** Replaces the gradient buffer (PyTorch lets one assign `.grad` too). */
   set grad(value: Tensor | null) {
     this.gradBuffer = value;
     this.gradZeroed = false;

@@ -215,10 +215,11 @@ describe('the browser demo', () => {
     assert.deepEqual(await (await fetch(new URL('models/index.json', url))).json(), served);
     const model = new Uint8Array(await (await fetch(new URL('models/model.skp', url))).arrayBuffer());
     assert.deepEqual(model, new Uint8Array(readFileSync(join(work, 'pruned.skp'))));
-    // The script: brotli or gzip as accepted, cached for good (its name has a hash), the wasm inside once.
+    // The script: brotli or gzip as accepted, cached for good (its name has a hash), the kernels inside
+    // once per instruction set (plain and relaxed SIMD; the shared-memory variants are patched in).
     const script = readdirSync(join(webRoot, 'assets')).find((f) => f.endsWith('.js')) ?? '';
     const raw = readFileSync(join(webRoot, 'assets', script));
-    assert.equal(raw.toString('latin1').split('AGFzbQ').length - 1, 1, 'one wasm binary (base64 of \\0asm)');
+    assert.equal(raw.toString('latin1').split('AGFzbQ').length - 1, 2, 'two wasm binaries (base64 of \\0asm)');
     const scriptUrl = new URL(`assets/${script}`, url).href;
     for (const encoding of ['br', 'gzip']) {
       const response = await get(scriptUrl, { 'Accept-Encoding': encoding });
