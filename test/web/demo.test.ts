@@ -219,7 +219,11 @@ describe('the browser demo', () => {
     // once per instruction set (plain and relaxed SIMD; the shared-memory variants are patched in).
     const script = readdirSync(join(webRoot, 'assets')).find((f) => f.endsWith('.js')) ?? '';
     const raw = readFileSync(join(webRoot, 'assets', script));
-    assert.equal(raw.toString('latin1').split('AGFzbQ').length - 1, 2, 'two wasm binaries (base64 of \\0asm)');
+    assert.equal(
+      raw.toString('latin1').split('AGFzbQ').length - 1,
+      2,
+      'two wasm binaries (base64 of \\0asm)',
+    );
     const scriptUrl = new URL(`assets/${script}`, url).href;
     for (const encoding of ['br', 'gzip']) {
       const response = await get(scriptUrl, { 'Accept-Encoding': encoding });
