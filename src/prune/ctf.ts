@@ -11,7 +11,7 @@
  * block's entries, the whole row, the whole column.
  */
 import { isGradEnabled } from '../engine/autograd.js';
-import { customGrad, customGradOutputs, kernels, ShapeError, scalar, sum, Tensor } from '../engine/index.js';
+import { customGrad, customGradOutputs, kernels, ShapeError, scalar, Tensor } from '../engine/index.js';
 import type { Tiling } from '../model/layers.js';
 
 export type CtfVariant = 'full' | 'fine' | 'coarse';
@@ -192,10 +192,7 @@ export function ctfMaskedWeight(weight: Tensor, t: Tiling, options: CtfMaskOptio
   return { weight: masked, mass };
 }
 
-/**
- * Σ_ℓ w_ℓ m_ℓ of scalar masses (the `mass` of {@link ctfMaskedWeight}), as one op: {@link maskMass}
- * from the fused masses.
- */
+/** Σ_ℓ w_ℓ m_ℓ of scalar masses (the `mass` of {@link ctfMaskedWeight}), as one op. */
 export function weightedMass(masses: readonly { mass: Tensor; weight: number }[]): Tensor {
   return customGrad(
     'weightedMass',
@@ -206,11 +203,6 @@ export function weightedMass(masses: readonly { mass: Tensor; weight: number }[]
       return masses.map(({ weight }) => scalar(g * weight));
     },
   );
-}
-
-/** Σ_ℓ w_ℓ Σψ_ℓ: the (optionally cost-weighted) mass of the soft masks. */
-export function maskMass(masks: readonly { psi: Tensor; weight: number }[]): Tensor {
-  return masks.map(({ psi, weight }) => sum(psi).mul(weight)).reduce((a, b) => a.add(b));
 }
 
 /**

@@ -5,8 +5,9 @@
 import { describe, it } from 'node:test';
 import { Parameter, tidy } from '../../src/engine/index.js';
 import { tiling } from '../../src/model/layers.js';
-import { budgetLoss, ctfMask, ctfMaskedWeight, maskMass, weightedMass } from '../../src/prune/ctf.js';
+import { budgetLoss, ctfMask, ctfMaskedWeight, weightedMass } from '../../src/prune/ctf.js';
 import { assertClose, type Fixture, loadFixture } from '../helpers.js';
+import { maskMass } from './composed.js';
 
 function tilingOf(fixture: Fixture, rows: number, cols: number) {
   const { block_rows: r, block_cols: c } = fixture.attrs as { block_rows: number; block_cols: number };

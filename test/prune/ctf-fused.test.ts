@@ -30,9 +30,9 @@ import {
   type CtfVariant,
   ctfMask,
   ctfMaskedWeight,
-  maskMass,
   weightedMass,
 } from '../../src/prune/ctf.js';
+import { maskMass } from './composed.js';
 
 /** The mask as it was composed from engine ops before the fused kernels: the reference. */
 function composedMask(weight: Tensor, t: Tiling, { sigma, scale, variant }: CtfMaskOptions): Tensor {

@@ -631,27 +631,48 @@ export class TsKernels implements Kernels {
     rowStart: number,
     rowEnd: number,
   ): void {
+    const stored = layout.variant === 'full' ? entry : null;
+    this.maskRows(layout, w, factors, stored, rowStart, rowEnd, { psi });
+  }
+
+  /**
+   * ψ of rows [rowStart, rowEnd), written as asked: ψ itself, w·ψ (the product of the two float32
+   * values), each row's Σψ; `entry` (when not null) receives φ(x) where the variant has it.
+   */
+  private maskRows(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    entry: Ptr | null,
+    rowStart: number,
+    rowEnd: number,
+    out: { psi?: Ptr; weighted?: Ptr; rowSums?: Ptr },
+  ): void {
     const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
     const cols = blockCols * colsPerBlock;
     const f = this.heap.f32;
-    const storeEntry = variant === 'full' && entry !== null;
     for (let i = rowStart; i < rowEnd; i++) {
       const row = variant === 'fine' ? 1 : f[factors.rows + i];
       const blocks = factors.blocks + Math.floor(i / rowsPerBlock) * blockCols;
+      let rowSum = 0;
       for (let bj = 0; bj < blockCols; bj++) {
         const block = variant === 'fine' ? 1 : f[blocks + bj];
         for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
           const at = i * cols + j;
+          const v = f[w + at];
           let value = 1;
           if (variant !== 'coarse') {
-            const v = f[w + at];
             value = Math.tanh(gain * (v * v));
-            if (storeEntry) f[entry + at] = value;
+            if (entry !== null) f[entry + at] = value;
           }
           if (variant !== 'fine') value *= block * row * f[factors.cols + j];
-          f[psi + at] = value;
+          const psi = Math.fround(value);
+          rowSum += psi;
+          if (out.psi !== undefined) f[out.psi + at] = psi;
+          if (out.weighted !== undefined) f[out.weighted + at] = v * psi;
         }
       }
+      if (out.rowSums !== undefined) f[out.rowSums + i] = rowSum;
     }
   }
 
@@ -725,95 +746,23 @@ export class TsKernels implements Kernels {
     rowStart: number,
     rowEnd: number,
   ): void {
-    const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
-    const cols = blockCols * colsPerBlock;
     const f = this.heap.f32;
-    const hasFactors = variant !== 'fine';
-    for (let i = rowStart; i < rowEnd; i++) {
-      const row = hasFactors ? f[factors.rows + i] : 1;
-      const rowTerm = hasFactors ? f[coefficients.rows + i] : 0;
-      const blocks = Math.floor(i / rowsPerBlock) * blockCols;
-      for (let bj = 0; bj < blockCols; bj++) {
-        const block = hasFactors ? f[factors.blocks + blocks + bj] : 1;
-        const blockTerm = hasFactors ? f[coefficients.blocks + blocks + bj] : 0;
-        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
-          const at = i * cols + j;
-          let d = 0;
-          if (variant !== 'coarse') {
-            const e = f[entry + at];
-            d = f[g + at] * gain * (1 - e * e);
-            if (variant === 'full') d *= block * row * f[factors.cols + j];
-          }
-          if (hasFactors) d += blockTerm + rowTerm + f[coefficients.cols + j];
-          f[dw + at] = 2 * f[w + at] * d;
-        }
-      }
-    }
+    const psiGrad = (at: number) => f[g + at];
+    this.backwardRows(layout, psiGrad, null, w, entry, factors, coefficients, dw, rowStart, rowEnd);
   }
 
-  ctfMaskedWeight(
+  /**
+   * dw of rows [rowStart, rowEnd): 2w · (dψ · ∂ψ/∂x + the row, column and block terms of the
+   * coefficients), dψ = `psiGrad(at)`, plus g·ψ where `g` is the gradient of an effective weight w·ψ.
+   */
+  private backwardRows(
     layout: CtfMaskLayout,
-    w: Ptr,
-    factors: CtfMaskVectors,
-    _scratch: Ptr,
-    out: Ptr,
-    entry: Ptr | null,
-    rowSums: Ptr,
-    rowStart: number,
-    rowEnd: number,
-  ): void {
-    const { rowsPerBlock, blockCols, colsPerBlock, gain, variant } = layout;
-    const cols = blockCols * colsPerBlock;
-    const f = this.heap.f32;
-    for (let i = rowStart; i < rowEnd; i++) {
-      const row = variant === 'fine' ? 1 : f[factors.rows + i];
-      const blocks = factors.blocks + Math.floor(i / rowsPerBlock) * blockCols;
-      let rowSum = 0;
-      for (let bj = 0; bj < blockCols; bj++) {
-        const block = variant === 'fine' ? 1 : f[blocks + bj];
-        for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
-          const at = i * cols + j;
-          const v = f[w + at];
-          let value = 1;
-          if (variant !== 'coarse') {
-            value = Math.tanh(gain * (v * v));
-            if (entry !== null) f[entry + at] = value;
-          }
-          if (variant !== 'fine') value *= block * row * f[factors.cols + j];
-          // ψ as ctfMask stores it, so w·ψ is the product of the two float32 tensors.
-          const psi = Math.fround(value);
-          rowSum += psi;
-          f[out + at] = v * psi;
-        }
-      }
-      f[rowSums + i] = rowSum;
-    }
-  }
-
-  ctfMaskedWeightBackwardStats(
-    layout: CtfMaskLayout,
+    psiGrad: (at: number) => number,
     g: Ptr | null,
-    massGrad: number,
     w: Ptr,
     entry: Ptr,
     factors: CtfMaskVectors,
     coefficients: CtfMaskVectors,
-    _scratch: Ptr,
-  ): void {
-    const f = this.heap.f32;
-    const psiGrad = g === null ? () => massGrad : (at: number) => f[g + at] * f[w + at] + massGrad;
-    this.backwardStats(layout, psiGrad, entry, factors, coefficients);
-  }
-
-  ctfMaskedWeightBackward(
-    layout: CtfMaskLayout,
-    g: Ptr | null,
-    massGrad: number,
-    w: Ptr,
-    entry: Ptr,
-    factors: CtfMaskVectors,
-    coefficients: CtfMaskVectors,
-    _scratch: Ptr,
     dw: Ptr,
     rowStart: number,
     rowEnd: number,
@@ -832,23 +781,72 @@ export class TsKernels implements Kernels {
         for (let j = bj * colsPerBlock; j < (bj + 1) * colsPerBlock; j++) {
           const at = i * cols + j;
           const v = f[w + at];
-          const grad = g === null ? 0 : f[g + at];
           let psi = 1;
           let d = 0;
           if (variant !== 'coarse') {
             const e = f[entry + at];
             psi = e;
-            d = (grad * v + massGrad) * gain * (1 - e * e);
+            d = psiGrad(at) * gain * (1 - e * e);
           }
           if (hasFactors) {
             const factor = block * row * f[factors.cols + j];
             psi *= factor;
             d = d * factor + blockTerm + rowTerm + f[coefficients.cols + j];
           }
-          f[dw + at] = grad * psi + 2 * v * d;
+          f[dw + at] = g === null ? 2 * v * d : f[g + at] * psi + 2 * v * d;
         }
       }
     }
+  }
+
+  ctfMaskedWeight(
+    layout: CtfMaskLayout,
+    w: Ptr,
+    factors: CtfMaskVectors,
+    _scratch: Ptr,
+    out: Ptr,
+    entry: Ptr | null,
+    rowSums: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    this.maskRows(layout, w, factors, entry, rowStart, rowEnd, { weighted: out, rowSums });
+  }
+
+  ctfMaskedWeightBackwardStats(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    _scratch: Ptr,
+  ): void {
+    this.backwardStats(layout, this.maskedPsiGrad(g, massGrad, w), entry, factors, coefficients);
+  }
+
+  ctfMaskedWeightBackward(
+    layout: CtfMaskLayout,
+    g: Ptr | null,
+    massGrad: number,
+    w: Ptr,
+    entry: Ptr,
+    factors: CtfMaskVectors,
+    coefficients: CtfMaskVectors,
+    _scratch: Ptr,
+    dw: Ptr,
+    rowStart: number,
+    rowEnd: number,
+  ): void {
+    const psiGrad = this.maskedPsiGrad(g, massGrad, w);
+    this.backwardRows(layout, psiGrad, g, w, entry, factors, coefficients, dw, rowStart, rowEnd);
+  }
+
+  /** The gradient of ψ behind an effective weight w·ψ and a mass Σψ: g·w + dΣψ. */
+  private maskedPsiGrad(g: Ptr | null, massGrad: number, w: Ptr): (at: number) => number {
+    const f = this.heap.f32;
+    return g === null ? () => massGrad : (at) => f[g + at] * f[w + at] + massGrad;
   }
 }
 

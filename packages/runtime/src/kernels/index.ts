@@ -95,17 +95,15 @@ export function heapFor(memory: WasmMemory): Heap {
 /** Synchronous creation, for Node (browsers refuse to compile large modules synchronously). */
 export function createKernelsSync(options: KernelOptions = {}): KernelBackend {
   const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
-  if (!useWasm(options)) return new TsKernels(heap);
-  const { binary, relaxed } = kernelsBinary(heap, options);
-  return build(heap, options, new WebAssembly.Module(binary), relaxed);
+  const source = useWasm(options) ? kernelsBinary(heap, options) : null;
+  return build(heap, options, source, source && new WebAssembly.Module(source.binary));
 }
 
 /** Asynchronous creation, which browsers require for compiling the wasm module. */
 export async function createKernels(options: KernelOptions = {}): Promise<KernelBackend> {
   const heap = heapFor(options.memory ?? createMemory(sharedMemorySupported()));
-  if (!useWasm(options)) return new TsKernels(heap);
-  const { binary, relaxed } = kernelsBinary(heap, options);
-  return build(heap, options, await WebAssembly.compile(binary), relaxed);
+  const source = useWasm(options) ? kernelsBinary(heap, options) : null;
+  return build(heap, options, source, source && (await WebAssembly.compile(source.binary)));
 }
 
 /** 'auto' takes wasm wherever wasm SIMD exists; only old browsers and some embedded runtimes lack it. */
@@ -117,16 +115,18 @@ function useWasm(options: KernelOptions): boolean {
   return backend === 'wasm' || (backend === 'auto' && wasmSimdSupported());
 }
 
+/** The kernels on a compiled module of `source`, or the TypeScript fallback without one. */
 function build(
   heap: Heap,
   options: KernelOptions,
-  module: WebAssembly.Module,
-  relaxed: boolean,
+  source: KernelsBinary | null,
+  module: WebAssembly.Module | null,
 ): KernelBackend {
+  if (source === null || module === null) return new TsKernels(heap);
   const exports = instantiateKernels(module, heap.memory as WebAssembly.Memory);
   const threads = options.threads ?? defaultThreads();
   const pool = createKernelPool(heap, module, exports, threads, exports.gemmScratchBytes() / 4);
-  return new WasmKernels(heap, exports, pool, relaxed);
+  return new WasmKernels(heap, exports, pool, source.relaxed);
 }
 
 function defaultThreads(): number {
@@ -140,10 +140,13 @@ function defaultThreads(): number {
  * SIMD where allowed and supported. The shared variant is the embedded unshared one with its memory
  * import's flags patched.
  */
-function kernelsBinary(
-  heap: Heap,
-  options: KernelOptions,
-): { binary: Uint8Array<ArrayBuffer>; relaxed: boolean } {
+/** A kernels module's bytes, and whether they are the relaxed SIMD build. */
+interface KernelsBinary {
+  binary: Uint8Array<ArrayBuffer>;
+  relaxed: boolean;
+}
+
+function kernelsBinary(heap: Heap, options: KernelOptions): KernelsBinary {
   const relaxed = (options.relaxedSimd ?? true) && relaxedSimdSupported();
   const patch = relaxed ? relaxedSharedMemoryPatch : sharedMemoryPatch;
   const text = atob(relaxed ? relaxedKernelsWasmBase64 : kernelsWasmBase64);

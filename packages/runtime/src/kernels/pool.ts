@@ -41,11 +41,13 @@ export class KernelPool {
   readonly threads: number;
   /** Resolves once every worker has started or failed (calls meanwhile run on fewer threads). */
   readonly ready: Promise<void>;
-  private readonly exports: KernelExports;
   private readonly block: ControlBlock;
   private readonly heap: Heap;
   private readonly workerScratch: number[];
-  private readonly functions: PoolFunction[] = [];
+  /** Every export, by the index a published call names it with (the workers hold the same list). */
+  private readonly functions: PoolFunction[];
+  private readonly indexOf: Map<PoolFunction, number>;
+  private readonly table: ((...args: number[]) => void)[];
   private sequence = 0;
   private disposed = false;
 
@@ -59,11 +61,13 @@ export class KernelPool {
   ) {
     const workerThreads = process.getBuiltinModule('node:worker_threads');
     this.heap = heap;
-    this.exports = exports;
     this.threads = workerCount + 1;
+    const byName = exports as unknown as Record<string, unknown>;
     this.functions = Object.keys(exports).filter(
-      (name) => typeof (exports as unknown as Record<string, unknown>)[name] === 'function',
+      (name) => typeof byName[name] === 'function',
     ) as PoolFunction[];
+    this.indexOf = new Map(this.functions.map((name, index) => [name, index]));
+    this.table = this.functions.map((name) => byName[name] as (...args: number[]) => void);
     const control = heap.allocZeroed(CONTROL_FLOATS);
     this.block = controlBlock(heap.memory, control);
     this.workerScratch = Array.from({ length: workerCount }, () => heap.alloc(scratchFloats));
@@ -107,11 +111,12 @@ export class KernelPool {
    */
   run(fn: PoolFunction, chunks: readonly (readonly number[])[], scratchArg = -1, scratch = 0): void {
     this.sequence++;
-    publishCall(this.block, { fn: this.functions.indexOf(fn), chunks, scratchArg }, this.sequence);
-    const table = this.exports as unknown as Record<string, (...args: number[]) => void>;
-    runChunks(this.block, (index, args) => table[this.functions[index]](...args), scratch, false);
+    publishCall(this.block, { fn: this.indexOf.get(fn)!, chunks, scratchArg }, this.sequence);
+    runChunks(this.block, this.runExport, scratch, false);
     awaitChunks(this.block, chunks.length);
   }
+
+  private readonly runExport = (index: number, args: number[]): void => this.table[index](...args);
 
   /** Chunks the worker threads have computed, for diagnostics. */
   get workerChunks(): number {

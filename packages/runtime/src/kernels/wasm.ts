@@ -400,15 +400,7 @@ export class WasmKernels implements Kernels {
     nanosPerElement: number,
     args: (offset: number, count: number) => number[],
   ): void {
-    const chunks = this.chunksFor(n * nanosPerElement);
-    if (this.pool && chunks >= 2) {
-      this.pool.run(
-        fn,
-        splitRange(n, chunks, ELEMENT_ALIGN).map(([offset, count]) => args(offset, count)),
-      );
-      return;
-    }
-    (this.exports[fn] as (...a: number[]) => void)(...args(0, n));
+    this.split(fn, this.evenParts(n, n * nanosPerElement, ELEMENT_ALIGN), args);
   }
 
   unary(op: UnaryOp, x: Ptr, y: Ptr, n: number): void {
@@ -474,20 +466,18 @@ export class WasmKernels implements Kernels {
     outerStrides: readonly number[],
     args: (pointers: Ptr[], table: Ptr) => number[],
   ): void {
-    const outer = loopShape.length > 0 ? loopShape[0] : 1;
-    const chunks = loopShape.length > 0 ? Math.min(outer, this.chunksFor(elements * ELEMENT_NANOS.cheap)) : 0;
-    const parts: [number, number][] = chunks >= 2 ? splitRange(outer, chunks) : [[0, outer]];
-    const calls = parts.map(([start, count], index) => {
+    const scalar = loopShape.length === 0;
+    const parts = scalar
+      ? [[0, 1] as [number, number]]
+      : this.evenParts(loopShape[0], elements * ELEMENT_NANOS.cheap);
+    this.split(fn, parts, (start, count, index) => {
       const table = this.layout + index * LAYOUT_INTS;
-      const shape = loopShape.length > 0 ? [count, ...loopShape.slice(1)] : loopShape;
-      this.writeLayout([shape, ...strideTables], table);
+      this.writeLayout([scalar ? loopShape : [count, ...loopShape.slice(1)], ...strideTables], table);
       return args(
         pointers.map((ptr, i) => ptr + start * outerStrides[i]),
         table,
       );
     });
-    if (calls.length > 1 && this.pool) this.pool.run(fn, calls);
-    else (this.exports[fn] as (...a: number[]) => void)(...calls[0]);
   }
 
   select(cond: Ptr, a: Ptr, b: Ptr, y: Ptr, n: number): void {
@@ -522,15 +512,7 @@ export class WasmKernels implements Kernels {
     nanosPerRow: number,
     args: (first: number, count: number) => number[],
   ): void {
-    const chunks = Math.min(rows, this.chunksFor(rows * nanosPerRow));
-    if (this.pool && chunks >= 2) {
-      this.pool.run(
-        fn,
-        splitRange(rows, chunks).map(([first, count]) => args(first, count)),
-      );
-      return;
-    }
-    (this.exports[fn] as (...a: number[]) => void)(...args(0, rows));
+    this.split(fn, this.evenParts(rows, rows * nanosPerRow), args);
   }
 
   softmax(x: Ptr, y: Ptr, rows: number, cols: number, log: boolean): void {
@@ -681,10 +663,13 @@ export class WasmKernels implements Kernels {
     this.split('attentionMix', parts, args, ATTENTION_SCRATCH_ARG, p.scratch * 4);
   }
 
-  /** Parts of 0..rows of equal size: one part when the call should not be shared. */
-  private evenParts(rows: number, nanos: number): [number, number][] {
-    const chunks = Math.min(rows, this.chunksFor(nanos));
-    return chunks >= 2 ? splitRange(rows, chunks) : [[0, rows]];
+  /**
+   * Parts of 0..rows of near-equal size, boundaries at multiples of `align`: one part when the call
+   * should not be shared.
+   */
+  private evenParts(rows: number, nanos: number, align = 1): [number, number][] {
+    const chunks = Math.min(Math.ceil(rows / align), this.chunksFor(nanos));
+    return chunks >= 2 ? splitRange(rows, chunks, align) : [[0, rows]];
   }
 
   /** Parts of the rows of a sparse matrix with near-equal stored entries, from its row pointers. */
@@ -714,17 +699,17 @@ export class WasmKernels implements Kernels {
   }
 
   /**
-   * Runs export `fn` on each part of a row range (`args(first, count)` its arguments), across the
-   * threads when there are several parts. A `scratchArg` gets each thread's own scratch.
+   * Runs export `fn` on each part of a row range (`args(first, count, part)` its arguments), across
+   * the threads when there are several parts. A `scratchArg` gets each thread's own scratch.
    */
   private split(
     fn: PoolFunction,
     parts: readonly [number, number][],
-    args: (first: number, count: number) => number[],
+    args: (first: number, count: number, part: number) => number[],
     scratchArg = -1,
     scratch = 0,
   ): void {
-    const calls = parts.map(([first, count]) => args(first, count));
+    const calls = parts.map(([first, count], part) => args(first, count, part));
     if (this.pool && calls.length > 1) this.pool.run(fn, calls, scratchArg, scratch);
     else (this.exports[fn] as (...a: number[]) => void)(...calls[0]);
   }
@@ -805,21 +790,16 @@ export class WasmKernels implements Kernels {
     rowStart: number,
     rowEnd: number,
   ): void {
-    const parts = this.evenParts(
-      rowEnd - rowStart,
-      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.forward,
-    );
-    const args = (first: number, count: number) => [
+    const leading = [
       ...ctfLayoutArguments(layout),
       w * 4,
       ...ctfVectorArguments(factors),
       scratch * 4,
       psi * 4,
       entry === null ? 0 : entry * 4,
-      rowStart + first,
-      rowStart + first + count,
     ];
-    this.split('ctfMask', parts, args, CTF_MASK_SCRATCH_ARG, scratch * 4);
+    const rows: [number, number] = [rowStart, rowEnd];
+    this.ctfRows('ctfMask', layout, rows, CTF_NANOS.forward, leading, CTF_MASK_SCRATCH_ARG, scratch);
   }
 
   ctfMaskBackwardStats(
@@ -852,11 +832,7 @@ export class WasmKernels implements Kernels {
     rowStart: number,
     rowEnd: number,
   ): void {
-    const parts = this.evenParts(
-      rowEnd - rowStart,
-      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.backward,
-    );
-    const args = (first: number, count: number) => [
+    const leading = [
       ...ctfLayoutArguments(layout),
       g * 4,
       entry * 4,
@@ -865,10 +841,17 @@ export class WasmKernels implements Kernels {
       ...ctfVectorArguments(coefficients),
       scratch * 4,
       dw * 4,
-      rowStart + first,
-      rowStart + first + count,
     ];
-    this.split('ctfMaskBackward', parts, args, CTF_BACKWARD_SCRATCH_ARG, scratch * 4);
+    const rows: [number, number] = [rowStart, rowEnd];
+    this.ctfRows(
+      'ctfMaskBackward',
+      layout,
+      rows,
+      CTF_NANOS.backward,
+      leading,
+      CTF_BACKWARD_SCRATCH_ARG,
+      scratch,
+    );
   }
 
   ctfMaskedWeight(
@@ -882,11 +865,7 @@ export class WasmKernels implements Kernels {
     rowStart: number,
     rowEnd: number,
   ): void {
-    const parts = this.evenParts(
-      rowEnd - rowStart,
-      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.forward,
-    );
-    const args = (first: number, count: number) => [
+    const leading = [
       ...ctfLayoutArguments(layout),
       w * 4,
       ...ctfVectorArguments(factors),
@@ -894,10 +873,9 @@ export class WasmKernels implements Kernels {
       out * 4,
       entry === null ? 0 : entry * 4,
       rowSums * 4,
-      rowStart + first,
-      rowStart + first + count,
     ];
-    this.split('ctfMaskedWeight', parts, args, CTF_MASK_SCRATCH_ARG, scratch * 4);
+    const rows: [number, number] = [rowStart, rowEnd];
+    this.ctfRows('ctfMaskedWeight', layout, rows, CTF_NANOS.forward, leading, CTF_MASK_SCRATCH_ARG, scratch);
   }
 
   ctfMaskedWeightBackwardStats(
@@ -935,11 +913,7 @@ export class WasmKernels implements Kernels {
     rowStart: number,
     rowEnd: number,
   ): void {
-    const parts = this.evenParts(
-      rowEnd - rowStart,
-      (rowEnd - rowStart) * layout.blockCols * layout.colsPerBlock * CTF_NANOS.backward,
-    );
-    const args = (first: number, count: number) => [
+    const leading = [
       ...ctfLayoutArguments(layout),
       g === null ? 0 : g * 4,
       massGrad,
@@ -949,10 +923,29 @@ export class WasmKernels implements Kernels {
       ...ctfVectorArguments(coefficients),
       scratch * 4,
       dw * 4,
-      rowStart + first,
-      rowStart + first + count,
     ];
-    this.split('ctfMaskedWeightBackward', parts, args, CTF_MASKED_BACKWARD_SCRATCH_ARG, scratch * 4);
+    const rows: [number, number] = [rowStart, rowEnd];
+    const scratchArg = CTF_MASKED_BACKWARD_SCRATCH_ARG;
+    this.ctfRows('ctfMaskedWeightBackward', layout, rows, CTF_NANOS.backward, leading, scratchArg, scratch);
+  }
+
+  /**
+   * An element-wise CTF pass over rows [start, end), which are its last two arguments (after
+   * `leading`), split across threads when large; `scratchArg` gets each thread's own scratch.
+   */
+  private ctfRows(
+    fn: PoolFunction,
+    layout: CtfMaskLayout,
+    [start, end]: [number, number],
+    nanosPerWeight: number,
+    leading: readonly number[],
+    scratchArg: number,
+    scratch: Ptr,
+  ): void {
+    const rows = end - start;
+    const parts = this.evenParts(rows, rows * layout.blockCols * layout.colsPerBlock * nanosPerWeight);
+    const args = (first: number, count: number) => [...leading, start + first, start + first + count];
+    this.split(fn, parts, args, scratchArg, scratch * 4);
   }
 
   /** Writes rank-6 tables (leading axes padded with size 1, stride 0) into a layout block. */
