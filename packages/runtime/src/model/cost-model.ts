@@ -5,8 +5,11 @@
 import { denseProductUsesGemm } from '../kernels/wasm.js';
 import { BLOCK, type MatrixShape, STORAGE_FORMATS, type StorageFormat } from './storage.js';
 
-/** Vectors (of 4 columns) a CSR pass and a block pass keep in registers (assembly/sparse.ts). */
-const CSR_PASS_VECTORS = 8;
+/**
+ * Vectors (of 4 columns) a CSR pass and a block pass keep in registers: MAX_VECTORS and the block
+ * passes of assembly/sparse.ts.
+ */
+const CSR_PASS_VECTORS = 7;
 const BLOCK_PASS_VECTORS = 2;
 
 /**
