@@ -79,6 +79,12 @@ const augmentSchema = z.strictObject({
    * Default 0; sbu: 0.5.
    */
   personSwap: z.number().min(0).max(1).default(0),
+  /**
+   * Probability of mirroring a sequence: x negated and every left joint swapped with its right twin
+   * (pairs found by name, e.g. `elbow_left` and `elbow_right`; off, with a note, when there are none).
+   * Only for labels that do not depend on the side. 0 = off. Default 0.
+   */
+  mirror: z.number().min(0).max(1).default(0),
 });
 
 const centerChoiceSchema = z.union([
@@ -177,7 +183,8 @@ export function fitPreprocessing(
     temporal: resolved.temporal,
     clipFrames: train.length > 0 ? medianFrames(train) : null,
   };
-  const unscaled: FittedPreprocessing = { ...base, scale: { method: 'none' }, augment: resolved.augment };
+  const augment = { ...resolved.augment, mirrorPairs: resolveMirrorPairs(resolved.augment.mirror, graph) };
+  const unscaled: FittedPreprocessing = { ...base, scale: { method: 'none' }, augment };
   if (resolved.scale === 'none') return unscaled;
   if (train.length === 0) {
     throw new ConfigError(`preprocessing: scale '${resolved.scale}' needs training sequences`);
@@ -248,19 +255,54 @@ function resolveView(
   return view;
 }
 
+/** The pairs a mirror augmentation swaps: none when it is off, by name otherwise. */
+function resolveMirrorPairs(mirror: number, graph: SkeletonGraph): [number, number][] {
+  if (mirror === 0) return [];
+  const pairs = mirrorPairsByName(graph.jointNames);
+  if (pairs.length === 0) {
+    note(
+      `mirror augmentation off: no joint names come in left/right pairs (${graph.jointNames.slice(0, 8).join(', ')}${graph.jointNames.length > 8 ? ', …' : ''})`,
+    );
+  }
+  return pairs;
+}
+
+/** A joint name's lower-case words: `HipLeft`, `hip_left` and `hip-left` all give `hip left`. */
+function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+const SIDE_TWINS: Record<string, string> = { left: 'right', l: 'r' };
+
+/**
+ * Left/right twins among joint names (`elbow_left` and `elbow_right`, `l_hip` and `r_hip`): each
+ * name with a left word whose twin, that word replaced by its right one, is also a joint.
+ */
+export function mirrorPairsByName(names: readonly string[]): [number, number][] {
+  const keys = names.map((name) => nameWords(name).join(' '));
+  const pairs: [number, number][] = [];
+  keys.forEach((key, left) => {
+    const words = key.split(' ');
+    const side = words.findIndex((w) => w in SIDE_TWINS);
+    if (side === -1) return;
+    const twin = words.map((w, i) => (i === side ? SIDE_TWINS[w] : w)).join(' ');
+    const right = keys.indexOf(twin);
+    if (right !== -1) pairs.push([left, right]);
+  });
+  return pairs;
+}
+
 /**
  * A body's or a hand's view joints, found by their names (case and separators ignored): `left_hip`,
  * `HipLeft`, `LEFT_SHOULDER`, `l_shoulder`; `Wrist`, `IMCP` or `index_mcp`, `MMCP`, `PMCP` or
  * `pinky_mcp`/`little_mcp`. Null when neither set is complete.
  */
 export function viewJointsByName(names: readonly string[]): ViewNormalization | null {
-  const words = names.map((name) =>
-    name
-      .replace(/([a-z])([A-Z])/g, '$1 $2')
-      .toLowerCase()
-      .split(/[^a-z0-9]+/)
-      .filter(Boolean),
-  );
+  const words = names.map(nameWords);
   const find = (test: (w: string[]) => boolean) => words.findIndex(test);
   const side = (w: string[], s: 'left' | 'right') => w.includes(s) || w.includes(s[0]);
   const body = (part: string, s: 'left' | 'right') => find((w) => w.includes(part) && side(w, s));
@@ -384,14 +426,31 @@ function temporalCrop(frames: number, maxCut: number, rng: Rng): { start: number
   return { start: rng.int(frames - kept + 1), frames: kept };
 }
 
+/** Mirrors [T, persons, joints, 3] in place: x negated, then each pair of twin joints swapped. */
+function mirrorInPlace(out: Float32Array, pairs: readonly [number, number][], joints: number): void {
+  for (let k = 0; k < out.length; k += 3) out[k] = -out[k];
+  for (let base = 0; base < out.length; base += joints * 3) {
+    for (const [a, b] of pairs) {
+      for (let c = 0; c < 3; c++) {
+        const t = out[base + a * 3 + c];
+        out[base + a * 3 + c] = out[base + b * 3 + c];
+        out[base + b * 3 + c] = t;
+      }
+    }
+  }
+}
+
 /**
- * Random person order, rotation about the origin, then a random size factor, then Gaussian jitter,
+ * Random person order, a mirror, rotation about the origin, then a random size factor, then Gaussian jitter,
  * all in place on [T, persons, joints, 3].
  */
 function augmentInPlace(out: Float32Array, fitted: FittedPreprocessing, rng: Rng): void {
   const { augment } = fitted;
   if (augment.personSwap > 0 && fitted.persons > 1 && rng.uniform() < augment.personSwap) {
     reversePersons(out, fitted.persons, fitted.joints);
+  }
+  if (augment.mirror > 0 && augment.mirrorPairs.length > 0 && rng.uniform() < augment.mirror) {
+    mirrorInPlace(out, augment.mirrorPairs, fitted.joints);
   }
   if (augment.rotation > 0) {
     const limit = (augment.rotation * Math.PI) / 180;

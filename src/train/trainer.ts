@@ -265,7 +265,9 @@ export class Trainer {
 
 function hasAugmentation(input: ModelInput): boolean {
   const a = input.spec.preprocessing.augment;
-  return a.rotation > 0 || a.scaling > 0 || a.jitter > 0 || a.temporalCrop > 0 || a.personSwap > 0;
+  return (
+    a.rotation > 0 || a.scaling > 0 || a.jitter > 0 || a.temporalCrop > 0 || a.personSwap > 0 || a.mirror > 0
+  );
 }
 
 /** Copies the chosen samples of an encoded set into a batch tensor. */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   type FittedPreprocessing,
   fitPreprocessing,
+  mirrorPairsByName,
   outputFrames,
   type PreprocessConfig,
   parseFittedPreprocessing,
@@ -350,6 +351,45 @@ describe('preprocessing: augmentation', () => {
       run(seq, { augment: { personSwap: 0.5 } }, new Rng(s))[0] === plain[0] ? 'kept' : 'swapped',
     );
     assert.ok(outcomes.includes('kept') && outcomes.includes('swapped'));
+  });
+
+  it('mirrors with probability mirror: x negated, left and right twins swapped, the rest kept', () => {
+    const sided: SkeletonGraph = { ...graph, jointNames: ['ROOT', 'hand_left', 'HandRight'] };
+    const fit = (mirror: number) => fitPreprocessing([seq], sided, { augment: { mirror } });
+    assert.deepEqual(fit(1).augment.mirrorPairs, [[1, 2]]);
+    assert.deepEqual(fit(0).augment.mirrorPairs, []);
+    const plain = preprocessSequence(seq, fit(0));
+    const mirrored = preprocessSequence(seq, fit(1), new Rng(4));
+    const twin = [0, 2, 1];
+    for (let f = 0; f < plain.length / 18; f++) {
+      for (let p = 0; p < 2; p++) {
+        for (let j = 0; j < 3; j++) {
+          assert.equal(at(mirrored, f, p, j, 0), -at(plain, f, p, twin[j], 0));
+          assert.equal(at(mirrored, f, p, j, 1), at(plain, f, p, twin[j], 1));
+          assert.equal(at(mirrored, f, p, j, 2), at(plain, f, p, twin[j], 2));
+        }
+      }
+    }
+    const outcomes = Array.from({ length: 40 }, (_, s) =>
+      preprocessSequence(seq, fit(0.5), new Rng(s))[0] === plain[0] ? 'kept' : 'mirrored',
+    );
+    assert.ok(outcomes.includes('kept') && outcomes.includes('mirrored'));
+  });
+
+  it('finds left/right twins by name and notes when a mirror has none to swap', () => {
+    assert.deepEqual(mirrorPairsByName(['l_hip', 'r_hip', 'ElbowLeft', 'ElbowRight', 'head', 'left_eye']), [
+      [0, 1],
+      [2, 3],
+    ]);
+    const notes: string[] = [];
+    const stop = onNote((text) => notes.push(text));
+    try {
+      const fitted = fitPreprocessing([seq], graph, { augment: { mirror: 0.5 } });
+      assert.deepEqual(fitted.augment.mirrorPairs, []);
+    } finally {
+      stop();
+    }
+    assert.match(notes.join('\n'), /mirror augmentation off: no joint names come in left\/right pairs/);
   });
 
   it('crops a contiguous window of at least (1 − temporalCrop) of the frames', () => {

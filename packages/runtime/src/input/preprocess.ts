@@ -27,6 +27,10 @@ export interface Augmentation {
   temporalCrop: number;
   /** Probability of listing the persons in reverse order. */
   personSwap: number;
+  /** Probability of mirroring a sequence (x negated, left and right joints swapped). */
+  mirror: number;
+  /** The joint pairs (left, right; indices within a person) a mirror swaps. */
+  mirrorPairs: [number, number][];
 }
 
 /**
@@ -168,7 +172,7 @@ function readFitted(json: unknown, path: string): FittedPreprocessing {
       o.clipFrames === undefined || o.clipFrames === null
         ? null
         : check.integer(`${path}.clipFrames`, o.clipFrames, 1, LIMITS.frames),
-    augment: readAugment(`${path}.augment`, o.augment),
+    augment: readAugment(`${path}.augment`, o.augment, joints),
   };
 }
 
@@ -230,14 +234,26 @@ function readTemporal(path: string, value: unknown): TemporalSampling {
   return { mode, chunks: check.integer(`${path}.chunks`, o.chunks, 1, LIMITS.frames) };
 }
 
-function readAugment(path: string, value: unknown): Augmentation {
-  const o = check.object(path, value, ['rotation', 'scaling', 'jitter', 'temporalCrop', 'personSwap']);
+function readAugment(path: string, value: unknown, joints: number): Augmentation {
+  const o = check.object(path, value, [
+    'rotation',
+    'scaling',
+    'jitter',
+    'temporalCrop',
+    'personSwap',
+    'mirror',
+    'mirrorPairs',
+  ]);
   return {
     rotation: check.number(`${path}.rotation`, o.rotation, 0, 180),
     scaling: check.number(`${path}.scaling`, o.scaling, 0, 1),
     jitter: check.number(`${path}.jitter`, o.jitter, 0),
     temporalCrop: check.number(`${path}.temporalCrop`, o.temporalCrop, 0, 1),
     personSwap: check.number(`${path}.personSwap`, o.personSwap, 0, 1),
+    mirror: o.mirror === undefined ? 0 : check.number(`${path}.mirror`, o.mirror, 0, 1),
+    // Files written before the mirror augmentation existed lack its two keys.
+    mirrorPairs:
+      o.mirrorPairs === undefined ? [] : check.pairs(`${path}.mirrorPairs`, o.mirrorPairs, joints - 1),
   };
 }
 
