@@ -74,6 +74,12 @@ const augmentSchema = z.strictObject({
    */
   temporalCrop: z.number().min(0).lt(1).default(0),
   /**
+   * Largest relative change of the playback speed: the sequence is replayed with each quarter at a
+   * speed factor uniform in [1 − temporalWarp, 1 + temporalWarp], a random time warp. 0 = off.
+   * Default 0.
+   */
+  temporalWarp: z.number().min(0).lt(1).default(0),
+  /**
    * Probability of listing the persons in reverse order (two-person interactions such as SBU's keep
    * their label whoever acts first). 0 = off; no effect on one-person data.
    * Default 0; sbu: 0.5.
@@ -403,8 +409,9 @@ export function preprocessSequence(
   rng?: Rng,
 ): Float32Array {
   if (!rng) return normalizeSequence(sequence, fitted);
-  const { start, frames } = temporalCrop(sequence.frames, fitted.augment.temporalCrop, rng);
-  const out = normalizeSequence(sequence, fitted, start, frames);
+  const warped = timeWarp(sequence, fitted.augment.temporalWarp, rng);
+  const { start, frames } = temporalCrop(warped.frames, fitted.augment.temporalCrop, rng);
+  const out = normalizeSequence(warped, fitted, start, frames);
   augmentInPlace(out, fitted, rng);
   return out;
 }
@@ -418,6 +425,37 @@ function reversePersons(out: Float32Array, persons: number, joints: number): voi
       out.set(copy.subarray(p * person, (p + 1) * person), t + (persons - 1 - p) * person);
     }
   }
+}
+
+/** Segments of a time warp, each replayed at its own speed. */
+const WARP_SEGMENTS = 4;
+
+/**
+ * The sequence replayed with each of `WARP_SEGMENTS` equal parts of the output at a random speed in
+ * [1 − strength, 1 + strength]: a monotone piecewise-linear time map, sampled by linear interpolation.
+ */
+function timeWarp(sequence: SkeletonSequence, strength: number, rng: Rng): SkeletonSequence {
+  if (strength === 0 || sequence.frames < 2) return sequence;
+  const speeds = Array.from({ length: WARP_SEGMENTS }, () => rng.range(1 - strength, 1 + strength));
+  const total = speeds.reduce((a, b) => a + b, 0);
+  const knots = [0];
+  for (const speed of speeds) knots.push(knots[knots.length - 1] + speed / total);
+  const { frames } = sequence;
+  const size = sequence.persons * sequence.joints * 3;
+  const source = sequence.positions;
+  const positions = new Float32Array(source.length);
+  for (let f = 0; f < frames; f++) {
+    const x = (f / (frames - 1)) * WARP_SEGMENTS;
+    const k = Math.min(WARP_SEGMENTS - 1, Math.floor(x));
+    const at = Math.min(frames - 1, (knots[k] + (x - k) * (knots[k + 1] - knots[k])) * (frames - 1));
+    const lo = Math.floor(at);
+    const hi = Math.min(frames - 1, lo + 1);
+    const w = at - lo;
+    for (let i = 0; i < size; i++) {
+      positions[f * size + i] = (1 - w) * source[lo * size + i] + w * source[hi * size + i];
+    }
+  }
+  return { ...sequence, positions };
 }
 
 function temporalCrop(frames: number, maxCut: number, rng: Rng): { start: number; frames: number } {

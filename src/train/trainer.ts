@@ -266,7 +266,13 @@ export class Trainer {
 function hasAugmentation(input: ModelInput): boolean {
   const a = input.spec.preprocessing.augment;
   return (
-    a.rotation > 0 || a.scaling > 0 || a.jitter > 0 || a.temporalCrop > 0 || a.personSwap > 0 || a.mirror > 0
+    a.rotation > 0 ||
+    a.scaling > 0 ||
+    a.jitter > 0 ||
+    a.temporalCrop > 0 ||
+    a.temporalWarp > 0 ||
+    a.personSwap > 0 ||
+    a.mirror > 0
   );
 }
 

@@ -353,6 +353,27 @@ describe('preprocessing: augmentation', () => {
     assert.ok(outcomes.includes('kept') && outcomes.includes('swapped'));
   });
 
+  it('warps time monotonically within [1 − temporalWarp, 1 + temporalWarp] of the speed, ends kept', () => {
+    const ramp = sequence(41, (f) => f);
+    const plain = run(ramp, identity(41));
+    let changed = false;
+    for (let seed = 0; seed < 10; seed++) {
+      const out = run(ramp, { ...identity(41), augment: { temporalWarp: 0.5 } }, new Rng(seed));
+      const times = Array.from({ length: 41 }, (_, f) => at(out, f, 0, 0, 0));
+      assert.ok(
+        Math.abs(times[0]) < 1e-4 && Math.abs(times[40] - 40) < 1e-4,
+        `ends ${times[0]}, ${times[40]}`,
+      );
+      for (let f = 1; f < 41; f++) {
+        // Speeds in [0.5, 1.5] normalised to the whole: a step is at least 0.5/1.5 and at most 1.5/0.5.
+        const step = times[f] - times[f - 1];
+        assert.ok(step >= 1 / 3 - 1e-4 && step <= 3 + 1e-4, `step ${step} at ${f}`);
+      }
+      changed ||= times.some((t, f) => Math.abs(t - at(plain, f, 0, 0, 0)) > 0.5);
+    }
+    assert.ok(changed, 'some warp moved a frame by more than half a frame');
+  });
+
   it('mirrors with probability mirror: x negated, left and right twins swapped, the rest kept', () => {
     const sided: SkeletonGraph = { ...graph, jointNames: ['ROOT', 'hand_left', 'HandRight'] };
     const fit = (mirror: number) => fitPreprocessing([seq], sided, { augment: { mirror } });

@@ -82,6 +82,7 @@ export function tinyModelFile(seed = 1): ModelFile {
           scaling: 0,
           jitter: 0,
           temporalCrop: 0,
+          temporalWarp: 0,
           personSwap: 0,
           mirror: 0,
           mirrorPairs: [],

@@ -25,6 +25,8 @@ export interface Augmentation {
   jitter: number;
   /** Largest fraction of the frames cut away by a random contiguous crop. */
   temporalCrop: number;
+  /** Largest relative change of the playback speed along a sequence (a random time warp). */
+  temporalWarp: number;
   /** Probability of listing the persons in reverse order. */
   personSwap: number;
   /** Probability of mirroring a sequence (x negated, left and right joints swapped). */
@@ -240,6 +242,7 @@ function readAugment(path: string, value: unknown, joints: number): Augmentation
     'scaling',
     'jitter',
     'temporalCrop',
+    'temporalWarp',
     'personSwap',
     'mirror',
     'mirrorPairs',
@@ -249,9 +252,11 @@ function readAugment(path: string, value: unknown, joints: number): Augmentation
     scaling: check.number(`${path}.scaling`, o.scaling, 0, 1),
     jitter: check.number(`${path}.jitter`, o.jitter, 0),
     temporalCrop: check.number(`${path}.temporalCrop`, o.temporalCrop, 0, 1),
+    // Files written before the time warp and the mirror existed lack their keys: off.
+    temporalWarp:
+      o.temporalWarp === undefined ? 0 : check.number(`${path}.temporalWarp`, o.temporalWarp, 0, 1),
     personSwap: check.number(`${path}.personSwap`, o.personSwap, 0, 1),
     mirror: o.mirror === undefined ? 0 : check.number(`${path}.mirror`, o.mirror, 0, 1),
-    // Files written before the mirror augmentation existed lack its two keys.
     mirrorPairs:
       o.mirrorPairs === undefined ? [] : check.pairs(`${path}.mirrorPairs`, o.mirrorPairs, joints - 1),
   };
