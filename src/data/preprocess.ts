@@ -54,13 +54,13 @@ const temporalSchema = z.preprocess((value) => {
 
 const augmentSchema = z.strictObject({
   /**
-   * Largest rotation about each of x, y, z, in degrees (uniform in ±rotation). 0 = off. Default 0; sbu and
-   * fpha: 15.
+   * Largest rotation about each of x, y, z, in degrees (uniform in ±rotation). 0 = off. Default 0; sbu,
+   * fpha and generic: 15.
    */
   rotation: z.number().min(0).max(180).default(0),
   /**
-   * Largest relative size change: a factor uniform in [1 − scaling, 1 + scaling]. 0 = off. Default 0; sbu and
-   * fpha: 0.1.
+   * Largest relative size change: a factor uniform in [1 − scaling, 1 + scaling]. 0 = off. Default 0; sbu,
+   * fpha and generic: 0.1.
    */
   scaling: z.number().min(0).lt(1).default(0),
   /**
@@ -70,7 +70,7 @@ const augmentSchema = z.strictObject({
   jitter: z.number().min(0).default(0),
   /**
    * Largest fraction of the frames cut away by a random contiguous crop. 0 = off. Default 0; sbu and fpha:
-   * 0.15.
+   * 0.15; generic: 0.3.
    */
   temporalCrop: z.number().min(0).lt(1).default(0),
   /**

@@ -88,8 +88,15 @@ export const DATASET_DEFAULTS: Record<DatasetKind, PlainObject> = {
     epochs: 200,
     preprocess: { temporal: { mode: 'resample', frames: 64 }, augment: AUGMENT },
   },
-  // Any skeleton, any viewpoint: augmentation, and each sequence turned to face the same way.
-  generic: { preprocess: { view: 'auto', temporal: { mode: 'resample', frames: 64 }, augment: AUGMENT } },
+  // Any skeleton, any viewpoint: augmentation (a wider temporal crop won on validation) and each
+  // sequence turned to face the same way.
+  generic: {
+    preprocess: {
+      view: 'auto',
+      temporal: { mode: 'resample', frames: 64 },
+      augment: { ...AUGMENT, temporalCrop: 0.3 },
+    },
+  },
   synthetic: { epochs: 30, model: { fcUnits: 128, heads: 4 } },
 };
 
