@@ -154,7 +154,12 @@ describe('run configuration', () => {
         generic.preprocess.augment.scaling,
         generic.preprocess.augment.temporalCrop,
       ],
-      [15, 0.1, 0.15],
+      [15, 0.1, 0.3],
+    );
+    assert.equal(
+      resolveRunConfig({}, { dataset: 'fpha', path: 'x' }).preprocess.augment.temporalCrop,
+      0.15,
+      'the wider crop is generic data only',
     );
     assert.equal(resolveRunConfig({}, { dataset: 'synthetic' }).validationFraction, 0);
     assert.equal(
