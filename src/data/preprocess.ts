@@ -255,10 +255,15 @@ function resolveView(
   const view = viewJointsByName(graph.jointNames);
   if (view === null) {
     note(
-      `view normalisation off: 'auto' found neither left and right shoulders and hips (a body) nor a wrist with index, middle and pinky MCPs (a hand) among the joints (${graph.jointNames.slice(0, 8).join(', ')}${graph.jointNames.length > 8 ? ', …' : ''}); give them as preprocess.view: { rightFrom, rightTo, upFrom, upTo }`,
+      `view normalisation off: 'auto' found neither left and right shoulders and hips (a body) nor a wrist with index, middle and pinky MCPs (a hand) among the joints (${firstJointNames(graph.jointNames)}); give them as preprocess.view: { rightFrom, rightTo, upFrom, upTo }`,
     );
   }
   return view;
+}
+
+/** The first 8 joint names, for a note about a skeleton. */
+function firstJointNames(names: readonly string[]): string {
+  return `${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''}`;
 }
 
 /** The pairs a mirror augmentation swaps: none when it is off, by name otherwise. */
@@ -267,7 +272,7 @@ function resolveMirrorPairs(mirror: number, graph: SkeletonGraph): [number, numb
   const pairs = mirrorPairsByName(graph.jointNames);
   if (pairs.length === 0) {
     note(
-      `mirror augmentation off: no joint names come in left/right pairs (${graph.jointNames.slice(0, 8).join(', ')}${graph.jointNames.length > 8 ? ', …' : ''})`,
+      `mirror augmentation off: no joint names come in left/right pairs (${firstJointNames(graph.jointNames)})`,
     );
   }
   return pairs;

@@ -38,7 +38,8 @@ export function ctfMask(weight: Tensor, t: Tiling, options: CtfMaskOptions): Ten
   const { rows, cols, layout, hasFactors, vectors, pointers } = maskSetup('ctfMask', weight, t, options);
   const factors = hasFactors ? vectors() : null;
   // The entry factor φ(x) for the backward pass, when there is one ('fine': ψ itself).
-  const entry = variant === 'full' && weight.requiresGrad ? Tensor.empty([rows, cols]) : null;
+  const entry =
+    variant === 'full' && weight.requiresGrad && isGradEnabled() ? Tensor.empty([rows, cols]) : null;
   return customGrad(
     'ctfMask',
     [weight],
@@ -48,6 +49,7 @@ export function ctfMask(weight: Tensor, t: Tiling, options: CtfMaskOptions): Ten
       const scratch = Tensor.empty([2 * cols]);
       if (factors) k.ctfMaskStats(layout, weight.ptr, pointers(factors), scratch.ptr);
       k.ctfMask(layout, weight.ptr, pointers(factors), scratch.ptr, psi.ptr, entry?.ptr ?? null, 0, rows);
+      scratch.dispose();
       return psi;
     },
     (grad, psi) => {
@@ -71,6 +73,8 @@ export function ctfMask(weight: Tensor, t: Tiling, options: CtfMaskOptions): Ten
         0,
         rows,
       );
+      scratch.dispose();
+      if (coefficients) for (const v of Object.values(coefficients)) v.dispose();
       return [dw];
     },
   );

@@ -263,17 +263,10 @@ export class Trainer {
   }
 }
 
+/** Whether any augmentation is on: every numeric setting of the record is off at 0. */
 function hasAugmentation(input: ModelInput): boolean {
-  const a = input.spec.preprocessing.augment;
-  return (
-    a.rotation > 0 ||
-    a.scaling > 0 ||
-    a.jitter > 0 ||
-    a.temporalCrop > 0 ||
-    a.temporalWarp > 0 ||
-    a.personSwap > 0 ||
-    a.mirror > 0
-  );
+  const settings = Object.values(input.spec.preprocessing.augment);
+  return settings.some((value) => typeof value === 'number' && value > 0);
 }
 
 /** Copies the chosen samples of an encoded set into a batch tensor. */
