@@ -2,9 +2,12 @@
  * How the main thread and the worker threads share one kernel call. The main thread cuts the call
  * into chunks, each a full argument list for the same wasm export (row ranges of a product, slices
  * of an element-wise op, blocks of a gemm; never two chunks writing one output element), publishes
- * them, and every thread claims chunks from a shared counter until none are left. The main thread
- * starts on chunks at once, so a worker that wakes late, or never gets a core because another
- * process holds it, just takes fewer chunks instead of stalling the call.
+ * them, and every thread claims chunks until none are left: the main thread from the front, the
+ * workers from the back. The main thread starts on chunks at once, so a worker that wakes late, or
+ * never gets a core because another process holds it, just takes fewer chunks instead of stalling
+ * the call. Claiming from both ends gives each thread the same part of every call of a shape (the
+ * first rows, or samples, for the main thread): the data a thread wrote, and the weights it read,
+ * are still in its core's cache the next time (a counter dealt chunks to whichever thread came).
  *
  * Everything lives in one control block in the shared heap: a few Int32 counters, then the chunks'
  * arguments as Float64 (exact for every i32 and f32 argument). Waking a thread that sleeps in
@@ -18,7 +21,10 @@ import type { WasmMemory } from './heap.js';
 
 /** Bumped by the main thread to wake the workers for a new call (or to quit). */
 const WAKE = 0;
-/** (sequence number << 8) | index of the next unclaimed chunk; claimed by compare-exchange. */
+/**
+ * The claim word, claimed by compare-exchange: (sequence number << 14) | (back << 7) | front, the
+ * unclaimed chunks being front..back − 1.
+ */
 const WORK = 1;
 const COMPLETED = 2;
 const CHUNKS = 3;
@@ -45,11 +51,17 @@ export const MAX_ARGS = 20;
 /** Size of the control block in float32 slots. */
 export const CONTROL_FLOATS = HEADER_INTS + 2 * MAX_CHUNKS * MAX_ARGS;
 
+/** Bits of each end in the claim word (MAX_CHUNKS fits), and the mask of one. */
+const END_BITS = 7;
+const END_MASK = (1 << END_BITS) - 1;
+/** Sequence numbers in the claim word wrap at 2^17, keeping it a positive int32. */
+const SEQUENCE_MASK = (1 << 17) - 1;
+
 /**
- * The claim word while a call is being published: its index (255) is past any chunk count, and it
- * differs from every open word, so no thread can claim with a word it read before the new call.
+ * The claim word while a call is being published: its front is past its back, and it differs from
+ * every open word (front ≤ back), so no thread can claim with a word it read before the new call.
  */
-const CLOSED = 0xff;
+const CLOSED = END_MASK;
 
 const COMMAND_CALL = 0;
 const COMMAND_QUIT = 1;
@@ -133,7 +145,8 @@ export function publishCall(block: ControlBlock, call: ParallelCall, sequence: n
   ints[COMMAND] = COMMAND_CALL;
   ints[FAILED] = 0;
   Atomics.store(ints, COMPLETED, 0);
-  Atomics.store(ints, WORK, (sequence & 0xffffff) << 8);
+  const open = ((sequence & SEQUENCE_MASK) << (2 * END_BITS)) | (call.chunks.length << END_BITS);
+  Atomics.store(ints, WORK, open);
   bumpAndWake(ints, WAKE);
 }
 
@@ -141,8 +154,8 @@ export function publishCall(block: ControlBlock, call: ParallelCall, sequence: n
 export type ChunkRunner = (fn: number, args: number[]) => void;
 
 /**
- * Claims and runs chunks of the published call until none are left, `scratch` replacing the scratch
- * argument. A worker reads the call's header before each claim and uses it only if the claim
+ * Claims and runs chunks of the published call until none are left (a worker from the back),
+ * `scratch` replacing the scratch argument. A worker reads the call's header before each claim and uses it only if the claim
  * succeeds, which proves it belonged to the live call (the arguments are read after the claim).
  */
 export function runChunks(block: ControlBlock, run: ChunkRunner, scratch: number, isWorker: boolean): void {
@@ -153,9 +166,12 @@ export function runChunks(block: ControlBlock, run: ChunkRunner, scratch: number
     const fn = ints[FUNCTION];
     const argCount = ints[ARG_COUNT];
     const scratchArg = ints[SCRATCH_ARG];
-    const index = work & 0xff;
-    if (index >= chunks) return;
-    if (Atomics.compareExchange(ints, WORK, work, work + 1) !== work) continue;
+    const front = work & END_MASK;
+    const back = (work >> END_BITS) & END_MASK;
+    if (front >= back) return;
+    const index = isWorker ? back - 1 : front;
+    const claimed = isWorker ? work - (1 << END_BITS) : work + 1;
+    if (Atomics.compareExchange(ints, WORK, work, claimed) !== work) continue;
     try {
       const list = Array.from(args.subarray(index * MAX_ARGS, index * MAX_ARGS + argCount));
       if (scratchArg >= 0) list[scratchArg] = scratch;

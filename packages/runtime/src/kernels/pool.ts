@@ -31,6 +31,13 @@ export const CHUNK_NANOS = 8_000;
  * for the calls that follow (a model's next layers, the next prediction of a loop).
  */
 export const WAKE_NANOS = 50_000;
+/**
+ * Sleeping workers are woken for small calls too when these add up to this much work within
+ * BUSY_WINDOW_MS: a caller that predicts back to back (batch 1, ~60 µs a pass) then keeps a hot
+ * worker, while one that predicts now and then (a 30 fps stream) never pays a wake-up.
+ */
+const BUSY_NANOS = 300_000;
+const BUSY_WINDOW_MS = 1;
 /** Chunks per thread: more balance late-waking workers better, but each costs a little. */
 const CHUNKS_PER_THREAD = 4;
 
@@ -50,6 +57,9 @@ export class KernelPool {
   private readonly table: ((...args: number[]) => void)[];
   private sequence = 0;
   private disposed = false;
+  /** Start of the current busy window and the work requested in it while the workers slept. */
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private windowNanos = 0;
 
   /** `scratchFloats`: the per-thread scratch a call's `scratchArg` receives. */
   constructor(
@@ -95,13 +105,24 @@ export class KernelPool {
   /**
    * How many chunks a call of `nanos` single-thread work should have: 0 when it should run on the
    * calling thread alone (too small, no worker running, or workers asleep and the call too small to
-   * repay waking one).
+   * repay waking one, unless small calls come in a busy stream).
    */
   chunksFor(nanos: number): number {
     if (this.disposed || startedWorkers(this.block) === 0) return 0;
-    if (nanos < WAKE_NANOS && workersAsleep(this.block)) return 0;
+    if (nanos < WAKE_NANOS && workersAsleep(this.block) && !this.busy(nanos)) return 0;
     const chunks = Math.min(CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS, Math.floor(nanos / CHUNK_NANOS));
     return chunks >= 2 ? chunks : 0;
+  }
+
+  /** Counts `nanos` of requested work into the busy window; whether it reached BUSY_NANOS. */
+  private busy(nanos: number): boolean {
+    const now = performance.now();
+    if (now - this.windowStart > BUSY_WINDOW_MS) {
+      this.windowStart = now;
+      this.windowNanos = 0;
+    }
+    this.windowNanos += nanos;
+    return this.windowNanos >= BUSY_NANOS;
   }
 
   /**

@@ -278,7 +278,7 @@ const LAYOUT_INTS = 3 * LAYOUT_RANK;
 const GEMM_NANOS_PER_FLOP = 1 / 40;
 const ELEMENT_NANOS = { cheap: 0.4, transcendental: 1.5, optimizer: 1.2 } as const;
 const PRODUCT_NANOS_PER_MAC = { batched: 0.05, singleColumn: 0.15 } as const;
-const ATTENTION_NANOS_PER_MAC = 0.1;
+const ATTENTION_NANOS_PER_MAC = 0.05;
 /** Position of the scratch pointer among the arguments of the gemm and attentionMix exports. */
 const GEMM_SCRATCH_ARG = 17;
 const ATTENTION_SCRATCH_ARG = 11;
@@ -329,6 +329,62 @@ export function gemmArguments(p: GemmParams, scratch: number): Parameters<Kernel
     p.batch,
     scratch * 4,
   ];
+}
+
+/**
+ * Products at least this wide split among threads by columns, narrower ones by rows: node-level
+ * activations at batch 32 (768 columns) are megabytes, and each thread then touches only its part.
+ */
+const COLUMN_SPLIT_COLUMNS = 128;
+/** Column parts start on whole cache lines of every row: 4 vectors of 4 floats. */
+const LINE_VECTORS = 4;
+
+/**
+ * How a stored matrix runs on the product exports: `rows(first, count)` are the arguments before the
+ * operands for row units first..first+count (single rows for csr, block rows otherwise), each unit
+ * `rowHeight` output rows, each stored entry `macsPerEntry` multiply-adds per column.
+ */
+interface ProductCall {
+  fn: 'csrProduct' | 'blockProduct';
+  rowCount: number;
+  rowHeight: number;
+  macsPerEntry: number;
+  rows(first: number, count: number): number[];
+}
+
+function productCall(w: HeapMatrix): ProductCall {
+  if (w.format === 'dense') {
+    const rowFloats = 16 * w.blockCols;
+    return {
+      fn: 'blockProduct',
+      rowCount: w.blockRows,
+      rowHeight: 4,
+      macsPerEntry: 16,
+      rows: (first, count) => [count, 0, 0, 0, (w.values + first * rowFloats) * 4, w.blockCols],
+    };
+  }
+  const structure = (first: number) => [
+    (w.rowPtr + first) * 4,
+    w.index * 4,
+    w.wideIndex ? 1 : 0,
+    w.values * 4,
+  ];
+  if (w.format === 'csr') {
+    return {
+      fn: 'csrProduct',
+      rowCount: w.rows,
+      rowHeight: 1,
+      macsPerEntry: 1,
+      rows: (first, count) => [count, ...structure(first)],
+    };
+  }
+  return {
+    fn: 'blockProduct',
+    rowCount: w.blockRows,
+    rowHeight: 4,
+    macsPerEntry: 16,
+    rows: (first, count) => [count, ...structure(first), 0],
+  };
 }
 
 export class WasmKernels implements Kernels {
@@ -588,51 +644,37 @@ export class WasmKernels implements Kernels {
       this.exports.biasActivation(m, bias * 4, act, y * 4, ld, columns);
       return;
     }
-    // Output row o of a part starting at row `first` (one column: rows are contiguous).
-    const outRows = columns === 1 ? 1 : ld;
-    const operands = (first: number): ProductOperands => [
-      x * 4,
-      ld,
-      columns,
-      (bias + first) * 4,
-      act,
-      (y + first * outRows) * 4,
-    ];
     const nanosPerMac = columns === 1 ? PRODUCT_NANOS_PER_MAC.singleColumn : PRODUCT_NANOS_PER_MAC.batched;
-    if (w.format === 'dense') {
-      const rowFloats = 16 * w.blockCols;
-      const nanos = w.blockRows * rowFloats * columns * nanosPerMac;
-      this.split('blockProduct', this.evenParts(w.blockRows, nanos), (first, count) => [
-        count,
-        0,
-        0,
-        0,
-        (w.values + first * rowFloats) * 4,
-        w.blockCols,
-        ...operands(4 * first),
+    const call = productCall(w);
+    const rowPtr = w.format === 'dense' ? null : this.int32(w.rowPtr, call.rowCount + 1);
+    const entries = w.format === 'dense' ? w.blockRows * w.blockCols : rowPtr![call.rowCount] - rowPtr![0];
+    const nanos = entries * call.macsPerEntry * columns * nanosPerMac;
+    if (columns >= COLUMN_SPLIT_COLUMNS) {
+      // Threads take columns (samples): each reads and writes only its own part of x and y.
+      const vectors = Math.ceil(columns / 4);
+      this.split(call.fn, this.evenParts(vectors, nanos, LINE_VECTORS), (first, count) => [
+        ...call.rows(0, call.rowCount),
+        (x + 4 * first) * 4,
+        ld,
+        Math.min(4 * count, columns - 4 * first),
+        bias * 4,
+        act,
+        (y + 4 * first) * 4,
       ]);
       return;
     }
-    const rows = w.format === 'csr' ? w.rows : w.blockRows;
-    const rowPtr = this.int32(w.rowPtr, rows + 1);
-    const macsPerEntry = w.format === 'csr' ? columns : 16 * columns;
-    const parts = this.balancedParts(rowPtr, (rowPtr[rows] - rowPtr[0]) * macsPerEntry * nanosPerMac);
-    const structure = (first: number) => [
-      (w.rowPtr + first) * 4,
-      w.index * 4,
-      w.wideIndex ? 1 : 0,
-      w.values * 4,
-    ];
-    if (w.format === 'csr') {
-      this.split('csrProduct', parts, (first, count) => [count, ...structure(first), ...operands(first)]);
-    } else {
-      this.split('blockProduct', parts, (first, count) => [
-        count,
-        ...structure(first),
-        0,
-        ...operands(4 * first),
-      ]);
-    }
+    // Output row o of a part starting at row `first` (one column: rows are contiguous).
+    const outRows = columns === 1 ? 1 : ld;
+    const parts = rowPtr ? this.balancedParts(rowPtr, nanos) : this.evenParts(call.rowCount, nanos);
+    this.split(call.fn, parts, (first, count) => [
+      ...call.rows(first, count),
+      x * 4,
+      ld,
+      columns,
+      (bias + call.rowHeight * first) * 4,
+      act,
+      (y + call.rowHeight * first * outRows) * 4,
+    ]);
   }
 
   attentionMix(p: AttentionParams): void {
@@ -644,22 +686,30 @@ export class WasmKernels implements Kernels {
     }
     const nanos = p.batch * p.nodes * p.paddedNodes * rowsPerNode * ATTENTION_NANOS_PER_MAC;
     const fitsWorkerScratch = p.nodes * p.paddedNodes <= this.exports.gemmScratchBytes() / 4;
-    const parts = fitsWorkerScratch ? this.evenParts(p.heads, nanos) : [[0, p.heads] as [number, number]];
-    const args = (first: number, count: number) => [
-      count,
-      (p.table + first * ATTENTION_HEAD_FIELDS) * 4,
-      p.indices * 4,
-      p.q * 4,
-      p.k * 4,
-      p.u * 4,
-      p.ld,
-      p.batch,
-      p.nodes,
-      p.paddedNodes,
-      p.scale,
-      p.scratch * 4,
-      p.out * 4,
-    ];
+    // Threads take samples when there are several (each touches only its columns), else heads.
+    const bySample = p.batch > 1;
+    const parts = fitsWorkerScratch
+      ? this.evenParts(bySample ? p.batch : p.heads, nanos)
+      : [[0, bySample ? p.batch : p.heads] as [number, number]];
+    const args = (first: number, count: number) => {
+      const head = bySample ? 0 : first;
+      const column = bySample ? first * p.paddedNodes : 0;
+      return [
+        bySample ? p.heads : count,
+        (p.table + head * ATTENTION_HEAD_FIELDS) * 4,
+        p.indices * 4,
+        (p.q + column) * 4,
+        (p.k + column) * 4,
+        (p.u + column) * 4,
+        p.ld,
+        bySample ? count : p.batch,
+        p.nodes,
+        p.paddedNodes,
+        p.scale,
+        p.scratch * 4,
+        (p.out + column) * 4,
+      ];
+    };
     this.split('attentionMix', parts, args, ATTENTION_SCRATCH_ARG, p.scratch * 4);
   }
 
@@ -721,18 +771,24 @@ export class WasmKernels implements Kernels {
 
   gatherRows(p: GatherParams): void {
     const nanos = p.count * p.outer * p.inner * ELEMENT_NANOS.cheap;
-    this.split('gatherRows', this.evenParts(p.count, nanos), (first, count) => [
-      p.src * 4,
-      (p.srcOffsets + first) * 4,
-      p.dst * 4,
-      (p.dstOffsets + first) * 4,
-      count,
-      p.outer,
-      p.srcOuter,
-      p.dstOuter,
-      p.inner,
-      p.srcInner,
-    ]);
+    // Runs go sample by sample (assembly/sparse.ts), so threads take samples: each reads its own.
+    const bySample = p.inner > 1;
+    this.split('gatherRows', this.evenParts(bySample ? p.outer : p.count, nanos), (first, count) => {
+      const sample = bySample ? first : 0;
+      const row = bySample ? 0 : first;
+      return [
+        (p.src + sample * p.srcOuter) * 4,
+        (p.srcOffsets + row) * 4,
+        (p.dst + sample * p.dstOuter) * 4,
+        (p.dstOffsets + row) * 4,
+        bySample ? p.count : count,
+        bySample ? count : p.outer,
+        p.srcOuter,
+        p.dstOuter,
+        p.inner,
+        p.srcInner,
+      ];
+    });
   }
 
   adam(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, params: AdamParams): void {

@@ -277,12 +277,14 @@ describe('gathers', () => {
   it('copies runs of strided elements to offset rows, single elements included, wasm and ts', () => {
     const rng = new Rng(3);
     const src = randomBuffer(rng, 400);
-    for (const [count, outer, srcOuter, dstOuter, inner, srcInner] of [
-      [5, 2, 100, 30, 7, 9],
-      [6, 1, 0, 0, 1, 0],
-      [4, 3, 11, 1, 1, 0],
+    for (const [count, outer, srcOuter, dstOuter, inner, srcInner, runs] of [
+      [5, 2, 100, 30, 7, 9, 0],
+      [6, 1, 0, 0, 1, 0, 0],
+      [4, 3, 11, 1, 1, 0, 0],
+      // Consecutive sources (4×4 transposes) between single ones, and a run tail of 1.
+      [11, 3, 120, 30, 5, 12, 1],
     ]) {
-      const srcOffsets = Array.from({ length: count }, () => rng.int(20));
+      const srcOffsets = Array.from({ length: count }, (_, r) => (runs && r !== 4 ? r : rng.int(20)));
       const dstOffsets = Array.from({ length: count }, (_, r) => r * 70);
       const expected = new Float32Array(count * 70).fill(Number.NaN);
       for (let r = 0; r < count; r++) {
