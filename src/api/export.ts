@@ -26,7 +26,7 @@ export interface ExportOptions {
   model: string;
   /** Storage of every layer's product; `auto` (default) picks per layer by a measured cost model. */
   format?: 'auto' | StorageFormat;
-  /** The batch size `auto` optimises for (default 1, the latency case). */
+  /** The batch size `auto` stores formats for (default 1, the latency case); the engine converts for others. */
   batch?: number;
 }
 

@@ -24,7 +24,10 @@ export type FormatChoice = StorageFormat | 'auto';
 export interface RuntimeOptions {
   /** One format for every layer or per layer (missing layers: 'auto'); 'auto' asks the cost model. */
   format?: FormatChoice | Partial<Record<LayerName, FormatChoice>>;
-  /** The batch size the cost model optimises for (default 1, the latency case). */
+  /**
+   * The batch size the cost model chooses stored formats for (default 1, the latency case); the
+   * engine still runs other batch sizes in the formats it prefers there.
+   */
   batch?: number;
 }
 
@@ -65,7 +68,9 @@ export function toRuntimeModel(compact: CompactModel, options: RuntimeOptions = 
       const { weight, bias, columns } = products[name];
       const choice = formatOf(name);
       const format = choice === 'auto' ? chooseFormat(matrixShape(weight), columns) : choice;
-      return [name, { weight: storeMatrix(weight, format), bias: Float32Array.from(bias) }];
+      const layer: RuntimeLayer = { weight: storeMatrix(weight, format), bias: Float32Array.from(bias) };
+      // A forced format runs at every batch size; a chosen one may change with it in the engine.
+      return [name, choice === 'auto' ? layer : { ...layer, forced: true }];
     }),
   ) as Record<LayerName, RuntimeLayer>;
   return {

@@ -10,6 +10,7 @@ import {
   InferenceEngine,
   LAYER_NAMES,
   matrixShape,
+  type RuntimeLayer,
   type RuntimeModel,
   STORAGE_FORMATS,
   storeMatrix,
@@ -33,6 +34,9 @@ import { referenceForward } from './reference.js';
 
 const wasm = createKernelsSync({ backend: 'wasm', threads: 1 });
 const ts = createKernelsSync({ backend: 'ts', memory: wasm.heap.memory });
+const mapLayers = (model: RuntimeModel, f: (layer: RuntimeLayer) => RuntimeLayer) =>
+  Object.fromEntries(LAYER_NAMES.map((name) => [name, f(model.layers[name])])) as RuntimeModel['layers'];
+
 const backends: [string, Kernels][] = [
   ['wasm', wasm],
   ['ts', ts],
@@ -178,6 +182,54 @@ describe('inference engine', () => {
       assertMatchesReference(compact, x, batch, engine.predict(x, batch));
     }
     engine.dispose();
+  });
+
+  it('runs each batch size in the format the cost model prefers there, converted from the stored one', () => {
+    const switched = models.filter(([, compact]) => {
+      const runtime = toRuntimeModel(compact);
+      // The same storage run as stored at every batch size: the single-storage engine.
+      const pinned: RuntimeModel = {
+        ...runtime,
+        layers: mapLayers(runtime, (layer) => ({ ...layer, forced: true })),
+      };
+      const adaptive = new InferenceEngine(runtime, wasm);
+      const single = new InferenceEngine(pinned, wasm);
+      const x = inputs(compact, 32, 13);
+      const logits = adaptive.predict(x, 32);
+      const expected = single.predict(x, 32);
+      const scale = Math.max(1, ...expected.map(Math.abs));
+      const worst = Math.max(...expected.map((v, i) => Math.abs(logits[i] - v)));
+      assert.ok(worst <= 1e-5 * scale, `logits differ by ${worst}`);
+      assertMatchesReference(compact, x, 32, logits);
+      assert.deepEqual(single.formatsAt(32), single.formatsAt(1));
+      const changed = LAYER_NAMES.some(
+        (name) => adaptive.formatsAt(32)[name] !== adaptive.formatsAt(1)[name],
+      );
+      adaptive.dispose();
+      single.dispose();
+      return changed;
+    });
+    assert.ok(switched.length > 0, 'some model changes a format between batch 1 and 32');
+  });
+
+  it('runs forced formats at every batch size', () => {
+    const compact = models[2][1];
+    for (const format of STORAGE_FORMATS) {
+      const runtime = toRuntimeModel(compact, { format });
+      assert.ok(LAYER_NAMES.every((name) => runtime.layers[name].forced));
+      const engine = new InferenceEngine(runtime, wasm);
+      for (const batch of [1, 32])
+        assert.ok(
+          LAYER_NAMES.every((name) => engine.formatsAt(batch)[name] === format),
+          `${format}, ${batch}`,
+        );
+      engine.dispose();
+    }
+    const mixed = toRuntimeModel(compact, { format: { fc: 'bsr' } });
+    assert.deepEqual(
+      LAYER_NAMES.filter((name) => mixed.layers[name].forced),
+      ['fc'],
+    );
   });
 
   it('mixes formats per layer', () => {

@@ -104,6 +104,27 @@ describe('the .skp model file', () => {
       assert.deepEqual(loaded.model.layers[name].weight, file.model.layers[name].weight);
   });
 
+  it('records which formats were forced at export, and only those', () => {
+    const forced = { ...file, model: { ...file.model, layers: { ...file.model.layers } } };
+    forced.model.layers.fc = { ...forced.model.layers.fc, forced: true };
+    const forcedBytes = encodeModelFile(forced);
+    const { tensors, metadata } = decodeSafetensors(forcedBytes);
+    const header = JSON.parse(metadata.skelprune_model);
+    assert.deepEqual(
+      LAYER_NAMES.filter((name) => 'forced' in header.model.layers[name]),
+      ['fc'],
+    );
+    const loaded = decodeModelFile(forcedBytes, 'm.skp').model.layers;
+    assert.deepEqual(
+      LAYER_NAMES.filter((name) => loaded[name].forced),
+      ['fc'],
+    );
+    assert.ok(LAYER_NAMES.every((name) => !('forced' in decodeModelFile(bytes).model.layers[name])));
+    header.model.layers.fc.forced = false;
+    const garbled = encodeSafetensors(tensors, { skelprune_model: JSON.stringify(header) });
+    assert.throws(() => decodeModelFile(garbled, 'm.skp'), /model\.layers\.fc\.forced': expected true/);
+  });
+
   it('rejects a bitmap that does not match the stored values', () => {
     const { tensors, metadata } = decodeSafetensors(bytes);
     const values = tensors['fc.values'].data as Float32Array;

@@ -30,6 +30,7 @@ export * from './model/cost-model.js';
 export * from './model/engine.js';
 export * from './model/graph-order.js';
 export * from './model/heap-arena.js';
+export * from './model/layer-storage.js';
 export * from './model/softmax.js';
 export * from './model/storage.js';
 export * from './random.js';

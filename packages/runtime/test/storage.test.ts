@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  convertStorage,
   denseValues,
   STORAGE_FORMATS,
   storeNonzeros,
@@ -28,6 +29,19 @@ describe('weight storage', () => {
       assert.deepEqual(storeNonzeros(positions, nonzeros, rows, cols, format), stored, format);
       assert.deepEqual(denseValues(stored), values, format);
       assert.equal(stored.format, format);
+    }
+  });
+
+  it('converts between every pair of formats as if stored in the target format directly', () => {
+    const { values, rows, cols } = sparseMatrix(6);
+    for (const from of STORAGE_FORMATS) {
+      const stored = storeTransposed(values, rows, cols, from);
+      for (const to of STORAGE_FORMATS)
+        assert.deepEqual(
+          convertStorage(stored, to),
+          storeTransposed(values, rows, cols, to),
+          `${from} → ${to}`,
+        );
     }
   });
 

@@ -139,7 +139,12 @@ export function registerDeployCommands(program: Command): void {
         .choices(['auto', ...STORAGE_FORMATS])
         .default('auto'),
     )
-    .option('--batch <n>', 'the batch size auto optimises for', parsePositiveInteger, 1)
+    .option(
+      '--batch <n>',
+      'the batch size auto stores formats for (the engine converts for other sizes on first use)',
+      parsePositiveInteger,
+      1,
+    )
     .action(exportCommand);
   program
     .command('predict')

@@ -52,6 +52,11 @@ export interface LayerHeader {
   encoding: WeightEncoding;
   rows: number;
   cols: number;
+  /**
+   * The format was forced at export: the engine runs it at every batch size. Written only when set,
+   * so files of `auto` exports stay readable by earlier readers (and earlier files read as auto).
+   */
+  forced?: true;
 }
 
 /** The JSON description stored under the `skelprune_model` metadata key. */
@@ -180,6 +185,11 @@ function readHeader(json: unknown): ModelFileHeader {
   };
 }
 
+function forcedFlag(path: string, value: unknown): true {
+  if (value !== true) check.invalid(path, 'true (or no entry)', value);
+  return true;
+}
+
 function readModelHeader(value: unknown): ModelFileHeader['model'] {
   const keys = [
     'nodes',
@@ -199,7 +209,7 @@ function readModelHeader(value: unknown): ModelFileHeader['model'] {
   const layers = Object.fromEntries(
     LAYER_NAMES.map((name) => {
       const path = `model.layers.${name}`;
-      const l = check.object(path, layersIn[name], ['format', 'encoding', 'rows', 'cols']);
+      const l = check.object(path, layersIn[name], ['format', 'encoding', 'rows', 'cols', 'forced']);
       return [
         name,
         {
@@ -207,6 +217,7 @@ function readModelHeader(value: unknown): ModelFileHeader['model'] {
           encoding: check.oneOf(`${path}.encoding`, l.encoding, ['dense', 'bitmap'] as const),
           rows: check.integer(`${path}.rows`, l.rows, 0, MAX_CHANNELS),
           cols: check.integer(`${path}.cols`, l.cols, 0, MAX_CHANNELS),
+          ...(l.forced !== undefined && { forced: forcedFlag(`${path}.forced`, l.forced) }),
         },
       ];
     }),
@@ -294,7 +305,7 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): DecodedMod
   const headBias = tensor('heads.bias', Float32Array, [header.model.heads.length, nodes, nodes]);
   const layers = Object.fromEntries(
     LAYER_NAMES.map((name) => {
-      const { format, encoding, rows, cols } = header.model.layers[name];
+      const { format, encoding, rows, cols, forced } = header.model.layers[name];
       const values = tensor(`${name}.values`, Float32Array, encoding === 'dense' ? [rows, cols] : undefined);
       const positions =
         encoding === 'bitmap'
@@ -307,7 +318,7 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model'): DecodedMod
       const weight = positions
         ? storeNonzeros(positions, values, rows, cols, format)
         : storeTransposed(values, rows, cols, format);
-      return [name, { weight, bias: tensor(`${name}.bias`, Float32Array) }];
+      return [name, { weight, bias: tensor(`${name}.bias`, Float32Array), ...(forced && { forced }) }];
     }),
   ) as Record<LayerName, RuntimeModel['layers'][LayerName]>;
   const stray = Object.keys(tensors).find((name) => !read.has(name));
@@ -377,8 +388,9 @@ export function encodeModelFile(file: ModelFile): Uint8Array {
       fcInputs: model.fcInputs,
       layers: Object.fromEntries(
         LAYER_NAMES.map((name) => {
-          const { format, rows, cols } = model.layers[name].weight;
-          return [name, { format, encoding: encoded[name].encoding, rows, cols }];
+          const { weight, forced } = model.layers[name];
+          const { format, rows, cols } = weight;
+          return [name, { format, encoding: encoded[name].encoding, rows, cols, ...(forced && { forced }) }];
         }),
       ) as ModelFileHeader['model']['layers'],
     },

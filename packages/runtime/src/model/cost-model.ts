@@ -99,3 +99,12 @@ export function chooseFormat(shape: MatrixShape, columns: number): StorageFormat
   const fastest = Math.min(...STORAGE_FORMATS.map((format) => estimateNanos(format, shape, columns)));
   return STORAGE_FORMATS.find((format) => estimateNanos(format, shape, columns) <= TIE * fastest)!;
 }
+
+/**
+ * The format a product over `columns` columns should run in when its weight is stored as `stored`:
+ * the stored one unless another is predicted faster beyond the tie margin (a conversion must pay).
+ */
+export function preferredFormat(shape: MatrixShape, columns: number, stored: StorageFormat): StorageFormat {
+  const fastest = Math.min(...STORAGE_FORMATS.map((format) => estimateNanos(format, shape, columns)));
+  return estimateNanos(stored, shape, columns) <= TIE * fastest ? stored : chooseFormat(shape, columns);
+}

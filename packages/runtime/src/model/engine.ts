@@ -26,13 +26,15 @@ import type { Heap } from '../kernels/heap.js';
 import type { AttentionParams, GatherParams, Kernels, Ptr } from '../kernels/types.js';
 import { chooseFormat } from './cost-model.js';
 import { type GraphConvolutionOrder, graphConvolutionOrder } from './graph-order.js';
-import { HeapArena, type HeapLayer, uploadLayer } from './heap-arena.js';
+import { HeapArena, type HeapLayer } from './heap-arena.js';
+import { LayerStorage } from './layer-storage.js';
 import { rowSoftmax } from './softmax.js';
 import {
   BLOCK,
   denseValues,
   type Matrix,
   matrixShape,
+  type StorageFormat,
   type StorageSummary,
   type StoredMatrix,
   storeMatrix,
@@ -42,9 +44,10 @@ import {
 /**
  * Revision of how the engine executes a model. Bump it whenever a change alters what `predict` runs
  * (its order of products, kernels or formats), so that timings cached by an earlier revision (e.g.
- * by `reproduce`) are taken again instead of reported as current. 2: filters-first convolution.
+ * by `reproduce`) are taken again instead of reported as current. 2: filters-first convolution;
+ * 3: formats chosen per batch size.
  */
-export const ENGINE_REVISION = 2;
+export const ENGINE_REVISION = 3;
 
 /**
  * A product of the forward pass: the per-chunk `encoder`, the attention's query and key `projection`,
@@ -66,6 +69,11 @@ export interface RuntimeLayer {
   weight: StoredMatrix;
   /** One per output channel (weight.rows). */
   bias: Float32Array;
+  /**
+   * The format was forced (export --format): the engine runs it at every batch size. Otherwise it
+   * runs each batch size in the format the cost model prefers there (layer-storage.ts).
+   */
+  forced?: boolean;
 }
 
 export interface RuntimeHead {
@@ -166,8 +174,11 @@ function checkStorage(name: string, m: StoredMatrix, fail: (message: string) => 
   if (largest >= limit) fail(`${name} ${m.format} indexes a column beyond ${limit}`);
 }
 
-/** Every activation and table of one batch size. */
+/** Every activation and table of one batch size, and the weights its products run on. */
 interface BatchPlan {
+  layers: Record<LayerName, HeapLayer>;
+  /** Filters first: the conv restacked [heads·F', channels] (layers.conv is then the sum over heads). */
+  stack: HeapLayer | null;
   /** Columns of node-level rows (batch · paddedNodes) and the leading dimension of FC-level rows. */
   columns: number;
   fcLd: number;
@@ -250,11 +261,11 @@ export class InferenceEngine {
   readonly kernels: Kernels;
   private readonly heap: Heap;
   private readonly arena: HeapArena;
-  private readonly layers: Record<LayerName, HeapLayer>;
+  private readonly layers: Record<LayerName, LayerStorage>;
   /** Which order the graph convolution runs in, with its multiply-adds per sequence. */
   readonly graphConvolution: GraphConvolutionOrder;
   /** Filters first: the conv restacked [heads·F', channels] (layers.conv is then the sum over heads). */
-  private readonly stack: HeapLayer | null;
+  private readonly stack: LayerStorage | null;
   private readonly headTable: Ptr;
   private readonly headIndices: Ptr;
   private readonly paddedNodes: number;
@@ -283,11 +294,12 @@ export class InferenceEngine {
       width: model.chunks * this.encodings,
     });
     const filtersFirst = this.graphConvolution.filtersFirst ? this.filtersFirstProducts() : null;
-    this.stack = filtersFirst?.stack ?? null;
+    this.stack = filtersFirst && this.storage(filtersFirst.stack);
     const stored = { ...model.layers, ...(filtersFirst && { conv: filtersFirst.headSum }) };
-    this.layers = Object.fromEntries(
-      LAYER_NAMES.map((name) => [name, uploadLayer(this.arena, stored[name].weight, stored[name].bias)]),
-    ) as Record<LayerName, HeapLayer>;
+    this.layers = Object.fromEntries(LAYER_NAMES.map((name) => [name, this.storage(stored[name])])) as Record<
+      LayerName,
+      LayerStorage
+    >;
     [this.headTable, this.headIndices] = this.uploadHeads();
   }
 
@@ -306,8 +318,8 @@ export class InferenceEngine {
     if (out.length < batch * classes) throw new RangeError(`output needs ${batch * classes} entries`);
     const plan = this.plan(batch);
     const k = this.kernels;
-    const { encoder, projection, conv, fc, classifier } = this.layers;
-    const { columns, fcLd } = plan;
+    const { columns, fcLd, stack } = plan;
+    const { encoder, projection, conv, fc, classifier } = plan.layers;
     this.heap.f32.set(x, plan.input);
     const inputs = this.model.encoderInputs.length;
     k.gatherRows(plan.inputGather);
@@ -320,8 +332,7 @@ export class InferenceEngine {
     }
     if (this.dims > 0)
       k.product(projection.matrix, plan.channels, columns, columns, projection.bias, false, plan.projected);
-    if (this.stack)
-      k.product(this.stack.matrix, plan.channels, columns, columns, this.stack.bias, false, plan.stacked);
+    if (stack) k.product(stack.matrix, plan.channels, columns, columns, stack.bias, false, plan.stacked);
     if (this.model.heads.length > 0) k.attentionMix(plan.attention);
     k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
     k.gatherRows(plan.fcGather);
@@ -364,11 +375,15 @@ export class InferenceEngine {
     return [this.arena.ints(table), this.arena.ints(indices)];
   }
 
+  private storage(layer: RuntimeLayer): LayerStorage {
+    return new LayerStorage(this.arena, layer.weight, layer.bias, layer.forced ?? false);
+  }
+
   /**
-   * The two products of the filters-first order (see graphConvolutionOrder): the stack, uploaded, and
-   * the sum over heads with the conv's bias, stored to take the conv's place.
+   * The two products of the filters-first order (see graphConvolutionOrder): the stack, and the sum
+   * over heads with the conv's bias, stored (in csr, forced) to take the conv's place.
    */
-  private filtersFirstProducts(): { stack: HeapLayer; headSum: RuntimeLayer } {
+  private filtersFirstProducts(): { stack: RuntimeLayer; headSum: RuntimeLayer } {
     const { heads } = this.model;
     const conv = denseValues(this.model.layers.conv.weight);
     const { filters } = this;
@@ -390,12 +405,35 @@ export class InferenceEngine {
     const stackMatrix: Matrix = { rows: width, cols: stacked, data: stack };
     const format = chooseFormat(matrixShape(stackMatrix), this.paddedNodes);
     return {
-      stack: uploadLayer(this.arena, storeMatrix(stackMatrix, format), new Float32Array(stacked)),
+      stack: { weight: storeMatrix(stackMatrix, format), bias: new Float32Array(stacked) },
       headSum: {
         weight: storeMatrix({ rows: stacked, cols: filters, data: headSum }, 'csr'),
         bias: this.model.layers.conv.bias,
+        forced: true,
       },
     };
+  }
+
+  /** The format each product runs in at a batch size. */
+  formatsAt(batch: number): Record<LayerName, StorageFormat> {
+    const columns = this.columnsAt(batch);
+    return Object.fromEntries(
+      LAYER_NAMES.map((name) => [name, this.layers[name].formatAt(columns[name])]),
+    ) as Record<LayerName, StorageFormat>;
+  }
+
+  /** Columns each product runs over at a batch size: node-level ones over every sample's nodes. */
+  private columnsAt(batch: number): Record<LayerName, number> {
+    const nodeColumns = batch * this.paddedNodes;
+    return { encoder: nodeColumns, projection: nodeColumns, conv: nodeColumns, fc: batch, classifier: batch };
+  }
+
+  /** The weights of every product at a batch size. */
+  private layersAt(batch: number): Record<LayerName, HeapLayer> {
+    const columns = this.columnsAt(batch);
+    return Object.fromEntries(
+      LAYER_NAMES.map((name) => [name, this.layers[name].at(columns[name])]),
+    ) as Record<LayerName, HeapLayer>;
   }
 
   private plan(batch: number): BatchPlan {
@@ -435,6 +473,8 @@ export class InferenceEngine {
       logits: arena.zeros(rows('classifier') * fcLd),
     };
     const plan: BatchPlan = {
+      layers: this.layersAt(batch),
+      stack: this.stack?.at(columns) ?? null,
       ...buffers,
       ...planGathers(this.model, arena, batch, buffers),
       attention: {

@@ -196,6 +196,41 @@ export function storeNonzeros(
   return { format, rows, cols, rowPtr, index, values: stored };
 }
 
+/** The nonzero weights of a stored Wᵀ: their row-major positions o·cols + i, ascending, and values. */
+function nonzerosOf(m: StoredMatrix): { positions: Int32Array; values: Float32Array } {
+  const positions = new Int32Array(countNonzeros(m.values));
+  const values = new Float32Array(positions.length);
+  let n = 0;
+  const keep = (position: number, value: number) => {
+    if (value === 0) return;
+    positions[n] = position;
+    values[n++] = value;
+  };
+  if (m.format === 'dense') {
+    for (let k = 0; k < m.values.length; k++) keep(k, m.values[k]);
+  } else if (m.format === 'csr') {
+    for (let o = 0; o < m.rows; o++)
+      for (let t = m.rowPtr[o]; t < m.rowPtr[o + 1]; t++) keep(o * m.cols + m.index[t], m.values[t]);
+  } else {
+    // Row o of a block row visits its blocks in column order: positions stay ascending.
+    for (let o = 0; o < m.rows; o++) {
+      const r = Math.floor(o / BLOCK);
+      for (let t = m.rowPtr[r]; t < m.rowPtr[r + 1]; t++) {
+        const start = (t * BLOCK + (o % BLOCK)) * BLOCK;
+        for (let e = 0; e < BLOCK; e++) keep(o * m.cols + m.index[t] * BLOCK + e, m.values[start + e]);
+      }
+    }
+  }
+  return { positions, values };
+}
+
+/** The same Wᵀ in another format (the matrix itself when it already has that format). */
+export function convertStorage(m: StoredMatrix, format: StorageFormat): StoredMatrix {
+  if (m.format === format) return m;
+  const { positions, values } = nonzerosOf(m);
+  return storeNonzeros(positions, values, m.rows, m.cols, format);
+}
+
 /** Wᵀ as a dense row-major [rows, cols] array, whatever the format (for tests and exporters). */
 export function denseValues(m: StoredMatrix): Float32Array {
   if (m.format === 'dense') return m.values;
