@@ -301,6 +301,38 @@ export function splitRange(total: number, chunks: number, align = 1): [number, n
   ]).filter(([, count]) => count > 0);
 }
 
+/** `chunks` near-equal parts of 0..rows (boundaries at multiples of `align`), or one below 2 chunks. */
+function partsOf(rows: number, chunks: number, align = 1): [number, number][] {
+  const parts = Math.min(Math.ceil(rows / align), chunks);
+  return parts >= 2 ? splitRange(rows, parts, align) : [[0, rows]];
+}
+
+/** `chunks` parts of the rows of a sparse matrix with near-equal stored entries, from its row pointers. */
+function balancedParts(rowPtr: Int32Array, chunks: number): [number, number][] {
+  const rows = rowPtr.length - 1;
+  const parts = Math.min(rows, chunks);
+  if (parts < 2) return [[0, rows]];
+  const first = rowPtr[0];
+  const total = rowPtr[rows] - first;
+  const bounds = [0];
+  for (let c = 1; c < parts; c++) {
+    const target = first + (total * c) / parts;
+    let lo = bounds[bounds.length - 1];
+    let hi = rows;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (rowPtr[mid] < target) lo = mid + 1;
+      else hi = mid;
+    }
+    bounds.push(lo);
+  }
+  bounds.push(rows);
+  return bounds
+    .slice(0, -1)
+    .map((start, i): [number, number] => [start, bounds[i + 1] - start])
+    .filter(([, count]) => count > 0);
+}
+
 /** Instantiates the kernels module on a heap's memory. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
@@ -349,18 +381,28 @@ interface ProductCall {
   rowCount: number;
   rowHeight: number;
   macsPerEntry: number;
+  /** Stored entries (csr weights, blocks), and the row pointers of the sparse formats. */
+  entries: number;
+  rowPtr: Int32Array | null;
   rows(first: number, count: number): number[];
+  /** The whole product on the calling thread: the export called without building argument lists. */
+  whole(x: number, ld: number, columns: number, bias: number, act: number, y: number): void;
 }
 
-function productCall(w: HeapMatrix): ProductCall {
+function productCall(w: HeapMatrix, exports: KernelExports, heap: Heap): ProductCall {
   if (w.format === 'dense') {
     const rowFloats = 16 * w.blockCols;
+    const values = w.values * 4;
     return {
       fn: 'blockProduct',
       rowCount: w.blockRows,
       rowHeight: 4,
       macsPerEntry: 16,
+      entries: w.blockRows * w.blockCols,
+      rowPtr: null,
       rows: (first, count) => [count, 0, 0, 0, (w.values + first * rowFloats) * 4, w.blockCols],
+      whole: (x, ld, columns, bias, act, y) =>
+        exports.blockProduct(w.blockRows, 0, 0, 0, values, w.blockCols, x, ld, columns, bias, act, y),
     };
   }
   const structure = (first: number) => [
@@ -369,21 +411,30 @@ function productCall(w: HeapMatrix): ProductCall {
     w.wideIndex ? 1 : 0,
     w.values * 4,
   ];
-  if (w.format === 'csr') {
+  const [rowPtr, index, wide, values] = structure(0);
+  const csr = w.format === 'csr';
+  const rowCount = csr ? w.rows : w.blockRows;
+  const pointers = new Int32Array(heap.memory.buffer, w.rowPtr * 4, rowCount + 1);
+  const common = { rowCount, entries: pointers[rowCount] - pointers[0], rowPtr: pointers };
+  if (csr) {
     return {
+      ...common,
       fn: 'csrProduct',
-      rowCount: w.rows,
       rowHeight: 1,
       macsPerEntry: 1,
       rows: (first, count) => [count, ...structure(first)],
+      whole: (x, ld, columns, bias, act, y) =>
+        exports.csrProduct(rowCount, rowPtr, index, wide, values, x, ld, columns, bias, act, y),
     };
   }
   return {
+    ...common,
     fn: 'blockProduct',
-    rowCount: w.blockRows,
     rowHeight: 4,
     macsPerEntry: 16,
     rows: (first, count) => [count, ...structure(first), 0],
+    whole: (x, ld, columns, bias, act, y) =>
+      exports.blockProduct(rowCount, rowPtr, index, wide, values, 0, x, ld, columns, bias, act, y),
   };
 }
 
@@ -398,6 +449,8 @@ export class WasmKernels implements Kernels {
   private layoutView: Int32Array;
   /** Packing scratch of the calling thread's gemms, allocated up front so heap stats stay stable. */
   private readonly gemmScratch: Ptr;
+  /** Uploaded matrices are products' operands call after call: their call descriptions, kept. */
+  private readonly productCalls = new WeakMap<HeapMatrix, ProductCall>();
 
   constructor(heap: Heap, exports: KernelExports, pool: KernelPool | null, relaxedSimd: boolean) {
     this.heap = heap;
@@ -645,14 +698,16 @@ export class WasmKernels implements Kernels {
       return;
     }
     const nanosPerMac = columns === 1 ? PRODUCT_NANOS_PER_MAC.singleColumn : PRODUCT_NANOS_PER_MAC.batched;
-    const call = productCall(w);
-    const rowPtr = w.format === 'dense' ? null : this.int32(w.rowPtr, call.rowCount + 1);
-    const entries = w.format === 'dense' ? w.blockRows * w.blockCols : rowPtr![call.rowCount] - rowPtr![0];
-    const nanos = entries * call.macsPerEntry * columns * nanosPerMac;
+    const call = this.productCallOf(w);
+    const chunks = this.chunksFor(call.entries * call.macsPerEntry * columns * nanosPerMac);
+    if (chunks < 2) {
+      call.whole(x * 4, ld, columns, bias * 4, act, y * 4);
+      return;
+    }
     if (columns >= COLUMN_SPLIT_COLUMNS) {
       // Threads take columns (samples): each reads and writes only its own part of x and y.
       const vectors = Math.ceil(columns / 4);
-      this.split(call.fn, this.evenParts(vectors, nanos, LINE_VECTORS), (first, count) => [
+      this.split(call.fn, partsOf(vectors, chunks, LINE_VECTORS), (first, count) => [
         ...call.rows(0, call.rowCount),
         (x + 4 * first) * 4,
         ld,
@@ -665,7 +720,7 @@ export class WasmKernels implements Kernels {
     }
     // Output row o of a part starting at row `first` (one column: rows are contiguous).
     const outRows = columns === 1 ? 1 : ld;
-    const parts = rowPtr ? this.balancedParts(rowPtr, nanos) : this.evenParts(call.rowCount, nanos);
+    const parts = call.rowPtr ? balancedParts(call.rowPtr, chunks) : partsOf(call.rowCount, chunks);
     this.split(call.fn, parts, (first, count) => [
       ...call.rows(first, count),
       x * 4,
@@ -718,34 +773,17 @@ export class WasmKernels implements Kernels {
    * should not be shared.
    */
   private evenParts(rows: number, nanos: number, align = 1): [number, number][] {
-    const chunks = Math.min(Math.ceil(rows / align), this.chunksFor(nanos));
-    return chunks >= 2 ? splitRange(rows, chunks, align) : [[0, rows]];
+    return partsOf(rows, this.chunksFor(nanos), align);
   }
 
-  /** Parts of the rows of a sparse matrix with near-equal stored entries, from its row pointers. */
-  private balancedParts(rowPtr: Int32Array, nanos: number): [number, number][] {
-    const rows = rowPtr.length - 1;
-    const chunks = Math.min(rows, this.chunksFor(nanos));
-    if (chunks < 2) return [[0, rows]];
-    const first = rowPtr[0];
-    const total = rowPtr[rows] - first;
-    const bounds = [0];
-    for (let c = 1; c < chunks; c++) {
-      const target = first + (total * c) / chunks;
-      let lo = bounds[bounds.length - 1];
-      let hi = rows;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (rowPtr[mid] < target) lo = mid + 1;
-        else hi = mid;
-      }
-      bounds.push(lo);
+  /** How a stored matrix runs on the product exports, worked out on its first product. */
+  private productCallOf(w: HeapMatrix): ProductCall {
+    let call = this.productCalls.get(w);
+    if (!call) {
+      call = productCall(w, this.exports, this.heap);
+      this.productCalls.set(w, call);
     }
-    bounds.push(rows);
-    return bounds
-      .slice(0, -1)
-      .map((start, i): [number, number] => [start, bounds[i + 1] - start])
-      .filter(([, count]) => count > 0);
+    return call;
   }
 
   /**
