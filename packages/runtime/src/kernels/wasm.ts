@@ -699,7 +699,9 @@ export class WasmKernels implements Kernels {
     }
     const nanosPerMac = columns === 1 ? PRODUCT_NANOS_PER_MAC.singleColumn : PRODUCT_NANOS_PER_MAC.batched;
     const call = this.productCallOf(w);
-    const chunks = this.chunksFor(call.entries * call.macsPerEntry * columns * nanosPerMac);
+    // The kernels compute whole vectors of 4 columns: 2 columns cost what 4 do.
+    const lanes = columns === 1 ? 1 : Math.ceil(columns / 4) * 4;
+    const chunks = this.chunksFor(call.entries * call.macsPerEntry * lanes * nanosPerMac);
     if (chunks < 2) {
       call.whole(x * 4, ld, columns, bias * 4, act, y * 4);
       return;
