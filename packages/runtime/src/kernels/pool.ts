@@ -105,13 +105,17 @@ export class KernelPool {
   /**
    * How many chunks a call of `nanos` single-thread work should have: 0 when it should run on the
    * calling thread alone (too small, no worker running, or workers asleep and the call too small to
-   * repay waking one, unless small calls come in a busy stream).
+   * repay waking one, unless small calls come in a busy stream). A multiple of the threads once
+   * there are as many chunks: the calling thread claims from the front and the workers from the
+   * back, so no chunk is left in the middle for whichever comes first, and each thread finds its
+   * chunks' weights in its own cache call after call.
    */
   chunksFor(nanos: number): number {
     if (this.disposed || startedWorkers(this.block) === 0) return 0;
     if (nanos < WAKE_NANOS && workersAsleep(this.block) && !this.busy(nanos)) return 0;
     const chunks = Math.min(CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS, Math.floor(nanos / CHUNK_NANOS));
-    return chunks >= 2 ? chunks : 0;
+    const shared = chunks >= this.threads ? chunks - (chunks % this.threads) : chunks;
+    return shared >= 2 ? shared : 0;
   }
 
   /** Counts `nanos` of requested work into the busy window; whether it reached BUSY_NANOS. */
