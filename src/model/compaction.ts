@@ -158,12 +158,15 @@ function prunedCosts(model: SkeletonGcn, plan: Omit<CompactionPlan, 'costs'>): P
   });
   const aliveHeads = plan.heads.filter((h) => h.alive);
   const scoreMacs = aliveHeads.reduce((s, h) => s + nodes * nodes * h.dims.length, 0);
-  const order = graphConvolutionOrder({
+  const shape = {
     nodes,
     channelCounts: aliveHeads.map((h) => h.channels.length),
     filters: plan.conv.cols.length,
     width: chunks * plan.encoder.cols.length,
-  });
+  };
+  // Each count follows the order its products run in: dense on the compacted matrices, or sparse.
+  const structured = graphConvolutionOrder(shape);
+  const sparse = graphConvolutionOrder({ ...shape, convNonzeros: plan.conv.nonzeros });
   const classifier = dense.get('classifier')!;
   const classifierMacs = plan.fc.cols.length * model.shape.classes;
   return [
@@ -171,8 +174,8 @@ function prunedCosts(model: SkeletonGcn, plan: Omit<CompactionPlan, 'costs'>): P
     matrix('query', plan.query, nodes),
     matrix('key', plan.key, nodes),
     { ...dense.get('attention scores')!, structuredMacs: scoreMacs, sparseMacs: scoreMacs },
-    { ...dense.get('graph mixing A·U')!, structuredMacs: order.mixMacs, sparseMacs: order.mixMacs },
-    { ...matrix('conv', plan.conv, nodes), structuredMacs: order.convMacs },
+    { ...dense.get('graph mixing A·U')!, structuredMacs: structured.mixMacs, sparseMacs: sparse.mixMacs },
+    { ...dense.get('conv')!, structuredMacs: structured.convMacs, sparseMacs: sparse.convMacs },
     matrix('fc', plan.fc, 1),
     { ...classifier, structuredMacs: classifierMacs, sparseMacs: classifierMacs },
   ];

@@ -73,18 +73,36 @@ describe('graph convolution order', () => {
     assert.equal(sparse.filtersFirst, false);
   });
 
-  it('is what the compaction plan reports for the convolution and the mixing', () => {
+  it('counts only the kept entries of a sparse conv, in either order', () => {
+    // CTF at 95% on FPHA: 7 heads mix 484 channels into 54 filters; the conv keeps 7,644 weights.
+    const shape = { nodes: 21, channelCounts: [59, 71, 80, 61, 66, 75, 72], filters: 54, width: 128 };
+    assert.equal(graphConvolutionOrder(shape).filtersFirst, false, 'dense, the stack costs 21·378·128');
+    assert.deepEqual(graphConvolutionOrder({ ...shape, convNonzeros: 7644 }), {
+      filtersFirst: true,
+      convMacs: 21 * 7644,
+      mixMacs: 441 * 378 + 21 * 378,
+    });
+    // The dense network (every entry kept) stays channels first: the sum over heads tips the tie.
+    const full = { nodes: 30, channelCounts: Array(16).fill(128), filters: 128, width: 128 };
+    assert.equal(graphConvolutionOrder({ ...full, convNonzeros: 128 * 2048 }).filtersFirst, false);
+  });
+
+  it('is what the compaction plan reports for the convolution and the mixing, dense and sparse', () => {
     const { model, masks } = prunedGcn(SMALL_SHAPE, SMALL_CONFIG, 5, 0.5);
     const plan = compactionPlan(model, masks);
     const alive = plan.heads.filter((h) => h.alive);
-    const order = graphConvolutionOrder({
+    const shape = {
       nodes: SMALL_SHAPE.nodes,
       channelCounts: alive.map((h) => h.channels.length),
       filters: plan.conv.cols.length,
       width: SMALL_CONFIG.encoderChunks * plan.encoder.cols.length,
-    });
-    const cost = (name: string) => plan.costs.find((c) => c.name === name)!.structuredMacs;
-    assert.equal(cost('conv'), order.convMacs);
-    assert.equal(cost('graph mixing A·U'), order.mixMacs);
+    };
+    const structured = graphConvolutionOrder(shape);
+    const sparse = graphConvolutionOrder({ ...shape, convNonzeros: plan.conv.nonzeros });
+    const cost = (name: string) => plan.costs.find((c) => c.name === name)!;
+    assert.equal(cost('conv').structuredMacs, structured.convMacs);
+    assert.equal(cost('graph mixing A·U').structuredMacs, structured.mixMacs);
+    assert.equal(cost('conv').sparseMacs, sparse.convMacs);
+    assert.equal(cost('graph mixing A·U').sparseMacs, sparse.mixMacs);
   });
 });

@@ -16,8 +16,8 @@
  *   gather input → encoder per chunk (relu) → query|key projection → attention of all heads (scores,
  *   softmax, mixing) → conv (relu) → gather FC inputs → fc (relu) → classifier.
  *
- * When pruning left fewer filters than the heads mix channels, the graph convolution runs filters
- * first (compaction.ts `graphConvolutionOrder`): one product from the node channels to every head's
+ * When that takes fewer multiply-adds (graph-order.ts `graphConvolutionOrder`, counting a sparse
+ * conv's kept entries), the graph convolution runs filters first: one product from the node channels to every head's
  * filters (the stack), the attention mixes those, and the conv product becomes the sum over heads,
  * with the conv's bias and relu.
  */
@@ -45,9 +45,9 @@ import {
  * Revision of how the engine executes a model. Bump it whenever a change alters what `predict` runs
  * (its order of products, kernels or formats), so that timings cached by an earlier revision (e.g.
  * by `reproduce`) are taken again instead of reported as current. 2: filters-first convolution;
- * 3: formats chosen per batch size.
+ * 3: formats chosen per batch size; 4: the convolution order counts a sparse conv's kept entries.
  */
-export const ENGINE_REVISION = 3;
+export const ENGINE_REVISION = 4;
 
 /**
  * A product of the forward pass: the per-chunk `encoder`, the attention's query and key `projection`,
@@ -287,11 +287,14 @@ export class InferenceEngine {
     this.encodings = model.layers.encoder.weight.rows;
     this.dims = model.layers.projection.weight.rows / 2;
     this.filters = model.layers.conv.weight.rows;
+    const conv = model.layers.conv.weight;
     this.graphConvolution = graphConvolutionOrder({
       nodes: model.nodes,
       channelCounts: model.heads.map((h) => h.channels.length),
       filters: this.filters,
       width: model.chunks * this.encodings,
+      // A sparse conv's stack is sparser still (the same entries in a larger matrix), so it runs sparse too.
+      ...(conv.format !== 'dense' && { convNonzeros: summarizeStorage(conv).nonzeros }),
     });
     const filtersFirst = this.graphConvolution.filtersFirst ? this.filtersFirstProducts() : null;
     this.stack = filtersFirst && this.storage(filtersFirst.stack);
@@ -403,9 +406,11 @@ export class InferenceEngine {
     const headSum = new Float32Array(stacked * filters);
     for (let i = 0; i < stacked; i++) headSum[i * filters + (i % filters)] = 1;
     const stackMatrix: Matrix = { rows: width, cols: stacked, data: stack };
-    const format = chooseFormat(matrixShape(stackMatrix), this.paddedNodes);
+    // The stack holds the conv's weights: a format forced on the conv is forced on it.
+    const { forced = false, weight } = this.model.layers.conv;
+    const format = forced ? weight.format : chooseFormat(matrixShape(stackMatrix), this.paddedNodes);
     return {
-      stack: { weight: storeMatrix(stackMatrix, format), bias: new Float32Array(stacked) },
+      stack: { weight: storeMatrix(stackMatrix, format), bias: new Float32Array(stacked), forced },
       headSum: {
         weight: storeMatrix({ rows: stacked, cols: filters, data: headSum }, 'csr'),
         bias: this.model.layers.conv.bias,
@@ -414,11 +419,12 @@ export class InferenceEngine {
     };
   }
 
-  /** The format each product runs in at a batch size. */
+  /** The format each product runs in at a batch size (filters first, the conv's weights are the stack's). */
   formatsAt(batch: number): Record<LayerName, StorageFormat> {
     const columns = this.columnsAt(batch);
+    const weights = { ...this.layers, ...(this.stack && { conv: this.stack }) };
     return Object.fromEntries(
-      LAYER_NAMES.map((name) => [name, this.layers[name].formatAt(columns[name])]),
+      LAYER_NAMES.map((name) => [name, weights[name].formatAt(columns[name])]),
     ) as Record<LayerName, StorageFormat>;
   }
 
