@@ -8,6 +8,8 @@ import { collapseBroadcast, collapsePermutation, isEmptyShape } from './strides.
 import {
   type ActivationOp,
   type AdamParams,
+  ATTENTION_ADD,
+  ATTENTION_FINISH,
   ATTENTION_HEAD_FIELDS,
   type AttentionParams,
   type BinaryOp,
@@ -503,7 +505,7 @@ export class TsKernels implements Kernels {
       const sample = b * width;
       for (let h = 0; h < p.heads; h++) {
         const entry = p.table + h * ATTENTION_HEAD_FIELDS;
-        const [firstDim, dimCount, channels, channelCount, matrix, outRow] = i32.subarray(
+        const [firstDim, dimCount, channels, channelCount, matrix, outRow, mode] = i32.subarray(
           entry,
           entry + ATTENTION_HEAD_FIELDS,
         );
@@ -515,10 +517,11 @@ export class TsKernels implements Kernels {
         for (let r = 0; r < channelCount; r++) {
           const u = p.u + i32[p.indices + channels + r] * ld + sample;
           const out = p.out + (outRow + r) * ld + sample;
+          const bias = f[p.bias + outRow + r];
           for (let i = 0; i < width; i++) {
-            let sum = 0;
+            let sum = mode & ATTENTION_ADD ? f[out + i] : 0;
             for (let j = 0; j < nodes; j++) sum += f[u + j] * a[j * width + i];
-            f[out + i] = sum;
+            f[out + i] = mode & ATTENTION_FINISH ? Math.max(0, Math.fround(sum) + bias) : sum;
           }
         }
       }

@@ -109,7 +109,15 @@ export type HeapMatrix =
     };
 
 /** Columns of one attention head in the table {@link AttentionParams.table} (i32 each). */
-export const ATTENTION_HEAD_FIELDS = 6;
+export const ATTENTION_HEAD_FIELDS = 7;
+
+/**
+ * Mode flags of an attention head ({@link AttentionParams.table}): its mixed rows are added to what
+ * the output rows hold (a sum over heads writing the same rows), and then finished: bias added and
+ * relu applied. 0: stored.
+ */
+export const ATTENTION_ADD = 1;
+export const ATTENTION_FINISH = 2;
 
 /**
  * The attention of a graph layer: per sample and head, Aᵀ[j, i] = softmax over j of
@@ -122,8 +130,10 @@ export interface AttentionParams {
   heads: number;
   /**
    * Per head, i32: [first dim, dim count (0: static head), channels offset, channel count,
-   * Aᵀ or Bᵀ ([nodes, paddedNodes] floats, a Ptr), first output row]. A head's dims are consecutive
-   * rows of q and k; its channels, rows of u, are listed in `indices` from the channels offset.
+   * Aᵀ or Bᵀ ([nodes, paddedNodes] floats, a Ptr), first output row, mode (ATTENTION_ADD |
+   * ATTENTION_FINISH flags)]. A head's dims are consecutive rows of q and k; its channels, rows of u,
+   * are listed in `indices` from the channels offset. Heads that add to rows another head writes
+   * follow it in the table.
    */
   table: Ptr;
   /** i32 list of every head's channels. */
@@ -139,6 +149,8 @@ export interface AttentionParams {
   /** [nodes, paddedNodes] floats of working space. */
   scratch: Ptr;
   out: Ptr;
+  /** One per output row: what ATTENTION_FINISH adds (unread without such heads). */
+  bias: Ptr;
 }
 
 /**

@@ -107,6 +107,7 @@ export interface KernelExports {
     scale: number,
     scratch: number,
     out: number,
+    bias: number,
   ): void;
   gatherRows(
     src: number,
@@ -282,6 +283,8 @@ const ATTENTION_NANOS_PER_MAC = 0.05;
 /** Position of the scratch pointer among the arguments of the gemm and attentionMix exports. */
 const GEMM_SCRATCH_ARG = 17;
 const ATTENTION_SCRATCH_ARG = 11;
+/** Position of the mode among a head's fields (AttentionParams.table). */
+const ATTENTION_MODE_FIELD = 6;
 /** Per weight, of the CTF mask's element-wise passes (forward with a tanh, backward without). */
 const CTF_NANOS = { forward: 2.5, backward: 1 } as const;
 /** Position of the scratch pointer among the arguments of the element-wise CTF exports. */
@@ -743,11 +746,14 @@ export class WasmKernels implements Kernels {
     }
     const nanos = p.batch * p.nodes * p.paddedNodes * rowsPerNode * ATTENTION_NANOS_PER_MAC;
     const fitsWorkerScratch = p.nodes * p.paddedNodes <= this.exports.gemmScratchBytes() / 4;
-    // Threads take samples when there are several (each touches only its columns), else heads.
+    // Threads take samples when there are several (each touches only its columns), else heads,
+    // unless heads add to each other's rows.
     const bySample = p.batch > 1;
-    const parts = fitsWorkerScratch
-      ? this.evenParts(bySample ? p.batch : p.heads, nanos)
-      : [[0, bySample ? p.batch : p.heads] as [number, number]];
+    const summed = table.some((v, i) => i % ATTENTION_HEAD_FIELDS === ATTENTION_MODE_FIELD && v !== 0);
+    const parts =
+      fitsWorkerScratch && (bySample || !summed)
+        ? this.evenParts(bySample ? p.batch : p.heads, nanos)
+        : [[0, bySample ? p.batch : p.heads] as [number, number]];
     const args = (first: number, count: number) => {
       const head = bySample ? 0 : first;
       const column = bySample ? first * p.paddedNodes : 0;
@@ -765,6 +771,7 @@ export class WasmKernels implements Kernels {
         p.scale,
         p.scratch * 4,
         (p.out + column) * 4,
+        p.bias * 4,
       ];
     };
     this.split('attentionMix', parts, args, ATTENTION_SCRATCH_ARG, p.scratch * 4);

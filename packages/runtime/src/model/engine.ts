@@ -18,12 +18,19 @@
  *
  * When that takes fewer multiply-adds (graph-order.ts `graphConvolutionOrder`, counting a sparse
  * conv's kept entries), the graph convolution runs filters first: one product from the node channels to every head's
- * filters (the stack), the attention mixes those, and the conv product becomes the sum over heads,
- * with the conv's bias and relu.
+ * filters (the stack, which then runs as the conv), and the attention mixes those, each head adding
+ * its mixed filters to the previous heads' and the last one adding the conv's bias and relu.
  */
 import { defaultKernels } from '../kernels/default.js';
 import type { Heap } from '../kernels/heap.js';
-import type { AttentionParams, GatherParams, Kernels, Ptr } from '../kernels/types.js';
+import {
+  ATTENTION_ADD,
+  ATTENTION_FINISH,
+  type AttentionParams,
+  type GatherParams,
+  type Kernels,
+  type Ptr,
+} from '../kernels/types.js';
 import { chooseFormat } from './cost-model.js';
 import { type GraphConvolutionOrder, graphConvolutionOrder } from './graph-order.js';
 import { HeapArena, type HeapLayer } from './heap-arena.js';
@@ -45,9 +52,10 @@ import {
  * Revision of how the engine executes a model. Bump it whenever a change alters what `predict` runs
  * (its order of products, kernels or formats), so that timings cached by an earlier revision (e.g.
  * by `reproduce`) are taken again instead of reported as current. 2: filters-first convolution;
- * 3: formats chosen per batch size; 4: the convolution order counts a sparse conv's kept entries.
+ * 3: formats chosen per batch size; 4: the convolution order counts a sparse conv's kept entries;
+ * 5: filters first, the attention sums the heads.
  */
-export const ENGINE_REVISION = 4;
+export const ENGINE_REVISION = 5;
 
 /**
  * A product of the forward pass: the per-chunk `encoder`, the attention's query and key `projection`,
@@ -177,8 +185,6 @@ function checkStorage(name: string, m: StoredMatrix, fail: (message: string) => 
 /** Every activation and table of one batch size, and the weights its products run on. */
 interface BatchPlan {
   layers: Record<LayerName, HeapLayer>;
-  /** Filters first: the conv restacked [heads·F', channels] (layers.conv is then the sum over heads). */
-  stack: HeapLayer | null;
   /** Columns of node-level rows (batch · paddedNodes) and the leading dimension of FC-level rows. */
   columns: number;
   fcLd: number;
@@ -186,9 +192,10 @@ interface BatchPlan {
   encoderIn: Ptr;
   channels: Ptr;
   projected: Ptr;
-  mixed: Ptr;
-  /** Filters first: the product to every head's filters (else the node channels). */
+  /** What the attention mixes: the node channels, or filters first the stack's product. */
   stacked: Ptr;
+  /** What the attention writes: the mixed channels the conv reads, or filters first the filters. */
+  mixed: Ptr;
   filters: Ptr;
   fcIn: Ptr;
   hidden: Ptr;
@@ -264,8 +271,10 @@ export class InferenceEngine {
   private readonly layers: Record<LayerName, LayerStorage>;
   /** Which order the graph convolution runs in, with its multiply-adds per sequence. */
   readonly graphConvolution: GraphConvolutionOrder;
-  /** Filters first: the conv restacked [heads·F', channels] (layers.conv is then the sum over heads). */
-  private readonly stack: LayerStorage | null;
+  /** Filters first, layers.conv is the stack: the conv restacked [heads·F', channels]. */
+  private readonly filtersFirst: boolean;
+  /** The conv's bias, which filters first the attention's last head adds. */
+  private readonly convBias: Ptr;
   private readonly headTable: Ptr;
   private readonly headIndices: Ptr;
   private readonly paddedNodes: number;
@@ -296,9 +305,9 @@ export class InferenceEngine {
       // A sparse conv's stack is sparser still (the same entries in a larger matrix), so it runs sparse too.
       ...(conv.format !== 'dense' && { convNonzeros: summarizeStorage(conv).nonzeros }),
     });
-    const filtersFirst = this.graphConvolution.filtersFirst ? this.filtersFirstProducts() : null;
-    this.stack = filtersFirst && this.storage(filtersFirst.stack);
-    const stored = { ...model.layers, ...(filtersFirst && { conv: filtersFirst.headSum }) };
+    this.filtersFirst = this.graphConvolution.filtersFirst;
+    const stored = { ...model.layers, ...(this.filtersFirst && { conv: this.stackLayer() }) };
+    this.convBias = this.arena.floats(model.layers.conv.bias, paddedRows(this.filters));
     this.layers = Object.fromEntries(LAYER_NAMES.map((name) => [name, this.storage(stored[name])])) as Record<
       LayerName,
       LayerStorage
@@ -321,7 +330,7 @@ export class InferenceEngine {
     if (out.length < batch * classes) throw new RangeError(`output needs ${batch * classes} entries`);
     const plan = this.plan(batch);
     const k = this.kernels;
-    const { columns, fcLd, stack } = plan;
+    const { columns, fcLd } = plan;
     const { encoder, projection, conv, fc, classifier } = plan.layers;
     this.heap.f32.set(x, plan.input);
     const inputs = this.model.encoderInputs.length;
@@ -335,9 +344,11 @@ export class InferenceEngine {
     }
     if (this.dims > 0)
       k.product(projection.matrix, plan.channels, columns, columns, projection.bias, false, plan.projected);
-    if (stack) k.product(stack.matrix, plan.channels, columns, columns, stack.bias, false, plan.stacked);
+    if (this.filtersFirst)
+      k.product(conv.matrix, plan.channels, columns, columns, conv.bias, false, plan.stacked);
     if (this.model.heads.length > 0) k.attentionMix(plan.attention);
-    k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
+    if (!this.filtersFirst)
+      k.product(conv.matrix, plan.mixed, columns, columns, conv.bias, true, plan.filters);
     k.gatherRows(plan.fcGather);
     k.product(fc.matrix, plan.fcIn, fcLd, batch, fc.bias, true, plan.hidden);
     k.product(classifier.matrix, plan.hidden, fcLd, batch, classifier.bias, false, plan.logits);
@@ -359,7 +370,8 @@ export class InferenceEngine {
 
   /**
    * The attention head table and the rows each head mixes (see AttentionParams), and each head's
-   * matrix. Channels first a head mixes its channels; filters first, its own F' rows of the stack.
+   * matrix. Channels first a head mixes its channels into rows of its own; filters first, its own
+   * F' rows of the stack into the F' filter rows, adding to the previous heads' (the last finishes).
    */
   private uploadHeads(): [Ptr, Ptr] {
     const { nodes, heads } = this.model;
@@ -370,10 +382,15 @@ export class InferenceEngine {
     heads.forEach((head, h) => {
       const adjacency = head.dims.length > 0 ? head.bias : rowSoftmax(head.bias, nodes);
       const matrix = this.arena.floats(transposedPadded(adjacency, nodes, this.paddedNodes));
-      const rows = this.stack ? Array.from({ length: filters }, (_, f) => h * filters + f) : head.channels;
-      table.push(head.dims[0] ?? 0, head.dims.length, indices.length, rows.length, matrix, outRow);
+      const rows = this.filtersFirst
+        ? Array.from({ length: filters }, (_, f) => h * filters + f)
+        : head.channels;
+      const mode = this.filtersFirst
+        ? (h > 0 ? ATTENTION_ADD : 0) | (h === heads.length - 1 ? ATTENTION_FINISH : 0)
+        : 0;
+      table.push(head.dims[0] ?? 0, head.dims.length, indices.length, rows.length, matrix, outRow, mode);
       indices.push(...rows);
-      outRow += rows.length;
+      if (!this.filtersFirst) outRow += rows.length;
     });
     return [this.arena.ints(table), this.arena.ints(indices)];
   }
@@ -383,17 +400,16 @@ export class InferenceEngine {
   }
 
   /**
-   * The two products of the filters-first order (see graphConvolutionOrder): the stack, and the sum
-   * over heads with the conv's bias, stored (in csr, forced) to take the conv's place.
+   * The conv in the filters-first order (see graphConvolutionOrder): restacked [channels, heads·F'],
+   * head h's column block holding its conv rows at its channels; the attention adds the bias.
    */
-  private filtersFirstProducts(): { stack: RuntimeLayer; headSum: RuntimeLayer } {
+  private stackLayer(): RuntimeLayer {
     const { heads } = this.model;
     const conv = denseValues(this.model.layers.conv.weight);
     const { filters } = this;
     const mixed = this.model.layers.conv.weight.cols;
     const width = this.model.chunks * this.encodings;
     const stacked = heads.length * filters;
-    // W [channels, heads·F']: head h's column block holds its conv rows at its channels.
     const stack = new Float32Array(width * stacked);
     let offset = 0;
     heads.forEach((head, h) => {
@@ -403,28 +419,18 @@ export class InferenceEngine {
       });
       offset += head.channels.length;
     });
-    const headSum = new Float32Array(stacked * filters);
-    for (let i = 0; i < stacked; i++) headSum[i * filters + (i % filters)] = 1;
     const stackMatrix: Matrix = { rows: width, cols: stacked, data: stack };
     // The stack holds the conv's weights: a format forced on the conv is forced on it.
     const { forced = false, weight } = this.model.layers.conv;
     const format = forced ? weight.format : chooseFormat(matrixShape(stackMatrix), this.paddedNodes);
-    return {
-      stack: { weight: storeMatrix(stackMatrix, format), bias: new Float32Array(stacked), forced },
-      headSum: {
-        weight: storeMatrix({ rows: stacked, cols: filters, data: headSum }, 'csr'),
-        bias: this.model.layers.conv.bias,
-        forced: true,
-      },
-    };
+    return { weight: storeMatrix(stackMatrix, format), bias: new Float32Array(stacked), forced };
   }
 
-  /** The format each product runs in at a batch size (filters first, the conv's weights are the stack's). */
+  /** The format each product runs in at a batch size (filters first, the conv is the stack). */
   formatsAt(batch: number): Record<LayerName, StorageFormat> {
     const columns = this.columnsAt(batch);
-    const weights = { ...this.layers, ...(this.stack && { conv: this.stack }) };
     return Object.fromEntries(
-      LAYER_NAMES.map((name) => [name, weights[name].formatAt(columns[name])]),
+      LAYER_NAMES.map((name) => [name, this.layers[name].formatAt(columns[name])]),
     ) as Record<LayerName, StorageFormat>;
   }
 
@@ -451,9 +457,6 @@ export class InferenceEngine {
     const columns = batch * width;
     const fcLd = batch === 1 ? 1 : paddedRows(batch);
     const inputs = this.model.encoderInputs;
-    const mixedRows = this.stack
-      ? heads.length * this.filters
-      : heads.reduce((n, h) => n + h.channels.length, 0);
     const channelRows = Math.max(
       paddedRows(chunks * this.encodings),
       (chunks - 1) * this.encodings + paddedRows(this.encodings),
@@ -461,9 +464,13 @@ export class InferenceEngine {
     const rows = (layer: LayerName) => paddedRows(this.model.layers[layer].weight.rows);
     const projected = arena.zeros(rows('projection') * columns);
     const channels = arena.zeros(channelRows * columns);
-    const mixed = arena.zeros(paddedRows(mixedRows) * columns);
-    // Filters first, the attention mixes the stacked product instead of the node channels.
-    const stacked = this.stack ? arena.zeros(paddedRows(mixedRows) * columns) : channels;
+    const filters = arena.zeros(rows('conv') * columns);
+    // Filters first, the attention mixes the stack's product into the filter rows themselves.
+    const mixedChannels = heads.reduce((n, h) => n + h.channels.length, 0);
+    const stacked = this.filtersFirst
+      ? arena.zeros(paddedRows(heads.length * this.filters) * columns)
+      : channels;
+    const mixed = this.filtersFirst ? filters : arena.zeros(paddedRows(mixedChannels) * columns);
     const buffers = {
       columns,
       fcLd,
@@ -473,14 +480,13 @@ export class InferenceEngine {
       projected,
       mixed,
       stacked,
-      filters: arena.zeros(rows('conv') * columns),
+      filters,
       fcIn: arena.zeros(paddedRows(this.model.fcInputs.length) * fcLd),
       hidden: arena.zeros(rows('fc') * fcLd),
       logits: arena.zeros(rows('classifier') * fcLd),
     };
     const plan: BatchPlan = {
       layers: this.layersAt(batch),
-      stack: this.stack?.at(columns) ?? null,
       ...buffers,
       ...planGathers(this.model, arena, batch, buffers),
       attention: {
@@ -497,6 +503,7 @@ export class InferenceEngine {
         scale: this.model.scoreScale,
         scratch: arena.zeros(nodes * width),
         out: mixed,
+        bias: this.convBias,
       },
       arena,
     };

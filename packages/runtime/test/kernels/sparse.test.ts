@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { AttentionParams, HeapMatrix, Kernels, Ptr } from '../../src/kernels/types.js';
+import {
+  ATTENTION_ADD,
+  ATTENTION_FINISH,
+  type AttentionParams,
+  type HeapMatrix,
+  type Kernels,
+  type Ptr,
+} from '../../src/kernels/types.js';
 import { assertClose, filled, heap, Rng, randomBuffer, read, threaded, ts, wasm } from './helpers.js';
 
 after(() => threaded.dispose());
@@ -189,7 +196,7 @@ describe('attention of all heads', () => {
       const indices: number[] = [];
       let outRow = 0;
       heads.forEach((h, i) => {
-        table.push(h.firstDim, h.dimCount, indices.length, h.channels.length, matrices[i], outRow);
+        table.push(h.firstDim, h.dimCount, indices.length, h.channels.length, matrices[i], outRow, 0);
         indices.push(...h.channels);
         outRow += h.channels.length;
       });
@@ -230,13 +237,74 @@ describe('attention of all heads', () => {
         const out = filled(outRow * ld, Number.NaN);
         const params: AttentionParams = {
           ...{ heads: heads.length, table: ints(table), indices: ints(indices), q, k, u, ld, batch },
-          ...{ nodes, paddedNodes: width, scale, scratch: heap.alloc(nodes * width), out },
+          ...{ nodes, paddedNodes: width, scale, scratch: heap.alloc(nodes * width), out, bias: 0 },
         };
         kernels.attentionMix(params);
         assertClose(read(out, outRow * ld), expected, 1e-5, `${name} attention`);
       }
     });
   }
+
+  it('sums heads into the same rows, the last adding the bias with relu, wasm and ts', () => {
+    const rng = new Rng(5);
+    const [nodes, width, batch, dims, rows] = [21, 24, 3, 4, 7];
+    const ld = batch * width;
+    const [q, k, u] = [dims, dims, 3 * rows].map((n) => randomBuffer(rng, n * ld));
+    const bias = floats(Array.from({ length: rows }, () => rng.range(-1, 1)));
+    const matrix = floats(
+      Array.from({ length: nodes * width }, (_, e) => (e % width < nodes ? rng.range(0, 0.3) : 0)),
+    );
+    // Three heads, each mixing its own block of rows of u: static, dynamic, dynamic.
+    const head = (h: number, mode: number, outRow: number) => [
+      h === 0 ? 0 : h,
+      h === 0 ? 0 : 2,
+      h * rows,
+      rows,
+      matrix,
+      outRow,
+      mode,
+    ];
+    const indices = ints(Array.from({ length: 3 * rows }, (_, r) => r));
+    const call = (kernels: Kernels, table: number[], heads: number, out: Ptr) =>
+      kernels.attentionMix({
+        ...{ heads, table: ints(table), indices, q, k, u, ld, batch, nodes, paddedNodes: width },
+        ...{ scale: 0.5, scratch: heap.alloc(nodes * width), out, bias },
+      });
+    // Reference: each head stored into rows of its own, by the stored mode tested above.
+    const separate = filled(3 * rows * ld, 0);
+    call(
+      ts,
+      [0, 1, 2].flatMap((h) => head(h, 0, h * rows)),
+      3,
+      separate,
+    );
+    const mixed = read(separate, 3 * rows * ld);
+    const expected = new Float64Array(rows * ld);
+    for (let e = 0; e < rows * ld; e++) {
+      const sum = mixed[e] + mixed[rows * ld + e] + mixed[2 * rows * ld + e];
+      expected[e] = Math.max(0, sum + heap.f32[bias + Math.floor(e / ld)]);
+    }
+    const table = [
+      ...head(0, 0, 0),
+      ...head(1, ATTENTION_ADD, 0),
+      ...head(2, ATTENTION_ADD | ATTENTION_FINISH, 0),
+    ];
+    for (const [name, kernels] of [...backends, ['wasm, 2 threads', threaded] as [string, Kernels]]) {
+      for (const calls of [batch, 1]) {
+        const out = filled(rows * ld, Number.NaN);
+        // Batch 1 (one call per sample) is where threads would otherwise take heads.
+        for (let b = 0; b < batch / calls; b++) {
+          const column = b * calls * width;
+          kernels.attentionMix({
+            ...{ heads: 3, table: ints(table), indices, q: q + column, k: k + column, u: u + column, ld },
+            ...{ batch: calls, nodes, paddedNodes: width, scale: 0.5, scratch: heap.alloc(nodes * width) },
+            ...{ out: out + column, bias },
+          });
+        }
+        assertClose(read(out, rows * ld), expected, 1e-5, `${name}, ${calls} samples a call`);
+      }
+    }
+  });
 
   it('softmax of widely spread scores: maxima and sums, no overflow', () => {
     // Scores up to ±200: e^(s − max) over 0 down to far below the smallest float.
@@ -265,8 +333,8 @@ describe('attention of all heads', () => {
     for (const [name, kernels] of backends) {
       const out = filled(2 * ld, Number.NaN);
       kernels.attentionMix({
-        ...{ heads: 1, table: ints([0, 1, 0, 2, bias, 0]), indices: ints([0, 1]), q, k, u, ld, batch: 1 },
-        ...{ nodes, paddedNodes: width, scale: 2, scratch: heap.alloc(nodes * width), out },
+        ...{ heads: 1, table: ints([0, 1, 0, 2, bias, 0, 0]), indices: ints([0, 1]), q, k, u, ld, batch: 1 },
+        ...{ nodes, paddedNodes: width, scale: 2, scratch: heap.alloc(nodes * width), out, bias: 0 },
       });
       assertClose(read(out, 2 * ld), expected, 1e-5, `${name} spread attention`);
     }

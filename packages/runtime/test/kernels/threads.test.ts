@@ -183,6 +183,7 @@ describe('kernels split across threads', () => {
         channelsPerHead,
         bias,
         h * channelsPerHead,
+        0,
       );
       for (let c = 0; c < channelsPerHead; c++) indices.push((c * 7 + h) % channelsPerHead);
     }
@@ -190,7 +191,7 @@ describe('kernels split across threads', () => {
     sameOnThreads('attentionMix', heads * channelsPerHead * ld, (k, out) =>
       k.attentionMix({
         ...{ heads, table: ints(table), indices: ints(indices), q, k: keys, u, ld, batch },
-        ...{ nodes, paddedNodes: width, scale: 0.35, scratch, out },
+        ...{ nodes, paddedNodes: width, scale: 0.35, scratch, out, bias: 0 },
       }),
     );
   });

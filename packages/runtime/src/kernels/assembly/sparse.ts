@@ -422,13 +422,20 @@ const HEAD_CHANNEL_COUNT = 3;
 const HEAD_MATRIX = 4;
 /** First output row of the head's mixed channels. */
 const HEAD_OUT_ROW = 5;
-const HEAD_FIELDS = 6;
+/** How the head's rows reach out: MIX_ADD and MIX_FINISH flags (0: stored). */
+const HEAD_MODE = 6;
+const HEAD_FIELDS = 7;
+/** Mode flags: add to what out holds (a sum over heads); then add bias[row] and apply relu. */
+const MIX_ADD = 1;
+const MIX_FINISH = 2;
 
 /**
  * The attention of a graph layer for every sample and alive head. Samples occupy `paddedNodes`
  * columns each (nodes of them used) in q, k, u and out, all with leading dimension ld. A dynamic head
  * computes Aᵀ[j, i] = softmax over j of (Bᵀ[j, i] + scale · Σ_d k[d, j]·q[d, i]) into `scratch`
- * ([nodes, paddedNodes]); a static head's Aᵀ is given. Then out[outRow + r, i] = Σ_j u[channel_r, j] · Aᵀ[j, i].
+ * ([nodes, paddedNodes]); a static head's Aᵀ is given. Then out[outRow + r, i] = Σ_j u[channel_r, j] · Aᵀ[j, i],
+ * or, by the head's mode, that plus out's value (MIX_ADD), then relu of it plus bias[outRow + r] (MIX_FINISH):
+ * heads writing the same rows sum into them, the last one finishing the convolution.
  *
  * Heads outermost, samples inside: a head's rows of u and out are read and written in consecutive
  * pieces of 4·paddedNodes bytes, so the cache lines two neighbouring samples share are still cached
@@ -450,6 +457,7 @@ export function attentionMix(
   scale: f32,
   scratch: usize,
   out: usize,
+  bias: usize,
 ): void {
   const ldBytes = <usize>ld * 4;
   const nodeBytes = <usize>paddedNodes * 4;
@@ -461,7 +469,9 @@ export function attentionMix(
     const matrix = <usize>load<i32>(entry, HEAD_MATRIX * 4) * 4;
     const channels = indices + <usize>load<i32>(entry, HEAD_CHANNELS * 4) * 4;
     const channelCount = load<i32>(entry, HEAD_CHANNEL_COUNT * 4);
-    const outRows = out + <usize>load<i32>(entry, HEAD_OUT_ROW * 4) * ldBytes;
+    const outRow = <usize>load<i32>(entry, HEAD_OUT_ROW * 4);
+    const outRows = out + outRow * ldBytes;
+    const mode = load<i32>(entry, HEAD_MODE * 4);
     for (let b = 0; b < batch; b++) {
       const sample = <usize>b * nodeBytes;
       let adjacency = matrix;
@@ -469,12 +479,12 @@ export function attentionMix(
         // Row j of the scores: Bᵀ[j] + scale · Σ_d k[d, j] · q[d], the values k[d, j] 4 bytes apart in j.
         const keys = k + dims + sample;
         const queries = q + dims + sample;
-        rowTriples<f32>(vectors, nodes, dimCount, keys, 0, 4, ldBytes, queries, ldBytes, scratch, nodeBytes, scale, matrix);
+        rowTriples<f32>(vectors, nodes, dimCount, keys, 0, 4, ldBytes, queries, ldBytes, scratch, nodeBytes, scale, matrix, 0);
         columnSoftmax(scratch, nodes, vectors);
         adjacency = scratch;
       }
       const values = u + sample;
-      rowTriples<void>(vectors, channelCount, nodes, values, channels, ldBytes, 4, adjacency, nodeBytes, outRows + sample, ldBytes, 0, 0);
+      rowTriples<void>(vectors, channelCount, nodes, values, channels, ldBytes, 4, adjacency, nodeBytes, outRows + sample, ldBytes, 0, bias + outRow * 4, mode);
     }
   }
 }
@@ -497,6 +507,7 @@ function rowTriples<S>(
   outStride: usize,
   scale: f32,
   bias: usize,
+  mode: i32,
 ): void {
   let v = 0;
   for (let passes = (vectors + 5) / 6; passes > 0; passes--) {
@@ -504,25 +515,26 @@ function rowTriples<S>(
     const offset = <usize>v * 16;
     const r = rows + offset;
     const o = out + offset;
-    const b = bias + offset;
+    // The scores' bias is rows (offset like out); the mixing's is one value per row.
+    const b = isVoid<S>() ? bias : bias + offset;
     switch (n) {
       case 1:
-        tripleLoop<Vectors1, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        tripleLoop<Vectors1, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b, mode);
         break;
       case 2:
-        tripleLoop<Vectors2, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        tripleLoop<Vectors2, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b, mode);
         break;
       case 3:
-        tripleLoop<Vectors3, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        tripleLoop<Vectors3, Vectors0, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b, mode);
         break;
       case 4:
-        tripleLoop<Vectors2, Vectors2, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        tripleLoop<Vectors2, Vectors2, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b, mode);
         break;
       case 5:
-        tripleLoop<Vectors3, Vectors2, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        tripleLoop<Vectors3, Vectors2, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b, mode);
         break;
       default:
-        tripleLoop<Vectors3, Vectors3, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b);
+        tripleLoop<Vectors3, Vectors3, S>(count, terms, values, index, valueRowStride, valueStep, r, rowStride, o, outStride, scale, b, mode);
     }
     v += n;
   }
@@ -534,6 +546,7 @@ function rowTriples<S>(
  * Σ_{t < terms} value_r(t) · row(t), row(t) at rows + t·rowStride and value_r(t) at values +
  * i_r·valueRowStride + t·valueStep, where i_r = index[r] (i32) for the mixing (S = void), or r for
  * the scores (S = f32), whose rows become bias[r] + scale · out[r] (bias rows outStride apart).
+ * The mixing's `mode` (attentionMix) adds out's values and finishes with bias[r] (f32, 4 bytes apart).
  * When 3 does not divide count the last row is repeated to fill the last triple.
  */
 function tripleLoop<V, W, S>(
@@ -549,6 +562,7 @@ function tripleLoop<V, W, S>(
   outStride: usize,
   scale: f32,
   bias: usize,
+  mode: i32,
 ): void {
   const scores = !isVoid<S>();
   const scaleV = f32x4.splat(scale);
@@ -563,12 +577,15 @@ function tripleLoop<V, W, S>(
     const o0 = <usize>r * outStride;
     const o1 = <usize>r1 * outStride;
     const o2 = <usize>r2 * outStride;
-    tripleChunk<V, S>(terms, v0, v1, v2, valueStep, rows, rowStride, out + o0, out + o1, out + o2, scaleV, bias + o0, bias + o1, bias + o2);
+    const b0 = bias + (scores ? o0 : <usize>r * 4);
+    const b1 = bias + (scores ? o1 : <usize>r1 * 4);
+    const b2 = bias + (scores ? o2 : <usize>r2 * 4);
+    tripleChunk<V, S>(terms, v0, v1, v2, valueStep, rows, rowStride, out + o0, out + o1, out + o2, scaleV, b0, b1, b2, mode);
     if (countOf<W>() > 0) {
       const r = rows + second;
       const o = out + second;
-      const b = bias + second;
-      tripleChunk<W, S>(terms, v0, v1, v2, valueStep, r, rowStride, o + o0, o + o1, o + o2, scaleV, b + o0, b + o1, b + o2);
+      const b = scores ? second : 0;
+      tripleChunk<W, S>(terms, v0, v1, v2, valueStep, r, rowStride, o + o0, o + o1, o + o2, scaleV, b0 + b, b1 + b, b2 + b, mode);
     }
   }
 }
@@ -579,7 +596,8 @@ function tripleLoop<V, W, S>(
  * is loaded once for the three rows: 3·V independent multiply-add chains, 9 at V = 3, more than
  * the FMA latency times the FMAs issued per cycle (4 × 2), while the accumulators, the three
  * splatted values and the V vectors (V8 loads them all before the multiply-adds) stay within the 15
- * registers V8 allocates. For the scores (S = f32) the rows become bias_r + scale · out_r.
+ * registers V8 allocates. For the scores (S = f32) the rows become bias_r + scale · out_r; for the
+ * mixing, `mode` adds out_r's values (MIX_ADD), then the value at bias_r, with relu (MIX_FINISH).
  */
 @inline
 function tripleChunk<V, S>(
@@ -597,6 +615,7 @@ function tripleChunk<V, S>(
   bias0: usize,
   bias1: usize,
   bias2: usize,
+  mode: i32,
 ): void {
   const vectors = countOf<V>();
   let a0 = f32x4.splat(0);
@@ -650,6 +669,44 @@ function tripleChunk<V, S>(
       a2 = madd(scale, a2, v128.load(bias0, 32));
       b2 = madd(scale, b2, v128.load(bias1, 32));
       c2 = madd(scale, c2, v128.load(bias2, 32));
+    }
+  }
+  if (mode & MIX_ADD) {
+    // Every load before any store: a repeated last row adds its old values once.
+    if (vectors > 0) {
+      a0 = f32x4.add(a0, v128.load(out0));
+      b0 = f32x4.add(b0, v128.load(out1));
+      c0 = f32x4.add(c0, v128.load(out2));
+    }
+    if (vectors > 1) {
+      a1 = f32x4.add(a1, v128.load(out0, 16));
+      b1 = f32x4.add(b1, v128.load(out1, 16));
+      c1 = f32x4.add(c1, v128.load(out2, 16));
+    }
+    if (vectors > 2) {
+      a2 = f32x4.add(a2, v128.load(out0, 32));
+      b2 = f32x4.add(b2, v128.load(out1, 32));
+      c2 = f32x4.add(c2, v128.load(out2, 32));
+    }
+  }
+  if (mode & MIX_FINISH) {
+    const d0 = v128.load32_splat(bias0);
+    const d1 = v128.load32_splat(bias1);
+    const d2 = v128.load32_splat(bias2);
+    if (vectors > 0) {
+      a0 = relu4(f32x4.add(a0, d0));
+      b0 = relu4(f32x4.add(b0, d1));
+      c0 = relu4(f32x4.add(c0, d2));
+    }
+    if (vectors > 1) {
+      a1 = relu4(f32x4.add(a1, d0));
+      b1 = relu4(f32x4.add(b1, d1));
+      c1 = relu4(f32x4.add(c1, d2));
+    }
+    if (vectors > 2) {
+      a2 = relu4(f32x4.add(a2, d0));
+      b2 = relu4(f32x4.add(b2, d1));
+      c2 = relu4(f32x4.add(c2, d2));
     }
   }
   // A repeated last row (out2 = out1 or out0) stores the same values twice.
