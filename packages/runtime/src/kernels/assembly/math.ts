@@ -238,6 +238,15 @@ export function laneMask(count: i32): v128 {
  */
 @inline
 export function transpose4x4(src: usize, inStep: usize, dst: usize, outStep: usize): void {
+  transpose4x4To(src, inStep, dst, dst + outStep, dst + 2 * outStep, dst + 3 * outStep);
+}
+
+/**
+ * transpose4x4 with each column's own destination: the four rows at src, src + inStep, … become
+ * the columns written at dst0 … dst3 (the input gather's four target rows lie anywhere).
+ */
+@inline
+export function transpose4x4To(src: usize, inStep: usize, dst0: usize, dst1: usize, dst2: usize, dst3: usize): void {
   const r0 = v128.load(src);
   const r1 = v128.load(src + inStep);
   const r2 = v128.load(src + 2 * inStep);
@@ -246,8 +255,8 @@ export function transpose4x4(src: usize, inStep: usize, dst: usize, outStep: usi
   const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
   const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(dst + outStep, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-  v128.store(dst + 2 * outStep, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-  v128.store(dst + 3 * outStep, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+  v128.store(dst0, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst1, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst2, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst3, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }

@@ -7,7 +7,7 @@
 // A product with more than one column writes whole vectors: ⌈columns/4⌉·4 lanes of every output row
 // (the caller's rows are that long). With exactly one column x and y are plain vectors and the kernels
 // vectorise along the reduction instead. Pointers are byte addresses, strides and offsets elements.
-import { expNonPositiveV, horizontalSum, madd } from './math';
+import { expNonPositiveV, horizontalSum, madd, transpose4x4To } from './math';
 
 // Compile-time parameters are types: AssemblyScript instantiates a generic once per type argument and
 // folds conditions on offsetof/sizeof/isVoid, so every combination is its own tight loop. (Constant
@@ -813,7 +813,7 @@ export function gatherRows(
 /**
  * One sample of gatherRows: runs of `inner` elements `step` bytes apart. Four rows whose sources are
  * consecutive elements (the features of a node) are gathered as a 4×4 transpose: a vector load per
- * run element, four shuffles each way.
+ * run element, four shuffles each way (transpose4x4To).
  */
 @inline
 function gatherRuns(src: usize, srcOffsets: usize, dst: usize, dstOffsets: usize, count: i32, inner: i32, step: usize): void {
@@ -834,19 +834,8 @@ function gatherRuns(src: usize, srcOffsets: usize, dst: usize, dstOffsets: usize
     const to3 = dst + <usize>load<i32>(targets, 12) * 4;
     let s = from;
     for (let i = 0; i < quads; i += 4) {
-      const a = v128.load(s);
-      const b = v128.load(s + step);
-      const c = v128.load(s + 2 * step);
-      const d = v128.load(s + 3 * step);
-      const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-      const ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-      const cd01 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-      const cd23 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
       const at = <usize>i * 4;
-      v128.store(to0 + at, v128.shuffle<f32>(ab01, cd01, 0, 1, 4, 5));
-      v128.store(to1 + at, v128.shuffle<f32>(ab01, cd01, 2, 3, 6, 7));
-      v128.store(to2 + at, v128.shuffle<f32>(ab23, cd23, 0, 1, 4, 5));
-      v128.store(to3 + at, v128.shuffle<f32>(ab23, cd23, 2, 3, 6, 7));
+      transpose4x4To(s, step, to0 + at, to1 + at, to2 + at, to3 + at);
       s += 4 * step;
     }
     for (let i = quads; i < inner; i++) {
