@@ -19,30 +19,35 @@
  */
 import type { WasmMemory } from './heap.js';
 
-/** Bumped by the main thread to wake the workers for a new call (or to quit). */
-const WAKE = 0;
 /**
  * The claim word, claimed by compare-exchange: (sequence number << 14) | (back << 7) | front, the
  * unclaimed chunks being front..back − 1.
  */
-const WORK = 1;
-const COMPLETED = 2;
-const CHUNKS = 3;
-const COMMAND = 4;
-const FAILED = 5;
+const WORK = 0;
+const COMPLETED = 1;
+const CHUNKS = 2;
+const COMMAND = 3;
+const FAILED = 4;
 /** Workers that have started, for readiness checks. */
-const STARTED = 6;
+const STARTED = 5;
 /** Workers currently asleep in (or about to enter) Atomics.wait. */
-const SLEEPING = 7;
+const SLEEPING = 6;
 /** Chunks the workers have run so far: shows whether they take part at all. */
-const WORKER_CHUNKS = 8;
+const WORKER_CHUNKS = 7;
 /** Index of the export to call, in the pool's list of shareable exports. */
-const FUNCTION = 9;
-const ARG_COUNT = 10;
+const FUNCTION = 8;
+const ARG_COUNT = 9;
 /** Which argument each thread replaces with its own scratch block (−1: none). */
-const SCRATCH_ARG = 11;
-/** Int32 slots before the Float64 argument table (a multiple of 2 keeps it 8-byte aligned). */
-const HEADER_INTS = 12;
+const SCRATCH_ARG = 10;
+/**
+ * Bumped by the main thread to wake the workers for a new call (or to quit). On a cache line of its
+ * own (the block is 64-byte aligned): hot workers spin reading it, and on the line of the fields and
+ * arguments the main thread writes to publish a call, each of those writes fetched the line back
+ * from a spinning worker's core.
+ */
+const WAKE = 16;
+/** Int32 slots before the Float64 argument table: WAKE's line, then the arguments on lines of their own. */
+const HEADER_INTS = 32;
 
 /** Most chunks one call may have (the claim counter keeps the index in 8 bits). */
 export const MAX_CHUNKS = 64;
@@ -150,7 +155,13 @@ export function publishCall(block: ControlBlock, call: ParallelCall, sequence: n
   bumpAndWake(ints, WAKE);
 }
 
-/** Runs one chunk: calls export `fn` with `args`. */
+/**
+ * The argument list runChunks hands to each chunk, reused: a fresh array (and typed-array view) per
+ * chunk cost a good part of a small shared call. Each thread has its own module, so its own list.
+ */
+const chunkArguments: number[] = [];
+
+/** Runs one chunk: calls export `fn` with `args` (valid only during the call). */
 export type ChunkRunner = (fn: number, args: number[]) => void;
 
 /**
@@ -173,7 +184,9 @@ export function runChunks(block: ControlBlock, run: ChunkRunner, scratch: number
     const claimed = isWorker ? work - (1 << END_BITS) : work + 1;
     if (Atomics.compareExchange(ints, WORK, work, claimed) !== work) continue;
     try {
-      const list = Array.from(args.subarray(index * MAX_ARGS, index * MAX_ARGS + argCount));
+      const list = chunkArguments;
+      list.length = argCount;
+      for (let a = 0; a < argCount; a++) list[a] = args[index * MAX_ARGS + a];
       if (scratchArg >= 0) list[scratchArg] = scratch;
       run(fn, list);
       if (isWorker) Atomics.add(ints, WORKER_CHUNKS, 1);

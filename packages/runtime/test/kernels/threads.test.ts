@@ -208,4 +208,38 @@ describe('kernels split across threads', () => {
     wasm.affine(x, expected, sizes[2], 2, 1);
     assert.deepEqual(read(g, sizes[2]), read(expected, sizes[2]));
   });
+
+  it('hands each chunk its own arguments when calls of different arity alternate', () => {
+    // Every thread reuses one argument list for its chunks: a longer call's arguments must not
+    // leak into a shorter one's, nor a chunk's into the next chunk's.
+    const count = 2000;
+    const srcOffsets = ints(Array.from({ length: count }, () => rng.int(n - 200)));
+    const dstOffsets = ints(Array.from({ length: count }, (_, r) => r * 64));
+    const gather = (k: Kernels, dst: Ptr) =>
+      k.gatherRows({
+        src: x,
+        srcOffsets,
+        dst,
+        dstOffsets,
+        count,
+        outer: 2,
+        srcOuter: 100,
+        dstOuter: 32,
+        inner: 32,
+        srcInner: 1,
+      });
+    const size = 600_000;
+    const gathered = filled(count * 64, Number.NaN);
+    const scaled = filled(size, Number.NaN);
+    gather(wasm, gathered);
+    wasm.affine(x, scaled, size, 3, -1);
+    const expected = [read(gathered, count * 64), read(scaled, size)];
+    for (let round = 0; round < 50; round++) {
+      gather(threaded, gathered);
+      threaded.affine(x, scaled, size, 3, -1);
+    }
+    assert.deepEqual([read(gathered, count * 64), read(scaled, size)], expected);
+    heap.free(gathered);
+    heap.free(scaled);
+  });
 });
