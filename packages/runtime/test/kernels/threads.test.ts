@@ -45,6 +45,28 @@ describe('kernels split across threads', () => {
   const x = randomBuffer(rng, n);
   const g = randomBuffer(rng, n);
 
+  /**
+   * A gather of `count` rows from random places in x, each two runs of `inner` floats `srcOuter`
+   * apart, packed one after another into the destination.
+   */
+  function rowGather(count: number, inner: number, srcOuter: number) {
+    const srcOffsets = ints(Array.from({ length: count }, () => rng.int(n - 2 * srcOuter)));
+    const dstOffsets = ints(Array.from({ length: count }, (_, r) => r * 2 * inner));
+    return (k: Kernels, dst: Ptr) =>
+      k.gatherRows({
+        src: x,
+        srcOffsets,
+        dst,
+        dstOffsets,
+        count,
+        outer: 2,
+        srcOuter,
+        dstOuter: inner,
+        inner,
+        srcInner: 1,
+      });
+  }
+
   it('element-wise ops over a million elements (odd length)', () => {
     sameOnThreads('tanh', n, (k, y) => k.unary('tanh', x, y, n));
     sameOnThreads('affine', n, (k, y) => k.affine(x, y, n, 1.5, -0.25));
@@ -97,22 +119,7 @@ describe('kernels split across threads', () => {
 
   it('row gathers', () => {
     const count = 3000;
-    const srcOffsets = ints(Array.from({ length: count }, () => rng.int(n - 400)));
-    const dstOffsets = ints(Array.from({ length: count }, (_, r) => r * 130));
-    sameOnThreads('gatherRows', count * 130, (k, dst) =>
-      k.gatherRows({
-        src: x,
-        srcOffsets,
-        dst,
-        dstOffsets,
-        count,
-        outer: 2,
-        srcOuter: 200,
-        dstOuter: 65,
-        inner: 65,
-        srcInner: 1,
-      }),
-    );
+    sameOnThreads('gatherRows', count * 130, rowGather(count, 65, 200));
   });
 
   it('dense, CSR and block-sparse products, one column and many', () => {
@@ -213,21 +220,7 @@ describe('kernels split across threads', () => {
     // Every thread reuses one argument list for its chunks: a longer call's arguments must not
     // leak into a shorter one's, nor a chunk's into the next chunk's.
     const count = 2000;
-    const srcOffsets = ints(Array.from({ length: count }, () => rng.int(n - 200)));
-    const dstOffsets = ints(Array.from({ length: count }, (_, r) => r * 64));
-    const gather = (k: Kernels, dst: Ptr) =>
-      k.gatherRows({
-        src: x,
-        srcOffsets,
-        dst,
-        dstOffsets,
-        count,
-        outer: 2,
-        srcOuter: 100,
-        dstOuter: 32,
-        inner: 32,
-        srcInner: 1,
-      });
+    const gather = rowGather(count, 32, 100);
     const size = 600_000;
     const gathered = filled(count * 64, Number.NaN);
     const scaled = filled(size, Number.NaN);
