@@ -96,8 +96,13 @@ const TIE = 1.05;
  * those within 5% of it: a fully dense matrix stays dense rather than becoming bsr with every block.
  */
 export function chooseFormat(shape: MatrixShape, columns: number): StorageFormat {
-  const fastest = Math.min(...STORAGE_FORMATS.map((format) => estimateNanos(format, shape, columns)));
-  return STORAGE_FORMATS.find((format) => estimateNanos(format, shape, columns) <= TIE * fastest)!;
+  return STORAGE_FORMATS.find((format) => withinTie(format, shape, columns))!;
+}
+
+/** Whether `format` is predicted within the tie margin of the fastest format. */
+function withinTie(format: StorageFormat, shape: MatrixShape, columns: number): boolean {
+  const fastest = Math.min(...STORAGE_FORMATS.map((f) => estimateNanos(f, shape, columns)));
+  return estimateNanos(format, shape, columns) <= TIE * fastest;
 }
 
 /**
@@ -105,6 +110,5 @@ export function chooseFormat(shape: MatrixShape, columns: number): StorageFormat
  * the stored one unless another is predicted faster beyond the tie margin (a conversion must pay).
  */
 export function preferredFormat(shape: MatrixShape, columns: number, stored: StorageFormat): StorageFormat {
-  const fastest = Math.min(...STORAGE_FORMATS.map((format) => estimateNanos(format, shape, columns)));
-  return estimateNanos(stored, shape, columns) <= TIE * fastest ? stored : chooseFormat(shape, columns);
+  return withinTie(stored, shape, columns) ? stored : chooseFormat(shape, columns);
 }

@@ -196,38 +196,45 @@ export function storeNonzeros(
   return { format, rows, cols, rowPtr, index, values: stored };
 }
 
-/** The nonzero weights of a stored Wᵀ: their row-major positions o·cols + i, ascending, and values. */
-function nonzerosOf(m: StoredMatrix): { positions: Int32Array; values: Float32Array } {
-  const positions = new Int32Array(countNonzeros(m.values));
-  const values = new Float32Array(positions.length);
-  let n = 0;
-  const keep = (position: number, value: number) => {
-    if (value === 0) return;
-    positions[n] = position;
-    values[n++] = value;
-  };
+/**
+ * Calls `visit(o·cols + i, value)` for every entry Wᵀ stores (zeros too), row by row and, within a
+ * row, columns ascending; a block's padding beyond the matrix is skipped.
+ */
+function forEachStored(m: StoredMatrix, visit: (position: number, value: number) => void): void {
   if (m.format === 'dense') {
-    for (let k = 0; k < m.values.length; k++) keep(k, m.values[k]);
-  } else if (m.format === 'csr') {
+    for (let k = 0; k < m.values.length; k++) visit(k, m.values[k]);
+    return;
+  }
+  if (m.format === 'csr') {
     for (let o = 0; o < m.rows; o++)
-      for (let t = m.rowPtr[o]; t < m.rowPtr[o + 1]; t++) keep(o * m.cols + m.index[t], m.values[t]);
-  } else {
-    // Row o of a block row visits its blocks in column order: positions stay ascending.
-    for (let o = 0; o < m.rows; o++) {
-      const r = Math.floor(o / BLOCK);
-      for (let t = m.rowPtr[r]; t < m.rowPtr[r + 1]; t++) {
-        const start = (t * BLOCK + (o % BLOCK)) * BLOCK;
-        for (let e = 0; e < BLOCK; e++) keep(o * m.cols + m.index[t] * BLOCK + e, m.values[start + e]);
+      for (let t = m.rowPtr[o]; t < m.rowPtr[o + 1]; t++) visit(o * m.cols + m.index[t], m.values[t]);
+    return;
+  }
+  // Row o of a block row visits its blocks in column order.
+  for (let o = 0; o < m.rows; o++) {
+    const r = Math.floor(o / BLOCK);
+    for (let t = m.rowPtr[r]; t < m.rowPtr[r + 1]; t++) {
+      const start = (t * BLOCK + (o % BLOCK)) * BLOCK;
+      for (let e = 0; e < BLOCK; e++) {
+        const i = m.index[t] * BLOCK + e;
+        if (i < m.cols) visit(o * m.cols + i, m.values[start + e]);
       }
     }
   }
-  return { positions, values };
 }
 
 /** The same Wᵀ in another format (the matrix itself when it already has that format). */
 export function convertStorage(m: StoredMatrix, format: StorageFormat): StoredMatrix {
   if (m.format === format) return m;
-  const { positions, values } = nonzerosOf(m);
+  // Through its nonzeros, ascending, so that a sparse layer is never expanded.
+  const positions = new Int32Array(countNonzeros(m.values));
+  const values = new Float32Array(positions.length);
+  let n = 0;
+  forEachStored(m, (position, value) => {
+    if (value === 0) return;
+    positions[n] = position;
+    values[n++] = value;
+  });
   return storeNonzeros(positions, values, m.rows, m.cols, format);
 }
 
@@ -235,21 +242,9 @@ export function convertStorage(m: StoredMatrix, format: StorageFormat): StoredMa
 export function denseValues(m: StoredMatrix): Float32Array {
   if (m.format === 'dense') return m.values;
   const out = new Float32Array(m.rows * m.cols);
-  if (m.format === 'csr') {
-    for (let o = 0; o < m.rows; o++) {
-      for (let t = m.rowPtr[o]; t < m.rowPtr[o + 1]; t++) out[o * m.cols + m.index[t]] = m.values[t];
-    }
-    return out;
-  }
-  for (let r = 0; r + 1 < m.rowPtr.length; r++) {
-    for (let t = m.rowPtr[r]; t < m.rowPtr[r + 1]; t++) {
-      for (let e = 0; e < BLOCK * BLOCK; e++) {
-        const o = r * BLOCK + Math.floor(e / BLOCK);
-        const i = m.index[t] * BLOCK + (e % BLOCK);
-        if (o < m.rows && i < m.cols) out[o * m.cols + i] = m.values[t * BLOCK * BLOCK + e];
-      }
-    }
-  }
+  forEachStored(m, (position, value) => {
+    out[position] = value;
+  });
   return out;
 }
 
