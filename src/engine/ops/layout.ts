@@ -48,8 +48,10 @@ function around(shape: Shape, axis: number): { outer: number; length: number; in
 }
 
 /**
- * Copies `count` rows of `inner` floats per outer block between two [outer, ·, inner] layouts;
- * with `accumulate`, adds instead (used by the scatter gradients).
+ * Copies the listed rows of `inner` floats per outer block between two [outer, ·, inner] layouts;
+ * with `accumulate`, adds instead (used by the scatter gradients). Rows consecutive in both lists
+ * move as one block, so a slice or concat along an inner axis costs one call per outer block, not
+ * one per element.
  */
 function copyRows(
   from: Tensor,
@@ -65,14 +67,32 @@ function copyRows(
   const heap = to.storage.heap.f32;
   const src = from.ptr;
   const dst = to.ptr;
+  const runs = consecutiveRuns(fromRows, toRows);
   for (let o = 0; o < outer; o++) {
-    for (let r = 0; r < fromRows.length; r++) {
-      const s = src + (o * fromLength + fromRows[r]) * inner;
-      const d = dst + (o * toLength + toRows[r]) * inner;
-      if (accumulate) for (let i = 0; i < inner; i++) heap[d + i] += heap[s + i];
-      else heap.copyWithin(d, s, s + inner);
+    for (const [first, count] of runs) {
+      const s = src + (o * fromLength + fromRows[first]) * inner;
+      const d = dst + (o * toLength + toRows[first]) * inner;
+      const n = count * inner;
+      if (accumulate) for (let i = 0; i < n; i++) heap[d + i] += heap[s + i];
+      else heap.copyWithin(d, s, s + n);
     }
   }
+}
+
+/**
+ * [first, count] runs of positions whose rows are consecutive in both lists. A run never spans a
+ * repeated row, so accumulating runs add each source row once.
+ */
+function consecutiveRuns(fromRows: ArrayLike<number>, toRows: ArrayLike<number>): [number, number][] {
+  const runs: [number, number][] = [];
+  for (let r = 0; r < fromRows.length; r++) {
+    const last = runs[runs.length - 1];
+    const follows =
+      last !== undefined && fromRows[r] === fromRows[r - 1] + 1 && toRows[r] === toRows[r - 1] + 1;
+    if (follows) last[1]++;
+    else runs.push([r, 1]);
+  }
+  return runs;
 }
 
 const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + i);
