@@ -517,7 +517,7 @@ export class TsKernels implements Kernels {
         for (let r = 0; r < channelCount; r++) {
           const u = p.u + i32[p.indices + channels + r] * ld + sample;
           const out = p.out + (outRow + r) * ld + sample;
-          const bias = f[p.bias + outRow + r];
+          const bias = mode & ATTENTION_FINISH ? f[p.bias + outRow + r] : 0;
           for (let i = 0; i < width; i++) {
             let sum = mode & ATTENTION_ADD ? f[out + i] : 0;
             for (let j = 0; j < nodes; j++) sum += f[u + j] * a[j * width + i];

@@ -110,6 +110,8 @@ export type HeapMatrix =
 
 /** Columns of one attention head in the table {@link AttentionParams.table} (i32 each). */
 export const ATTENTION_HEAD_FIELDS = 7;
+/** Position of the mode (ATTENTION_ADD | ATTENTION_FINISH) among a head's fields. */
+export const ATTENTION_MODE_FIELD = 6;
 
 /**
  * Mode flags of an attention head ({@link AttentionParams.table}): its mixed rows are added to what

@@ -13,6 +13,7 @@ import {
   type ActivationOp,
   type AdamParams,
   ATTENTION_HEAD_FIELDS,
+  ATTENTION_MODE_FIELD,
   type AttentionParams,
   type BinaryOp,
   type CtfMaskLayout,
@@ -283,8 +284,6 @@ const ATTENTION_NANOS_PER_MAC = 0.05;
 /** Position of the scratch pointer among the arguments of the gemm and attentionMix exports. */
 const GEMM_SCRATCH_ARG = 17;
 const ATTENTION_SCRATCH_ARG = 11;
-/** Position of the mode among a head's fields (AttentionParams.table). */
-const ATTENTION_MODE_FIELD = 6;
 /** Per weight, of the CTF mask's element-wise passes (forward with a tanh, backward without). */
 const CTF_NANOS = { forward: 2.5, backward: 1 } as const;
 /** Position of the scratch pointer among the arguments of the element-wise CTF exports. */
@@ -740,16 +739,18 @@ export class WasmKernels implements Kernels {
   attentionMix(p: AttentionParams): void {
     const table = this.int32(p.table, p.heads * ATTENTION_HEAD_FIELDS);
     let rowsPerNode = 0;
+    let summed = false;
     for (let h = 0; h < p.heads; h++) {
+      const entry = h * ATTENTION_HEAD_FIELDS;
       // Scores (dims) and mixed channels, each a [nodes, paddedNodes] pass per sample.
-      rowsPerNode += table[h * ATTENTION_HEAD_FIELDS + 1] + table[h * ATTENTION_HEAD_FIELDS + 3];
+      rowsPerNode += table[entry + 1] + table[entry + 3];
+      summed ||= table[entry + ATTENTION_MODE_FIELD] !== 0;
     }
     const nanos = p.batch * p.nodes * p.paddedNodes * rowsPerNode * ATTENTION_NANOS_PER_MAC;
     const fitsWorkerScratch = p.nodes * p.paddedNodes <= this.exports.gemmScratchBytes() / 4;
     // Threads take samples when there are several (each touches only its columns), else heads,
     // unless heads add to each other's rows.
     const bySample = p.batch > 1;
-    const summed = table.some((v, i) => i % ATTENTION_HEAD_FIELDS === ATTENTION_MODE_FIELD && v !== 0);
     const parts =
       fitsWorkerScratch && (bySample || !summed)
         ? this.evenParts(bySample ? p.batch : p.heads, nanos)

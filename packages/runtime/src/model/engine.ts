@@ -428,24 +428,31 @@ export class InferenceEngine {
 
   /** The format each product runs in at a batch size (filters first, the conv is the stack). */
   formatsAt(batch: number): Record<LayerName, StorageFormat> {
-    const columns = this.columnsAt(batch);
-    return Object.fromEntries(
-      LAYER_NAMES.map((name) => [name, this.layers[name].formatAt(columns[name])]),
-    ) as Record<LayerName, StorageFormat>;
-  }
-
-  /** Columns each product runs over at a batch size: node-level ones over every sample's nodes. */
-  private columnsAt(batch: number): Record<LayerName, number> {
-    const nodeColumns = batch * this.paddedNodes;
-    return { encoder: nodeColumns, projection: nodeColumns, conv: nodeColumns, fc: batch, classifier: batch };
+    return this.perLayer(batch, (storage, columns) => storage.formatAt(columns));
   }
 
   /** The weights of every product at a batch size. */
   private layersAt(batch: number): Record<LayerName, HeapLayer> {
-    const columns = this.columnsAt(batch);
+    return this.perLayer(batch, (storage, columns) => storage.at(columns));
+  }
+
+  /** `read` of every layer's storage with the columns its product runs over at a batch size. */
+  private perLayer<T>(
+    batch: number,
+    read: (storage: LayerStorage, columns: number) => T,
+  ): Record<LayerName, T> {
+    // Node-level products run over every sample's nodes, the fc and classifier over the samples.
+    const nodeColumns = batch * this.paddedNodes;
+    const columns = {
+      encoder: nodeColumns,
+      projection: nodeColumns,
+      conv: nodeColumns,
+      fc: batch,
+      classifier: batch,
+    };
     return Object.fromEntries(
-      LAYER_NAMES.map((name) => [name, this.layers[name].at(columns[name])]),
-    ) as Record<LayerName, HeapLayer>;
+      LAYER_NAMES.map((name) => [name, read(this.layers[name], columns[name])]),
+    ) as Record<LayerName, T>;
   }
 
   private plan(batch: number): BatchPlan {
