@@ -10,7 +10,7 @@
  *     (training; off by default).
  *
  * Per sequence, in this order: temporal crop (augmentation) → centring → view normalisation →
- * scale normalization → temporal resampling or chunking → rotation, scaling, jitter (augmentation).
+ * scale normalization → temporal resampling or chunking → rotation, yaw, scaling, jitter (augmentation).
  */
 import {
   centeredFrames,
@@ -58,6 +58,12 @@ const augmentSchema = z.strictObject({
    * fpha and generic: 15.
    */
   rotation: z.number().min(0).max(180).default(0),
+  /**
+   * Largest further turn about the vertical y axis, in degrees (uniform in ±yaw), after `rotation`:
+   * a camera placed further round the body. y is up after view normalisation (and in Kinect data).
+   * 0 = off. Default 0; generic: 30.
+   */
+  yaw: z.number().min(0).max(180).default(0),
   /**
    * Largest relative size change: a factor uniform in [1 − scaling, 1 + scaling]. 0 = off. Default 0; sbu,
    * fpha and generic: 0.1.
@@ -484,7 +490,7 @@ function mirrorInPlace(out: Float32Array, pairs: readonly [number, number][], jo
 }
 
 /**
- * Random person order, a mirror, rotation about the origin, then a random size factor, then Gaussian jitter,
+ * Random person order, a mirror, rotation about the origin and a turn about y, then a random size factor, then Gaussian jitter,
  * all in place on [T, persons, joints, 3].
  */
 function augmentInPlace(out: Float32Array, fitted: FittedPreprocessing, rng: Rng): void {
@@ -500,6 +506,10 @@ function augmentInPlace(out: Float32Array, fitted: FittedPreprocessing, rng: Rng
     const [x, y, z] = [rng.range(-limit, limit), rng.range(-limit, limit), rng.range(-limit, limit)];
     const matrix = multiply(rotation([0, 0, 1], z), multiply(rotation([0, 1, 0], y), rotation([1, 0, 0], x)));
     applyToPoints(matrix, out);
+  }
+  if (augment.yaw > 0) {
+    const limit = (augment.yaw * Math.PI) / 180;
+    applyToPoints(rotation([0, 1, 0], rng.range(-limit, limit)), out);
   }
   if (augment.scaling > 0) {
     const factor = rng.range(1 - augment.scaling, 1 + augment.scaling);

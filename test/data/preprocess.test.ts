@@ -339,6 +339,26 @@ describe('preprocessing: augmentation', () => {
     }
   });
 
+  it('turns about the vertical y axis by at most yaw: heights and horizontal distances kept', () => {
+    const plain = run(seq, { scale: 'none' });
+    const angles = Array.from({ length: 20 }, (_, s) => {
+      const turned = run(seq, { scale: 'none', augment: { yaw: 30 } }, new Rng(s));
+      let angle = 0;
+      for (let k = 0; k < plain.length; k += 3) {
+        assert.ok(Math.abs(turned[k + 1] - plain[k + 1]) < 1e-3);
+        const radius = Math.hypot(plain[k], plain[k + 2]);
+        assert.ok(Math.abs(Math.hypot(turned[k], turned[k + 2]) - radius) < 1e-3);
+        if (radius > 0.1) {
+          const turn = Math.atan2(turned[k + 2], turned[k]) - Math.atan2(plain[k + 2], plain[k]);
+          angle = (Math.atan2(Math.sin(turn), Math.cos(turn)) * 180) / Math.PI;
+        }
+      }
+      return angle;
+    });
+    assert.ok(angles.every((a) => Math.abs(a) <= 30 + 1e-3));
+    assert.ok(angles.some((a) => a > 10) && angles.some((a) => a < -10));
+  });
+
   it('swaps the two persons of an interaction with probability personSwap', () => {
     const plain = run(seq, {});
     const swapped = run(seq, { augment: { personSwap: 1 } }, new Rng(3));

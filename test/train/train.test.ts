@@ -153,14 +153,13 @@ describe('run configuration', () => {
         generic.preprocess.augment.rotation,
         generic.preprocess.augment.scaling,
         generic.preprocess.augment.temporalCrop,
+        generic.preprocess.augment.yaw,
       ],
-      [15, 0.1, 0.3],
+      [15, 0.1, 0.3, 30],
     );
-    assert.equal(
-      resolveRunConfig({}, { dataset: 'fpha', path: 'x' }).preprocess.augment.temporalCrop,
-      0.15,
-      'the wider crop is generic data only',
-    );
+    const fpha = resolveRunConfig({}, { dataset: 'fpha', path: 'x' }).preprocess.augment;
+    assert.equal(fpha.temporalCrop, 0.15, 'the wider crop is generic data only');
+    assert.equal(fpha.yaw, 0, 'the further turn is generic data only');
     assert.equal(resolveRunConfig({}, { dataset: 'synthetic' }).validationFraction, 0);
     assert.equal(
       resolveRunConfig({}, { dataset: 'fpha', path: 'x' }).preprocess.view,

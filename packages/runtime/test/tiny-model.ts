@@ -79,6 +79,7 @@ export function tinyModelFile(seed = 1): ModelFile {
         temporal: { mode: 'resample', frames: TINY_FRAMES },
         augment: {
           rotation: 0,
+          yaw: 0,
           scaling: 0,
           jitter: 0,
           temporalCrop: 0,

@@ -19,6 +19,8 @@ export type CenterMode = 'first-frame' | 'every-frame';
 export interface Augmentation {
   /** Largest rotation about each of x, y, z, in degrees. */
   rotation: number;
+  /** Largest further turn about the vertical y axis, in degrees. */
+  yaw: number;
   /** Largest relative size change. */
   scaling: number;
   /** Standard deviation of Gaussian noise on every output coordinate. */
@@ -239,6 +241,7 @@ function readTemporal(path: string, value: unknown): TemporalSampling {
 function readAugment(path: string, value: unknown, joints: number): Augmentation {
   const o = check.object(path, value, [
     'rotation',
+    'yaw',
     'scaling',
     'jitter',
     'temporalCrop',
@@ -249,6 +252,8 @@ function readAugment(path: string, value: unknown, joints: number): Augmentation
   ]);
   return {
     rotation: check.number(`${path}.rotation`, o.rotation, 0, 180),
+    // Files written before the yaw existed lack its key: off.
+    yaw: o.yaw === undefined ? 0 : check.number(`${path}.yaw`, o.yaw, 0, 180),
     scaling: check.number(`${path}.scaling`, o.scaling, 0, 1),
     jitter: check.number(`${path}.jitter`, o.jitter, 0),
     temporalCrop: check.number(`${path}.temporalCrop`, o.temporalCrop, 0, 1),
