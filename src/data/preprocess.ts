@@ -9,8 +9,9 @@
  *     `normalizeSequence` (identical at inference), plus augmentation when an `rng` is passed
  *     (training; off by default).
  *
- * Per sequence, in this order: temporal crop (augmentation) → centring → view normalisation →
- * scale normalization → temporal resampling or chunking → rotation, yaw, scaling, jitter (augmentation).
+ * Per sequence, in this order: time warp and temporal crop (augmentation) → centring → view
+ * normalisation → scale normalization → temporal resampling or chunking → person swap, mirror,
+ * rotation, yaw, scaling, jitter (augmentation).
  */
 import {
   centeredFrames,
@@ -490,8 +491,8 @@ function mirrorInPlace(out: Float32Array, pairs: readonly [number, number][], jo
 }
 
 /**
- * Random person order, a mirror, rotation about the origin and a turn about y, then a random size factor, then Gaussian jitter,
- * all in place on [T, persons, joints, 3].
+ * Random person order, a mirror, rotation about the origin and a turn about y, then a random size
+ * factor, then Gaussian jitter, all in place on [T, persons, joints, 3].
  */
 function augmentInPlace(out: Float32Array, fitted: FittedPreprocessing, rng: Rng): void {
   const { augment } = fitted;
