@@ -250,18 +250,18 @@ function readAugment(path: string, value: unknown, joints: number): Augmentation
     'mirror',
     'mirrorPairs',
   ]);
+  const field = (key: string, max: number) => check.number(`${path}.${key}`, o[key], 0, max);
+  // Files written before the yaw, the time warp and the mirror existed lack their keys: off.
+  const newer = (key: string, max: number) => (o[key] === undefined ? 0 : field(key, max));
   return {
-    rotation: check.number(`${path}.rotation`, o.rotation, 0, 180),
-    // Files written before the yaw existed lack its key: off.
-    yaw: o.yaw === undefined ? 0 : check.number(`${path}.yaw`, o.yaw, 0, 180),
-    scaling: check.number(`${path}.scaling`, o.scaling, 0, 1),
-    jitter: check.number(`${path}.jitter`, o.jitter, 0),
-    temporalCrop: check.number(`${path}.temporalCrop`, o.temporalCrop, 0, 1),
-    // Files written before the time warp and the mirror existed lack their keys: off.
-    temporalWarp:
-      o.temporalWarp === undefined ? 0 : check.number(`${path}.temporalWarp`, o.temporalWarp, 0, 1),
-    personSwap: check.number(`${path}.personSwap`, o.personSwap, 0, 1),
-    mirror: o.mirror === undefined ? 0 : check.number(`${path}.mirror`, o.mirror, 0, 1),
+    rotation: field('rotation', 180),
+    yaw: newer('yaw', 180),
+    scaling: field('scaling', 1),
+    jitter: field('jitter', Infinity),
+    temporalCrop: field('temporalCrop', 1),
+    temporalWarp: newer('temporalWarp', 1),
+    personSwap: field('personSwap', 1),
+    mirror: newer('mirror', 1),
     mirrorPairs:
       o.mirrorPairs === undefined ? [] : check.pairs(`${path}.mirrorPairs`, o.mirrorPairs, joints - 1),
   };
